@@ -1,0 +1,41 @@
+/**
+ * The single list of test projects. vitest 4 ignores a file with this name on its own, so the root
+ * `vitest.config.ts` imports this list into `test.projects`; `test/workspace.test.ts` in each project
+ * proves the per-project settings below really apply.
+ */
+import type { TestProjectInlineConfiguration } from 'vitest/config';
+
+/** Resolve workspace packages to their TypeScript source instead of dist/. */
+const sourceConditions = ['@shunt/source'];
+
+const sourceResolution = {
+  resolve: { conditions: sourceConditions },
+  // vitest 4 runs test files through the SSR pipeline: the condition must be set there too.
+  ssr: { resolve: { conditions: sourceConditions } },
+};
+
+const projects: TestProjectInlineConfiguration[] = [
+  {
+    ...sourceResolution,
+    test: {
+      name: 'core',
+      root: './packages/core',
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      setupFiles: ['./test/setup.ts'],
+      provide: { project: 'core' },
+    },
+  },
+  {
+    ...sourceResolution,
+    test: {
+      name: 'sim',
+      root: './sim',
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      provide: { project: 'sim' },
+      // CLI tests spawn the simulator as a child process.
+      testTimeout: 30_000,
+    },
+  },
+];
+
+export default projects;
