@@ -1,0 +1,517 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import {
+  arbHeaderRecord,
+  arbRateLimitInfo,
+  arbStatus,
+  headerShapes,
+  rateLimitHeadersOf,
+  T0_MS,
+} from '../test/arbitraries.js';
+import {
+  classifyResponse,
+  classifyStreamError,
+  defaultFailoverPolicy,
+  recordResponse,
+  type ClassifyContext,
+  type FailoverPolicy,
+  type ResponseAction,
+} from './failover.js';
+import type { HeaderSource } from './rate-limits.js';
+import { memoryStore } from './store/memory.js';
+
+const NOW = T0_MS;
+const NOW_SECS = NOW / 1000;
+const U = 'anthropic-ratelimit-unified-';
+const ctx = { nowMs: NOW };
+
+/** Headers of an account in good standing: both windows allowed, resets ahead. */
+const ORDINARY: Readonly<Record<string, string>> = {
+  [`${U}5h-status`]: 'allowed',
+  [`${U}5h-reset`]: String(NOW_SECS + 4 * 3600),
+  [`${U}5h-utilization`]: '0.3',
+  [`${U}7d-status`]: 'allowed',
+  [`${U}7d-reset`]: String(NOW_SECS + 5 * 86_400),
+  [`${U}7d-utilization`]: '0.2',
+};
+
+function classify(status: number, headers: HeaderSource = {}, context: ClassifyContext = ctx, policy?: Partial<FailoverPolicy>): ResponseAction {
+  return classifyResponse({ status, headers }, context, policy);
+}
+
+function cooldownOf(action: ResponseAction): number {
+  if (action.kind !== 'failover') throw new Error(`expected failover, got ${action.kind}`);
+  return action.cooldownMs;
+}
+
+describe('defaultFailoverPolicy', () => {
+  it('should hold the documented defaults', () => {
+    expect(defaultFailoverPolicy).toStrictEqual({
+      resetMarginMs: 500,
+      rateLimitFallbackMs: 60_000,
+      maxRetryAfterMs: 300_000,
+      overloadedMs: 30_000,
+      unauthorizedMs: 300_000,
+      forbiddenMs: 1_800_000,
+      serverErrorMs: 10_000,
+    });
+  });
+
+  it('should be frozen so one caller cannot change it for all', () => {
+    expect(Object.isFrozen(defaultFailoverPolicy)).toBe(true);
+  });
+});
+
+describe('classifyResponse', () => {
+  describe('2xx, 1xx and 3xx', () => {
+    it.each([200, 201, 204, 299])('should treat %i as success with the parsed rate limits', (status) => {
+      const action = classify(status, ORDINARY);
+      expect(action.kind).toBe('success');
+      expect(action.rateLimits).toMatchObject({ utilization5h: 0.3, utilization7d: 0.2, updatedMs: NOW });
+    });
+
+    it('should carry null rate limits on a success without unified headers', () => {
+      expect(classify(200)).toStrictEqual({ kind: 'success', rateLimits: null });
+    });
+
+    it.each([100, 101, 199, 300, 301, 304, 308])('should return %i as-is', (status) => {
+      expect(classify(status)).toStrictEqual({ kind: 'return', status, rateLimits: null });
+    });
+  });
+
+  describe('429 with a rejected window', () => {
+    it('should cool until the 5h reset plus the margin when the 5h window is rejected', () => {
+      const headers = { ...ORDINARY, [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS + 3600) };
+      expect(classify(429, headers)).toMatchObject({
+        kind: 'failover',
+        reason: 'window_rejected',
+        window: '5h',
+        cooldownMs: 3_600_000 + 500,
+      });
+    });
+
+    it('should cool until the 7d reset when only the weekly window is rejected (seed used the 5h reset)', () => {
+      const headers = { ...ORDINARY, [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 2 * 86_400) };
+      expect(classify(429, headers)).toMatchObject({
+        reason: 'window_rejected',
+        window: '7d',
+        cooldownMs: 2 * 86_400_000 + 500,
+      });
+    });
+
+    it('should use the later reset when both windows are rejected', () => {
+      const both = { ...ORDINARY, [`${U}5h-status`]: 'rejected', [`${U}7d-status`]: 'rejected' };
+      expect(classify(429, { ...both, [`${U}5h-reset`]: String(NOW_SECS + 3600), [`${U}7d-reset`]: String(NOW_SECS + 86_400) })).toMatchObject({
+        window: '7d',
+        cooldownMs: 86_400_000 + 500,
+      });
+      expect(classify(429, { ...both, [`${U}5h-reset`]: String(NOW_SECS + 7200), [`${U}7d-reset`]: String(NOW_SECS + 60) })).toMatchObject({
+        window: '5h',
+        cooldownMs: 7_200_000 + 500,
+      });
+    });
+
+    it('should treat the synthetic `exhausted` status like `rejected`', () => {
+      expect(classify(429, { [`${U}5h-status`]: 'exhausted', [`${U}5h-reset`]: String(NOW_SECS + 60) })).toMatchObject({
+        reason: 'window_rejected',
+        cooldownMs: 60_500,
+      });
+    });
+
+    it('should prefer the rejected window over retry-after (the reset is the truth)', () => {
+      const headers = { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS + 3600), 'retry-after': '5' };
+      expect(classify(429, headers)).toMatchObject({ reason: 'window_rejected', cooldownMs: 3_600_500 });
+    });
+
+    it('should not cap a rejected window by maxRetryAfterMs', () => {
+      const headers = { [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 6 * 86_400) };
+      expect(cooldownOf(classify(429, headers))).toBe(6 * 86_400_000 + 500);
+    });
+
+    it('should read a partial 429 that carries only one window', () => {
+      const action = classify(429, { [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 100) });
+      expect(action).toStrictEqual({
+        kind: 'failover',
+        reason: 'window_rejected',
+        window: '7d',
+        cooldownMs: 100_500,
+        rateLimits: { status7d: 'rejected', reset7d: NOW_SECS + 100, updatedMs: NOW },
+      });
+    });
+
+    it('should honour a custom resetMarginMs', () => {
+      const headers = { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS + 10) };
+      expect(cooldownOf(classify(429, headers, ctx, { resetMarginMs: 2000 }))).toBe(12_000);
+    });
+
+    it('should fold a full 7d window without a status into the later reset once 5h is rejected', () => {
+      const headers = {
+        [`${U}5h-status`]: 'rejected',
+        [`${U}5h-reset`]: String(NOW_SECS + 60),
+        [`${U}7d-utilization`]: '1',
+        [`${U}7d-reset`]: String(NOW_SECS + 3600),
+      };
+      expect(classify(429, headers)).toMatchObject({ window: '7d', cooldownMs: 3_600_500 });
+    });
+
+    it('should ignore an absurd reset rather than cool forever', () => {
+      const headers = { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: '9e307' };
+      expect(classify(429, headers)).toMatchObject({ reason: 'rate_limited', cooldownMs: 60_000 });
+    });
+
+    it('should not count a rejected window whose reset has passed', () => {
+      const headers = { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS) };
+      expect(classify(429, headers)).toMatchObject({ reason: 'rate_limited', cooldownMs: 60_000 });
+    });
+  });
+
+  describe('429 with retry-after', () => {
+    it('should cool only for retry-after on a burst 429 with ordinary headers (seed cooled until the 5h reset)', () => {
+      const action = classify(429, { ...ORDINARY, 'retry-after': '20' });
+      expect(action).toMatchObject({ kind: 'failover', reason: 'retry_after', cooldownMs: 20_000 });
+      expect(action.rateLimits).toMatchObject({ utilization5h: 0.3 });
+      expect(action).not.toHaveProperty('window');
+    });
+
+    it('should prefer retry-after-ms and keep its fraction', () => {
+      expect(classify(429, { 'retry-after-ms': '1234.5', 'retry-after': '60' })).toMatchObject({
+        reason: 'retry_after',
+        cooldownMs: 1234.5,
+      });
+    });
+
+    it('should fall back to retry-after when retry-after-ms is malformed', () => {
+      expect(cooldownOf(classify(429, { 'retry-after-ms': 'soon', 'retry-after': '7' }))).toBe(7000);
+    });
+
+    it('should read fractional retry-after seconds', () => {
+      expect(cooldownOf(classify(429, { 'retry-after': '1.5' }))).toBe(1500);
+    });
+
+    it('should read an HTTP-date retry-after relative to now', () => {
+      expect(cooldownOf(classify(429, { 'retry-after': 'Thu, 01 Jan 2026 00:00:45 GMT' }))).toBe(45_000);
+    });
+
+    it('should treat an HTTP-date in the past as no wait', () => {
+      expect(classify(429, { 'retry-after': 'Wed, 31 Dec 2025 23:00:00 GMT' })).toMatchObject({ reason: 'retry_after', cooldownMs: 0 });
+    });
+
+    it.each(['soon', '', '-5', '0x10', 'Thu, 32 Jan 2026 00:00:00 GMT', '2026-01-01T00:01:00Z'])(
+      'should ignore a retry-after of %j and use the fallback',
+      (value) => {
+        expect(classify(429, { 'retry-after': value })).toMatchObject({ reason: 'rate_limited', cooldownMs: 60_000 });
+      },
+    );
+
+    it('should cap retry-after at maxRetryAfterMs (a bogus multi-day value must not lock an account out)', () => {
+      expect(cooldownOf(classify(429, { 'retry-after': '259200' }))).toBe(300_000);
+      expect(cooldownOf(classify(429, { 'retry-after-ms': '1000000000000' }))).toBe(300_000);
+      expect(cooldownOf(classify(429, { 'retry-after': '600' }, ctx, { maxRetryAfterMs: 120_000 }))).toBe(120_000);
+    });
+
+    it('should accept retry-after: 0 as fail over without cooling', () => {
+      expect(classify(429, { 'retry-after': '0' })).toMatchObject({ reason: 'retry_after', cooldownMs: 0 });
+    });
+  });
+
+  describe('429 request-scoped', () => {
+    it('should fail over without cooling when only x-should-retry: true is present', () => {
+      expect(classify(429, { 'x-should-retry': 'true' })).toStrictEqual({
+        kind: 'failover',
+        reason: 'request_scoped',
+        cooldownMs: 0,
+        rateLimits: null,
+      });
+      expect(classify(429, new Headers({ 'X-Should-Retry': ' TRUE ' }))).toMatchObject({ reason: 'request_scoped' });
+    });
+
+    it('should not be request-scoped when any rate-limit header is present', () => {
+      expect(classify(429, { ...ORDINARY, 'x-should-retry': 'true' })).toMatchObject({ reason: 'rate_limited', cooldownMs: 60_000 });
+      expect(classify(429, { 'x-should-retry': 'true', [`${U}status`]: 'allowed' })).toMatchObject({ reason: 'rate_limited' });
+      expect(classify(429, { 'x-should-retry': 'true', 'x-ratelimit-remaining-tokens': '0' })).toMatchObject({ reason: 'rate_limited' });
+    });
+
+    it('should not be request-scoped when x-should-retry is false', () => {
+      expect(classify(429, { 'x-should-retry': 'false' })).toMatchObject({ reason: 'rate_limited', cooldownMs: 60_000 });
+    });
+
+    it('should let retry-after decide over x-should-retry', () => {
+      expect(classify(429, { 'x-should-retry': 'true', 'retry-after': '3' })).toMatchObject({ reason: 'retry_after', cooldownMs: 3000 });
+    });
+  });
+
+  describe('429 with a full window but no status', () => {
+    it('should treat utilization >= 1 with a future reset as a rejected window', () => {
+      const headers = { [`${U}5h-utilization`]: '1.01', [`${U}5h-reset`]: String(NOW_SECS + 900) };
+      expect(classify(429, headers)).toMatchObject({ reason: 'window_rejected', window: '5h', cooldownMs: 900_500 });
+    });
+
+    it('should pick the later reset when both windows are full', () => {
+      const headers = {
+        [`${U}5h-utilization`]: '1',
+        [`${U}5h-reset`]: String(NOW_SECS + 900),
+        [`${U}7d-utilization`]: '1.2',
+        [`${U}7d-reset`]: String(NOW_SECS + 90_000),
+      };
+      expect(classify(429, headers)).toMatchObject({ window: '7d', cooldownMs: 90_000_500 });
+    });
+
+    it('should leave a full window with a status of allowed alone (overage in use)', () => {
+      const headers = { [`${U}5h-utilization`]: '1.01', [`${U}5h-reset`]: String(NOW_SECS + 900), [`${U}5h-status`]: 'allowed' };
+      expect(classify(429, headers)).toMatchObject({ reason: 'rate_limited', cooldownMs: 60_000 });
+    });
+
+    it('should ignore a full window whose reset has passed, or that has none', () => {
+      expect(classify(429, { [`${U}5h-utilization`]: '1', [`${U}5h-reset`]: String(NOW_SECS - 1) })).toMatchObject({ reason: 'rate_limited' });
+      expect(classify(429, { [`${U}5h-utilization`]: '1' })).toMatchObject({ reason: 'rate_limited' });
+    });
+
+    it('should let retry-after decide before a full window without a status', () => {
+      const headers = { [`${U}5h-utilization`]: '1', [`${U}5h-reset`]: String(NOW_SECS + 900), 'retry-after': '10' };
+      expect(classify(429, headers)).toMatchObject({ reason: 'retry_after', cooldownMs: 10_000 });
+    });
+  });
+
+  describe('429 with nothing to go on', () => {
+    it('should cool for rateLimitFallbackMs', () => {
+      expect(classify(429)).toStrictEqual({ kind: 'failover', reason: 'rate_limited', cooldownMs: 60_000, rateLimits: null });
+      expect(cooldownOf(classify(429, {}, ctx, { rateLimitFallbackMs: 5000 }))).toBe(5000);
+    });
+  });
+
+  describe('header shapes', () => {
+    const headers = { [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 100), 'Retry-After': '5' };
+    it.each(headerShapes(headers))('should classify a 429 from a $shape identically', ({ headers: source }) => {
+      expect(classify(429, source)).toMatchObject({ reason: 'window_rejected', window: '7d', cooldownMs: 100_500 });
+    });
+
+    it.each(headerShapes({ 'Retry-After': '5' }))('should read retry-after from a $shape', ({ headers: source }) => {
+      expect(cooldownOf(classify(429, source))).toBe(5000);
+    });
+
+    it('should read mixed-case names in a plain record', () => {
+      expect(cooldownOf(classify(429, { 'RETRY-AFTER-MS': '250' }))).toBe(250);
+    });
+  });
+
+  describe('other statuses', () => {
+    it('should fail over a 529 with the overloaded cooldown and keep its rate limits', () => {
+      const action = classify(529, ORDINARY);
+      expect(action).toMatchObject({ kind: 'failover', reason: 'overloaded', cooldownMs: 30_000 });
+      expect(action.rateLimits).toMatchObject({ utilization5h: 0.3 });
+    });
+
+    it('should ask for a refresh on a first 401', () => {
+      expect(classify(401)).toStrictEqual({ kind: 'refresh', reason: 'unauthorized', rateLimits: null });
+      expect(classify(401, {}, { nowMs: NOW, canRefresh: true, alreadyRefreshed: false })).toMatchObject({ kind: 'refresh' });
+    });
+
+    it('should fail over a 401 after a refresh, or on an account that cannot refresh', () => {
+      const expected = { kind: 'failover', reason: 'unauthorized', cooldownMs: 300_000, rateLimits: null };
+      expect(classify(401, {}, { nowMs: NOW, alreadyRefreshed: true })).toStrictEqual(expected);
+      expect(classify(401, {}, { nowMs: NOW, canRefresh: false })).toStrictEqual(expected);
+    });
+
+    it('should fail over a 403 with the forbidden cooldown', () => {
+      expect(classify(403)).toStrictEqual({ kind: 'failover', reason: 'forbidden', cooldownMs: 1_800_000, rateLimits: null });
+    });
+
+    it.each([500, 502, 503, 504])('should fail over a %i with the server-error cooldown (seed returned it as-is)', (status) => {
+      expect(classify(status)).toStrictEqual({ kind: 'failover', reason: 'server_error', cooldownMs: 10_000, rateLimits: null });
+    });
+
+    it('should fail over a transport error with the server-error cooldown and no rate limits', () => {
+      expect(classifyResponse({ transportError: new TypeError('fetch failed') }, ctx)).toStrictEqual({
+        kind: 'failover',
+        reason: 'transport_error',
+        cooldownMs: 10_000,
+        rateLimits: null,
+      });
+    });
+
+    it.each([400, 404, 405, 409, 413, 422, 501, 505, 599])('should return a %i as-is', (status) => {
+      expect(classify(status, ORDINARY)).toMatchObject({ kind: 'return', status });
+    });
+
+    it('should keep the rate limits of a response returned as-is', () => {
+      expect(classify(400, ORDINARY).rateLimits).toMatchObject({ utilization7d: 0.2 });
+    });
+
+    it.each([0, -1, 99, 600, 1000, 200.5, Number.NaN])('should return a nonsense status %d as-is', (status) => {
+      expect(classify(status)).toMatchObject({ kind: 'return', rateLimits: null });
+    });
+  });
+
+  describe('policy validation', () => {
+    it.each(Object.keys(defaultFailoverPolicy))('should throw a RangeError naming %s when it is invalid', (key) => {
+      for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '5' as unknown as number]) {
+        expect(() => classify(429, {}, ctx, { [key]: bad })).toThrow(new RegExp(`\\b${key}\\b`));
+        expect(() => classify(429, {}, ctx, { [key]: bad })).toThrow(RangeError);
+        expect(() => classifyStreamError('overloaded_error', ctx, { [key]: bad })).toThrow(RangeError);
+      }
+    });
+
+    it('should accept zero for every value and use it', () => {
+      const zero = Object.fromEntries(Object.keys(defaultFailoverPolicy).map((key) => [key, 0]));
+      expect(cooldownOf(classify(529, {}, ctx, zero))).toBe(0);
+      expect(cooldownOf(classify(429, { 'retry-after': '30' }, ctx, zero))).toBe(0);
+    });
+
+    it('should use defaults for keys left out or undefined', () => {
+      const partial = { overloadedMs: 1000, forbiddenMs: undefined } as unknown as Partial<FailoverPolicy>;
+      expect(cooldownOf(classify(529, {}, ctx, partial))).toBe(1000);
+      expect(cooldownOf(classify(403, {}, ctx, partial))).toBe(1_800_000);
+    });
+
+    it('should throw a RangeError for a non-finite nowMs', () => {
+      expect(() => classify(200, {}, { nowMs: Number.NaN })).toThrow(/nowMs/);
+      expect(() => classifyStreamError('api_error', { nowMs: Number.POSITIVE_INFINITY })).toThrow(RangeError);
+    });
+  });
+
+  test.prop([arbStatus, arbHeaderRecord, fc.integer({ min: 0, max: 4_000_000_000_000 })])(
+    'should never throw on any status and headers, and cool for a finite, non-negative time',
+    (status, headers, nowMs) => {
+      const action = classifyResponse({ status, headers }, { nowMs });
+      if (action.kind === 'failover') {
+        expect(Number.isFinite(action.cooldownMs)).toBe(true);
+        expect(action.cooldownMs).toBeGreaterThanOrEqual(0);
+      }
+    },
+  );
+
+  test.prop([arbHeaderRecord, fc.integer({ min: NOW - 86_400_000, max: NOW + 86_400_000 })])(
+    'should always fail a 429 over, cooling for a finite, non-negative time',
+    (headers, nowMs) => {
+      const action = classifyResponse({ status: 429, headers }, { nowMs });
+      expect(action.kind).toBe('failover');
+      expect(Number.isFinite(cooldownOf(action))).toBe(true);
+      expect(cooldownOf(action)).toBeGreaterThanOrEqual(0);
+    },
+  );
+
+  test.prop([arbRateLimitInfo(NOW), fc.constantFrom('5h', '7d'), fc.option(fc.constantFrom('3', '86400', 'Thu, 01 Jan 2026 00:00:09 GMT'))])(
+    'should never end the cooldown of a 429 with a rejected window before that window resets',
+    (info, window, retryAfter) => {
+      const resetSecs = window === '5h' ? info.reset5h : info.reset7d;
+      fc.pre(resetSecs !== undefined && resetSecs * 1000 > NOW);
+      const headers: Record<string, string> = {
+        ...rateLimitHeadersOf(info),
+        [`${U}${window}-status`]: 'rejected',
+        ...(retryAfter === null ? {} : { 'retry-after': retryAfter }),
+      };
+      const action = classify(429, headers);
+      expect(action).toMatchObject({ kind: 'failover', reason: 'window_rejected' });
+      expect(NOW + cooldownOf(action)).toBeGreaterThanOrEqual((resetSecs ?? 0) * 1000);
+    },
+  );
+});
+
+describe('classifyStreamError', () => {
+  it('should cool for the rate-limit fallback on rate_limit_error', () => {
+    expect(classifyStreamError('rate_limit_error', ctx)).toStrictEqual({
+      kind: 'failover',
+      reason: 'rate_limited',
+      cooldownMs: 60_000,
+      rateLimits: null,
+    });
+    expect(cooldownOf(classifyStreamError('rate_limit_error', ctx, { rateLimitFallbackMs: 1 }))).toBe(1);
+  });
+
+  it('should cool for the overloaded time on overloaded_error', () => {
+    expect(classifyStreamError('overloaded_error', ctx)).toStrictEqual({
+      kind: 'failover',
+      reason: 'overloaded',
+      cooldownMs: 30_000,
+      rateLimits: null,
+    });
+  });
+
+  it.each(['api_error', 'invalid_request_error', 'authentication_error', '', 'Overloaded_Error'])(
+    'should pass the stream through and record nothing on %j',
+    (type) => {
+      expect(classifyStreamError(type, ctx)).toStrictEqual({ kind: 'return', status: 200, rateLimits: null });
+    },
+  );
+});
+
+describe('recordResponse', () => {
+  function setup(): { store: ReturnType<typeof memoryStore>; advance: (ms: number) => void } {
+    let t = NOW;
+    return { store: memoryStore({ now: () => t }), advance: (ms) => (t += ms) };
+  }
+
+  it('should store rate limits and the last-used account on success, without cooling', () => {
+    const { store } = setup();
+    recordResponse(store, 'work', classify(200, ORDINARY));
+    expect(store.rateLimits('work')).toMatchObject({ utilization5h: 0.3, utilization7d: 0.2 });
+    expect(store.utilization5h('work')).toBe(0.3);
+    expect(store.getLastUsed()).toBe('work');
+    expect(store.isAvailable('work')).toBe(true);
+  });
+
+  it('should cool a rejected account until its reset and mark it exhausted', () => {
+    const { store, advance } = setup();
+    recordResponse(store, 'work', classify(429, { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS + 60) }));
+    expect(store.cooldownUntil('work')).toBe(NOW + 60_500);
+    expect(store.isExhausted('work')).toBe(true);
+    expect(store.isAvailable('work')).toBe(false);
+    expect(store.getLastUsed()).toBeNull();
+    advance(60_500);
+    expect(store.isAvailable('work')).toBe(true);
+    expect(store.isExhausted('work')).toBe(false);
+  });
+
+  it('should merge a partial 429 into what earlier responses said', () => {
+    const { store } = setup();
+    recordResponse(store, 'work', classify(200, ORDINARY));
+    recordResponse(store, 'work', classify(429, { [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 100) }));
+    expect(store.rateLimits('work')).toMatchObject({ utilization5h: 0.3, status5h: 'allowed', status7d: 'rejected', reset7d: NOW_SECS + 100 });
+  });
+
+  it('should not cool on a request-scoped 429, nor store anything', () => {
+    const { store } = setup();
+    recordResponse(store, 'work', classify(429, { 'x-should-retry': 'true' }));
+    expect(store.isAvailable('work')).toBe(true);
+    expect(store.cooldownUntil('work')).toBeNull();
+    expect(store.rateLimits('work')).toBeNull();
+  });
+
+  it('should cool on a transport error and store no rate limits', () => {
+    const { store } = setup();
+    recordResponse(store, 'work', classifyResponse({ transportError: new Error('ECONNRESET') }, ctx));
+    expect(store.cooldownUntil('work')).toBe(NOW + 10_000);
+    expect(store.rateLimits('work')).toBeNull();
+  });
+
+  it('should only store rate limits on a refresh or a response returned as-is', () => {
+    const { store } = setup();
+    recordResponse(store, 'work', classify(401, ORDINARY));
+    recordResponse(store, 'team', classify(400, ORDINARY));
+    for (const name of ['work', 'team']) {
+      expect(store.rateLimits(name)).toMatchObject({ utilization5h: 0.3 });
+      expect(store.isAvailable(name)).toBe(true);
+    }
+    expect(store.getLastUsed()).toBeNull();
+  });
+
+  it('should cool an account on an in-stream overloaded error', () => {
+    const { store } = setup();
+    recordResponse(store, 'work', classifyStreamError('overloaded_error', ctx));
+    expect(store.cooldownUntil('work')).toBe(NOW + 30_000);
+  });
+
+  it('should not shorten a longer running cooldown', () => {
+    const { store } = setup();
+    recordResponse(store, 'work', classify(403));
+    recordResponse(store, 'work', classify(529));
+    expect(store.cooldownUntil('work')).toBe(NOW + 1_800_000);
+  });
+
+  it('should leave other accounts alone', () => {
+    const { store } = setup();
+    recordResponse(store, 'work', classify(529, ORDINARY));
+    expect(store.isAvailable('team')).toBe(true);
+    expect(store.rateLimits('team')).toBeNull();
+  });
+});

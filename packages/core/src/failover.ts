@@ -1,0 +1,354 @@
+/**
+ * @module
+ * The failover policy: one pure function that turns an upstream outcome into what to do next.
+ * The proxy and the simulator share it, so what the simulator predicts is what the proxy does.
+ */
+import {
+  hasRateLimitHeaders,
+  isWindowRejected,
+  parseRateLimitHeaders,
+  readHeader,
+  type HeaderSource,
+  type RateLimitInfo,
+} from './rate-limits.js';
+import type { StateStore } from './store/types.js';
+
+/** What came back from one upstream attempt: a response, or a transport error before any byte. */
+export type UpstreamOutcome =
+  | { readonly status: number; readonly headers: HeaderSource }
+  | { readonly transportError: unknown };
+
+/** What the caller knows about the attempt beyond the response itself. */
+export interface ClassifyContext {
+  /** Now, in epoch milliseconds (cooldowns until a reset are computed from it). */
+  readonly nowMs: number;
+  /**
+   * Whether this account's credentials can be refreshed (OAuth) at all.
+   * @default true
+   */
+  readonly canRefresh?: boolean | undefined;
+  /**
+   * Whether this account's credentials were already refreshed during this request.
+   * @default false
+   */
+  readonly alreadyRefreshed?: boolean | undefined;
+}
+
+/** The cooldowns the policy applies, in milliseconds. */
+export interface FailoverPolicy {
+  /**
+   * Added to a rejected window's reset before the account is tried again (resets jitter by ~1 s).
+   * @default 500
+   */
+  readonly resetMarginMs: number;
+  /**
+   * A 429 that says nothing about how long to wait (no rejected window, no retry-after).
+   * @default 60000
+   */
+  readonly rateLimitFallbackMs: number;
+  /**
+   * Upper bound for a cooldown taken from `retry-after` / `retry-after-ms` (a burst limit), so a
+   * bogus multi-day value cannot lock an account out. Rejected windows are not capped: their
+   * reset is the truth.
+   * @default 300000
+   */
+  readonly maxRetryAfterMs: number;
+  /**
+   * 529 overloaded (and an `overloaded_error` inside a stream).
+   * @default 30000
+   */
+  readonly overloadedMs: number;
+  /**
+   * 401 after a refresh (or on an account that cannot refresh).
+   * @default 300000
+   */
+  readonly unauthorizedMs: number;
+  /**
+   * 403 forbidden.
+   * @default 1800000
+   */
+  readonly forbiddenMs: number;
+  /**
+   * 500/502/503/504 and transport errors before any byte reached the client.
+   * @default 10000
+   */
+  readonly serverErrorMs: number;
+}
+
+/** Why a request fails over to another account. */
+export type FailoverReason =
+  | 'window_rejected'
+  | 'retry_after'
+  | 'request_scoped'
+  | 'rate_limited'
+  | 'overloaded'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'server_error'
+  | 'transport_error';
+
+/**
+ * What to do with an upstream outcome.
+ * - `success`: hand the response to the client.
+ * - `failover`: cool the account for `cooldownMs` (0 = do not cool), add it to `tried`, pick again.
+ * - `refresh`: refresh the account's credentials, then retry the same account once.
+ * - `return`: hand the response to the client as-is (a client error no other account would fix).
+ *
+ * `rateLimits` carries the response's parsed headers (or null); store them whatever the kind.
+ */
+export type ResponseAction =
+  | { readonly kind: 'success'; readonly rateLimits: RateLimitInfo | null }
+  | {
+      readonly kind: 'failover';
+      readonly reason: FailoverReason;
+      readonly cooldownMs: number;
+      /** For `window_rejected`: which window was rejected (the later reset when both were). */
+      readonly window?: '5h' | '7d';
+      readonly rateLimits: RateLimitInfo | null;
+    }
+  | { readonly kind: 'refresh'; readonly reason: 'unauthorized'; readonly rateLimits: RateLimitInfo | null }
+  | { readonly kind: 'return'; readonly status: number; readonly rateLimits: RateLimitInfo | null };
+
+/** The policy {@link classifyResponse} applies when no override is given (see each field's `@default`). */
+export const defaultFailoverPolicy: FailoverPolicy = Object.freeze({
+  resetMarginMs: 500,
+  rateLimitFallbackMs: 60_000,
+  maxRetryAfterMs: 300_000,
+  overloadedMs: 30_000,
+  unauthorizedMs: 300_000,
+  forbiddenMs: 1_800_000,
+  serverErrorMs: 10_000,
+});
+
+/**
+ * Decide what to do with one upstream outcome. Pure: the same outcome, context and policy always
+ * give the same action, so the simulator predicts exactly what the proxy does.
+ *
+ * A 429 is read most specific first:
+ * 1. a window whose status is `rejected`/`exhausted` with a future reset ⇒ cool until that reset
+ *    plus `resetMarginMs` (the later reset when both windows are blocked);
+ * 2. `retry-after-ms` or `retry-after` (seconds or an HTTP-date) ⇒ cool that long, at most
+ *    `maxRetryAfterMs`: a burst limit, not the end of the quota window;
+ * 3. `x-should-retry: true` with no rate-limit header at all ⇒ request-scoped: fail over, no cooldown;
+ * 4. a window at utilization ≥ 1 with a future reset but no status ⇒ as in 1;
+ * 5. otherwise `rateLimitFallbackMs`.
+ *
+ * Never throws for any status or headers; throws a `RangeError` for a policy value that is not a
+ * finite number ≥ 0, or a `context.nowMs` that is not finite.
+ *
+ * @example
+ * ```ts
+ * const action = classifyResponse({ status: res.status, headers: res.headers }, { nowMs: Date.now() });
+ * recordResponse(store, account.name, action);
+ * if (action.kind === 'failover') tried.add(account.name);
+ * ```
+ */
+export function classifyResponse(
+  outcome: UpstreamOutcome,
+  context: ClassifyContext,
+  policy?: Partial<FailoverPolicy>,
+): ResponseAction {
+  const p = resolvePolicy(policy);
+  const nowMs = context.nowMs;
+  if (!Number.isFinite(nowMs)) throw new RangeError(`classifyResponse: context.nowMs must be finite, got ${String(nowMs)}`);
+
+  if ('transportError' in outcome) {
+    return { kind: 'failover', reason: 'transport_error', cooldownMs: p.serverErrorMs, rateLimits: null };
+  }
+  const { status, headers } = outcome;
+  const rateLimits = parseRateLimitHeaders(headers, nowMs);
+
+  if (Number.isInteger(status) && status >= 200 && status <= 299) return { kind: 'success', rateLimits };
+  switch (status) {
+    case 429:
+      return classify429(headers, rateLimits, nowMs, p);
+    case 529:
+      return { kind: 'failover', reason: 'overloaded', cooldownMs: p.overloadedMs, rateLimits };
+    case 401:
+      if ((context.canRefresh ?? true) && !(context.alreadyRefreshed ?? false)) {
+        return { kind: 'refresh', reason: 'unauthorized', rateLimits };
+      }
+      return { kind: 'failover', reason: 'unauthorized', cooldownMs: p.unauthorizedMs, rateLimits };
+    case 403:
+      return { kind: 'failover', reason: 'forbidden', cooldownMs: p.forbiddenMs, rateLimits };
+    case 500:
+    case 502:
+    case 503:
+    case 504:
+      return { kind: 'failover', reason: 'server_error', cooldownMs: p.serverErrorMs, rateLimits };
+    default:
+      // 1xx, 3xx and every other 4xx/5xx (400, 404, 413, 501, …): another account would answer
+      // the same, so the client gets the response as it is.
+      return { kind: 'return', status, rateLimits };
+  }
+}
+
+/**
+ * Decide what to do with an SSE `event: error` that arrives inside a stream already sent to the
+ * client with status 200. The request itself cannot fail over any more; the point is to cool the
+ * account so that the next request goes elsewhere.
+ *
+ * - `rate_limit_error` ⇒ `failover` / `rate_limited`, cooling `rateLimitFallbackMs` (an in-stream
+ *   error carries no headers to say how long).
+ * - `overloaded_error` ⇒ `failover` / `overloaded`, cooling `overloadedMs`.
+ * - anything else (`api_error`, …) ⇒ `{ kind: 'return', status: 200 }`: pass the stream through
+ *   as it is and record nothing, since the error says nothing about the account.
+ *
+ * `rateLimits` is always null. `context` is accepted (and validated) so both classifiers take the
+ * same arguments. Throws a `RangeError` for an invalid policy value.
+ */
+export function classifyStreamError(
+  errorType: string,
+  context: ClassifyContext,
+  policy?: Partial<FailoverPolicy>,
+): ResponseAction {
+  const p = resolvePolicy(policy);
+  if (!Number.isFinite(context.nowMs)) {
+    throw new RangeError(`classifyStreamError: context.nowMs must be finite, got ${String(context.nowMs)}`);
+  }
+  if (errorType === 'rate_limit_error') {
+    return { kind: 'failover', reason: 'rate_limited', cooldownMs: p.rateLimitFallbackMs, rateLimits: null };
+  }
+  if (errorType === 'overloaded_error') {
+    return { kind: 'failover', reason: 'overloaded', cooldownMs: p.overloadedMs, rateLimits: null };
+  }
+  return { kind: 'return', status: 200, rateLimits: null };
+}
+
+/**
+ * Apply an action to a store: merge its rate limits (whatever the kind), start its cooldown (a
+ * `failover` with `cooldownMs > 0`), and remember the account as last used (`success`). The proxy
+ * and the simulator both go through here, so they change state identically.
+ */
+export function recordResponse(store: StateStore, account: string, action: ResponseAction): void {
+  if (action.rateLimits !== null) store.updateRateLimits(account, action.rateLimits);
+  if (action.kind === 'failover' && action.cooldownMs > 0) store.setCooldown(account, action.cooldownMs);
+  if (action.kind === 'success') store.setLastUsed(account);
+}
+
+const POLICY_KEYS = Object.keys(defaultFailoverPolicy) as ReadonlyArray<keyof FailoverPolicy>;
+
+function resolvePolicy(policy: Partial<FailoverPolicy> | undefined): FailoverPolicy {
+  if (policy === undefined) return defaultFailoverPolicy;
+  const resolved: { -readonly [K in keyof FailoverPolicy]: number } = { ...defaultFailoverPolicy };
+  for (const key of POLICY_KEYS) {
+    const value: unknown = policy[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new RangeError(`failover policy: ${key} must be a finite number >= 0, got ${String(value)}`);
+    }
+    resolved[key] = value;
+  }
+  return resolved;
+}
+
+function classify429(
+  headers: HeaderSource,
+  rateLimits: RateLimitInfo | null,
+  nowMs: number,
+  p: FailoverPolicy,
+): ResponseAction {
+  // 1. A window Anthropic says is rejected: nothing gets through until its reset.
+  const rejected = rateLimits === null ? null : blockedWindow(rateLimits, nowMs, true);
+  if (rejected !== null) return windowRejected(rejected, nowMs, p, rateLimits);
+
+  // 2. Retry-after: a burst limit. Capped, and never stretched to the 5-hour reset (the seed's
+  //    fault: a per-minute 429 on an account with ordinary headers locked it out for hours).
+  const retryAfterMs = readRetryAfterMs(headers, nowMs);
+  if (retryAfterMs !== undefined) {
+    const cooldownMs = Math.min(Math.max(0, retryAfterMs), p.maxRetryAfterMs);
+    return { kind: 'failover', reason: 'retry_after', cooldownMs, rateLimits };
+  }
+
+  // 3. Request-scoped: the 429 concerns this request, not the account's quota.
+  if (readHeader(headers, 'x-should-retry')?.trim().toLowerCase() === 'true' && !hasRateLimitHeaders(headers)) {
+    return { kind: 'failover', reason: 'request_scoped', cooldownMs: 0, rateLimits };
+  }
+
+  // 4. No status, but a full window with a reset ahead says the same as `rejected`.
+  const full = rateLimits === null ? null : blockedWindow(rateLimits, nowMs, false);
+  if (full !== null) return windowRejected(full, nowMs, p, rateLimits);
+
+  return { kind: 'failover', reason: 'rate_limited', cooldownMs: p.rateLimitFallbackMs, rateLimits };
+}
+
+function windowRejected(
+  blocked: { readonly window: '5h' | '7d'; readonly resetSecs: number },
+  nowMs: number,
+  p: FailoverPolicy,
+  rateLimits: RateLimitInfo | null,
+): ResponseAction {
+  // Not capped by maxRetryAfterMs: the reset is the truth.
+  const cooldownMs = Math.max(0, blocked.resetSecs * 1000 - nowMs + p.resetMarginMs);
+  return { kind: 'failover', reason: 'window_rejected', cooldownMs, window: blocked.window, rateLimits };
+}
+
+/**
+ * The blocked window with the later reset, or null. With `byStatus`, some window must be rejected
+ * by its status; a full window without a status then counts as blocked too, since the account can
+ * serve nothing until every blocked window clears. Without it, only full windows count.
+ */
+function blockedWindow(
+  info: RateLimitInfo,
+  nowMs: number,
+  byStatus: boolean,
+): { readonly window: '5h' | '7d'; readonly resetSecs: number } | null {
+  if (byStatus && !isWindowRejected(info, '5h', nowMs) && !isWindowRejected(info, '7d', nowMs)) return null;
+  let blocked: { readonly window: '5h' | '7d'; readonly resetSecs: number } | null = null;
+  for (const window of WINDOWS) {
+    const reset = window === '5h' ? info.reset5h : info.reset7d;
+    if (reset === undefined || !(isWindowRejected(info, window, nowMs) || isFullWithoutStatus(info, window, nowMs))) continue;
+    // `>=` lets the weekly window win a tie: it says the most about the account.
+    if (blocked === null || reset >= blocked.resetSecs) blocked = { window, resetSecs: reset };
+  }
+  return blocked;
+}
+
+const WINDOWS = ['5h', '7d'] as const;
+
+/** Utilization ≥ 1 and a future reset, from headers that carry no status for the window. */
+function isFullWithoutStatus(info: RateLimitInfo, window: '5h' | '7d', nowMs: number): boolean {
+  const [utilization, reset, status] =
+    window === '5h' ? [info.utilization5h, info.reset5h, info.status5h] : [info.utilization7d, info.reset7d, info.status7d];
+  return status === undefined && utilization !== undefined && utilization >= 1 && reset !== undefined && reset * 1000 > nowMs;
+}
+
+/** `retry-after-ms` (fractional milliseconds) first, then `retry-after` (seconds or an HTTP-date). */
+function readRetryAfterMs(headers: HeaderSource, nowMs: number): number | undefined {
+  const ms = parseNonNegative(readHeader(headers, 'retry-after-ms'));
+  if (ms !== undefined) return ms;
+  const raw = readHeader(headers, 'retry-after');
+  if (raw === undefined) return undefined;
+  const secs = parseNonNegative(raw);
+  if (secs !== undefined) return secs * 1000;
+  const dateMs = parseHttpDate(raw);
+  return dateMs === undefined ? undefined : dateMs - nowMs;
+}
+
+function parseNonNegative(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  // Plain decimal only: Number('') is 0 and Number('0x10') is 16.
+  if (!/^\+?(?:\d+\.?\d*|\.\d+)$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only HTTP-date form servers send today.
+ * Parsed by hand because `Date.parse` of anything but ISO strings differs between runtimes.
+ */
+function parseHttpDate(raw: string): number | undefined {
+  const match = /^\s*[a-z]{3}, (\d{2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT\s*$/i.exec(raw);
+  if (match === null) return undefined;
+  const [, day, monthName, year, hour, minute, second] = match as unknown as [string, string, string, string, string, string, string];
+  const month = MONTHS.indexOf(monthName.toLowerCase());
+  const d = Number(day);
+  const h = Number(hour);
+  const m = Number(minute);
+  const s = Number(second);
+  if (month < 0 || d < 1 || d > 31 || h > 23 || m > 59 || s > 60) return undefined;
+  return Date.UTC(Number(year), month, d, h, m, s);
+}
+
+const MONTHS: readonly string[] = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];

@@ -1,0 +1,311 @@
+/**
+ * @module
+ * `pickAccount`: pinned → sticky → strategy over the eligible candidates.
+ */
+import { isWindowRejected } from './rate-limits.js';
+import { resolveStrategy, type StrategyName } from './strategies/index.js';
+import type { StateStore } from './store/types.js';
+import type { Account, ExplainValue, Strategy, StrategyContext } from './strategies/types.js';
+
+/** Options for {@link pickAccount} and {@link explainPick}. */
+export interface PickOptions {
+  /** The conversation's fingerprint (see `fingerprint`); null or absent disables stickiness. */
+  readonly fingerprint?: string | null | undefined;
+  /** Accounts already tried for this request; never picked again. */
+  readonly tried?: ReadonlySet<string> | undefined;
+  /**
+   * The strategy, as an object or a built-in name (aliases such as `round-robin` accepted).
+   * @default "maximus"
+   */
+  readonly strategy?: Strategy | StrategyName | (string & {}) | undefined;
+  /**
+   * How long a conversation stays on its account after its last routed request.
+   * @default 600000
+   */
+  readonly stickyTtlMs?: number | undefined;
+  /**
+   * Reaper's "expiring soon" horizon, in seconds.
+   * @default 1800
+   */
+  readonly expirySoonSecs?: number | undefined;
+  /**
+   * Renew a conversation's sticky TTL on every sticky hit. `false` keeps the Rust shunt's
+   * behaviour (the TTL counts from the last strategy decision, so long conversations are re-routed
+   * every `stickyTtlMs` and lose their prompt cache).
+   * @default true
+   */
+  readonly slidingSticky?: boolean | undefined;
+}
+
+/** Why an account was chosen: the pin, the conversation's sticky entry, or the strategy. */
+export type PickReason = 'pinned' | 'sticky' | 'strategy' | 'none';
+
+/** Why an account was not a candidate. */
+export type ExclusionReason = 'tried' | 'disabled' | 'cooling' | 'exhausted';
+
+/** A routing decision with everything needed to explain it in a log line or a report. */
+export interface PickDecision<A extends Account> {
+  /** The chosen account (the same object as in `accounts`), or null when none is eligible. */
+  readonly account: A | null;
+  /** What decided: the pin, stickiness, the strategy, or nothing was eligible. */
+  readonly reason: PickReason;
+  /** Name of the strategy in force (even when the pin or stickiness decided). */
+  readonly strategy: string;
+  /** Eligible candidates in config order, with what the strategy weighed for each (when it explains). */
+  readonly candidates: ReadonlyArray<{
+    readonly name: string;
+    readonly explain: Readonly<Record<string, ExplainValue>>;
+  }>;
+  /** Accounts that were not candidates, and why. */
+  readonly excluded: ReadonlyArray<{ readonly name: string; readonly why: ExclusionReason }>;
+}
+
+/**
+ * Choose the account for one request: the pinned account if it is eligible, else the
+ * conversation's sticky account if it is eligible, else the strategy's pick among the eligible
+ * accounts (which then becomes the conversation's sticky account). Returns null when no account is
+ * eligible. Eligible means: not in `tried`, not disabled, not cooling down and not exhausted.
+ *
+ * This is the hot path: it computes no explanation. {@link explainPick} makes the same decision
+ * (with the same writes) and says why.
+ *
+ * Differences from the seed, on purpose: a pinned account that is exhausted is skipped (the seed
+ * routed to it anyway, earning a 429 per request); a sticky hit renews the TTL unless
+ * `slidingSticky` is false; an unknown strategy name throws instead of falling back to Maximus;
+ * every built-in strategy breaks ties towards the first account in config order.
+ *
+ * Throws a `TypeError` when two accounts share a name (the store keys all state by name, so they
+ * would silently share cooldowns and quota), a `RangeError` for an invalid option or strategy
+ * name, and an `Error` when the strategy returns something that is not one of the candidates.
+ *
+ * @example
+ * ```ts
+ * const account = pickAccount(accounts, store, { fingerprint: fingerprint(body), tried });
+ * if (account === null) {
+ *   const back = soonestAvailableMs(accounts, store); // hold the request until then, or answer 503
+ * }
+ * ```
+ */
+export function pickAccount<A extends Account>(
+  accounts: readonly A[],
+  store: StateStore,
+  options: PickOptions = {},
+): A | null {
+  return decide(accounts, store, options, undefined);
+}
+
+/**
+ * Make the same decision as {@link pickAccount}, with the same side effects (sticky write,
+ * round-robin counter), and report why: what decided, every candidate with what the strategy
+ * weighed for it, and every excluded account with the first reason that applies (`tried`,
+ * `disabled`, `cooling`, `exhausted`).
+ */
+export function explainPick<A extends Account>(
+  accounts: readonly A[],
+  store: StateStore,
+  options: PickOptions = {},
+): PickDecision<A> {
+  const trace: Trace = { reason: 'none', strategy: '', candidates: [], excluded: [] };
+  const account = decide(accounts, store, options, trace);
+  return { account, ...trace };
+}
+
+/**
+ * The earliest instant, in epoch milliseconds, at which some account that is not disabled becomes
+ * eligible again: per account, the later of its cooldown's end and, when it is exhausted, the
+ * reset of its rejected window(s). Returns `store.now()` when an account is eligible right now,
+ * and null when every account is disabled (or the list is empty): waiting brings nothing back.
+ *
+ * Accounts in a request's `tried` set are not considered unavailable here: a held request starts
+ * over with a fresh `tried` set.
+ */
+export function soonestAvailableMs(accounts: readonly Account[], store: StateStore): number | null {
+  const nowMs = store.now();
+  let soonest: number | null = null;
+  for (const { name } of accounts) {
+    if (store.disabledReason(name) !== null) continue;
+    let backMs = Math.max(nowMs, store.cooldownUntil(name) ?? nowMs);
+    if (store.isExhausted(name)) {
+      const resetMs = exhaustionEndMs(store, name, nowMs);
+      // A store that calls the account exhausted without saying until when: its return cannot be
+      // predicted, so it does not count.
+      if (resetMs === null) continue;
+      backMs = Math.max(backMs, resetMs);
+    }
+    if (soonest === null || backMs < soonest) soonest = backMs;
+    if (soonest === nowMs) break;
+  }
+  return soonest;
+}
+
+interface Trace {
+  reason: PickReason;
+  strategy: string;
+  candidates: Array<PickDecision<Account>['candidates'][number]>;
+  excluded: Array<PickDecision<Account>['excluded'][number]>;
+}
+
+const DEFAULT_STICKY_TTL_MS = 600_000;
+const DEFAULT_EXPIRY_SOON_SECS = 1_800;
+const NOTHING_WEIGHED: Readonly<Record<string, ExplainValue>> = Object.freeze({});
+/** Account arrays already checked for duplicate names, with the length they had then. */
+const checkedLength = new WeakMap<readonly Account[], number>();
+
+/** The decision behind {@link pickAccount} and {@link explainPick}; fills `trace` when given. */
+function decide<A extends Account>(
+  accounts: readonly A[],
+  store: StateStore,
+  options: PickOptions,
+  trace: Trace | undefined,
+): A | null {
+  const strategy = resolveStrategy(options.strategy ?? 'maximus');
+  const stickyTtlMs = nonNegative('stickyTtlMs', options.stickyTtlMs, DEFAULT_STICKY_TTL_MS);
+  const expirySoonSecs = nonNegative('expirySoonSecs', options.expirySoonSecs, DEFAULT_EXPIRY_SOON_SECS);
+  const fingerprint = options.fingerprint ?? null;
+  const tried = options.tried;
+  assertUniqueNames(accounts);
+  const context: StrategyContext = { store, nowMs: store.now(), expirySoonSecs };
+
+  let candidates: A[] | undefined;
+  if (trace !== undefined) {
+    trace.strategy = strategy.name;
+    // Explanations first, while the state is exactly what the strategy will see.
+    candidates = classify(accounts, store, tried, strategy, context, trace);
+  }
+
+  // 1. The pin is the operator's explicit choice, but unlike the seed it does not override
+  //    exhaustion: a pinned account whose window is rejected would only earn 429s.
+  const pinned = store.getPinned();
+  if (pinned !== null) {
+    const account = byName(accounts, pinned);
+    if (account !== undefined && isEligible(store, tried, account.name)) {
+      if (trace !== undefined) trace.reason = 'pinned';
+      return account;
+    }
+  }
+
+  // 2. Keep a conversation on its account so the prompt cache keeps paying off.
+  if (fingerprint !== null) {
+    const stuck = store.getSticky(fingerprint);
+    const account = stuck === null ? undefined : byName(accounts, stuck);
+    if (account !== undefined && isEligible(store, tried, account.name)) {
+      if (options.slidingSticky !== false) store.setSticky(fingerprint, account.name, stickyTtlMs);
+      if (trace !== undefined) trace.reason = 'sticky';
+      return account;
+    }
+  }
+
+  // 3. The strategy, over the eligible accounts in config order.
+  if (candidates === undefined) {
+    candidates = [];
+    for (const account of accounts) {
+      if (isEligible(store, tried, account.name)) candidates.push(account);
+    }
+  }
+  if (!isNonEmpty(candidates)) return null;
+  const chosen = strategy.pick(candidates, context);
+  if (!candidates.includes(chosen)) {
+    throw new Error(
+      `Strategy ${JSON.stringify(strategy.name)} returned ${describe(chosen)}, which is not one of its ${String(candidates.length)} candidates`,
+    );
+  }
+  if (fingerprint !== null) store.setSticky(fingerprint, chosen.name, stickyTtlMs);
+  if (trace !== undefined) trace.reason = 'strategy';
+  return chosen;
+}
+
+/** The eligible accounts, recording every candidate's explanation and every exclusion's reason. */
+function classify<A extends Account>(
+  accounts: readonly A[],
+  store: StateStore,
+  tried: ReadonlySet<string> | undefined,
+  strategy: Strategy,
+  context: StrategyContext,
+  trace: Trace,
+): A[] {
+  const candidates: A[] = [];
+  for (const account of accounts) {
+    const { name } = account;
+    const why: ExclusionReason | null =
+      tried?.has(name) === true
+        ? 'tried'
+        : store.disabledReason(name) !== null
+          ? 'disabled'
+          : !store.isAvailable(name)
+            ? 'cooling'
+            : store.isExhausted(name)
+              ? 'exhausted'
+              : null;
+    if (why !== null) {
+      trace.excluded.push({ name, why });
+      continue;
+    }
+    candidates.push(account);
+    trace.candidates.push({ name, explain: strategy.explain?.(account, context) ?? NOTHING_WEIGHED });
+  }
+  return candidates;
+}
+
+function isEligible(store: StateStore, tried: ReadonlySet<string> | undefined, name: string): boolean {
+  return tried?.has(name) !== true && store.isAvailable(name) && !store.isExhausted(name);
+}
+
+function byName<A extends Account>(accounts: readonly A[], name: string): A | undefined {
+  for (const account of accounts) if (account.name === name) return account;
+  return undefined;
+}
+
+function isNonEmpty<T>(items: T[]): items is [T, ...T[]] {
+  return items.length > 0;
+}
+
+function nonNegative(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`pickAccount: ${option} must be a finite number >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function assertUniqueNames(accounts: readonly Account[]): void {
+  // The proxy passes the same config array on every request: check it once (again if its length
+  // changes), since the Set costs more than the whole strategy at thousands of accounts. Renaming
+  // an account in place, in an array typed readonly, is the one change this does not notice.
+  if (checkedLength.get(accounts) === accounts.length) return;
+  const seen = new Set<string>();
+  for (const { name } of accounts) {
+    if (seen.has(name)) duplicateName(name);
+    seen.add(name);
+  }
+  checkedLength.set(accounts, accounts.length);
+}
+
+function duplicateName(name: string): never {
+  throw new TypeError(
+    `pickAccount: two accounts are named ${JSON.stringify(name)}; names must be unique, because the store keeps cooldowns, quota and stickiness by name`,
+  );
+}
+
+/** When an exhausted account's rejected windows have all reset, in epoch ms, or null if unknown. */
+function exhaustionEndMs(store: StateStore, name: string, nowMs: number): number | null {
+  const info = store.rateLimits(name);
+  let endSecs: number | null = null;
+  if (info !== null) {
+    if (isWindowRejected(info, '5h', nowMs) && info.reset5h !== undefined) endSecs = info.reset5h;
+    if (isWindowRejected(info, '7d', nowMs) && info.reset7d !== undefined) endSecs = Math.max(endSecs ?? 0, info.reset7d);
+  }
+  if (endSecs === null) {
+    // A store with its own notion of exhaustion: assume it lasts until the later known reset.
+    const r5 = store.reset5hSecs(name);
+    const r7 = store.reset7dSecs(name);
+    endSecs = r5 === null ? r7 : r7 === null ? r5 : Math.max(r5, r7);
+  }
+  return endSecs === null ? null : endSecs * 1000;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'object' && value !== null && typeof (value as Account).name === 'string') {
+    return `an account named ${JSON.stringify((value as Account).name)}`;
+  }
+  return String(value);
+}

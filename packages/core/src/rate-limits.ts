@@ -1,0 +1,216 @@
+/**
+ * @module
+ * Anthropic's unified rate-limit headers (`anthropic-ratelimit-unified-*`), parsed into a
+ * {@link RateLimitInfo}, and the window arithmetic every strategy shares.
+ */
+
+/** Length of the rolling 5-hour window, in seconds. */
+export const WINDOW_5H_SECS = 18_000; // 5 × 60 × 60
+/** Length of the weekly window, in seconds. */
+export const WINDOW_7D_SECS = 604_800; // 7 × 24 × 60 × 60
+
+/**
+ * A window's status as Anthropic reports it. Real values are `allowed`, `allowed_warning` and
+ * `rejected`; `exhausted` is what the Rust shunt synthesised for other providers. Unknown strings
+ * are kept as-is so a new value never breaks parsing.
+ */
+export type WindowStatus = 'allowed' | 'allowed_warning' | 'rejected' | 'exhausted' | (string & {});
+
+/**
+ * What one upstream response said about an account's quota. Every field but `updatedMs` is
+ * optional: a response may carry only some headers, and {@link mergeRateLimitInfo} keeps the rest.
+ */
+export interface RateLimitInfo {
+  /** Fraction of the 5-hour window used (0..1, may exceed 1). */
+  utilization5h?: number;
+  /** When the 5-hour window resets, in epoch seconds. */
+  reset5h?: number;
+  /** The 5-hour window's status. */
+  status5h?: WindowStatus;
+  /** Fraction of the weekly window used (0..1, may exceed 1). */
+  utilization7d?: number;
+  /** When the weekly window resets, in epoch seconds. */
+  reset7d?: number;
+  /** The weekly window's status. */
+  status7d?: WindowStatus;
+  /** `anthropic-ratelimit-unified-overage-status`. */
+  overageStatus?: string;
+  /** `anthropic-ratelimit-unified-overage-disabled-reason`. */
+  overageDisabledReason?: string;
+  /** Which window Anthropic considers binding (`five_hour`, `seven_day`, …). */
+  representativeClaim?: string;
+  /** When the response carrying these headers was received, in epoch milliseconds. */
+  updatedMs: number;
+}
+
+/**
+ * Anything headers come in: a fetch `Headers`, Node's `IncomingHttpHeaders`, or a plain record.
+ * Record keys are matched case-insensitively.
+ */
+export type HeaderSource =
+  | { get(name: string): string | null }
+  | Readonly<Record<string, string | readonly string[] | number | undefined>>;
+
+/**
+ * Read the `anthropic-ratelimit-unified-*` headers of one response.
+ *
+ * Returns null when the response carries none of them. A header whose value does not parse is
+ * left out rather than failing the whole record, and unknown windows (such as `7d_oi`) are
+ * ignored, so a new header from Anthropic never breaks routing. Never throws.
+ *
+ * @example
+ * ```ts
+ * const info = parseRateLimitHeaders(response.headers, Date.now());
+ * if (info) store.updateRateLimits(account.name, info);
+ * ```
+ */
+export function parseRateLimitHeaders(headers: HeaderSource, nowMs: number): RateLimitInfo | null {
+  const read = headerReader(headers);
+  const info: Mutable<RateLimitInfo> = { updatedMs: nowMs };
+  let found = false;
+  for (const [suffix, key, parse] of FIELDS) {
+    const raw = read(PREFIX + suffix);
+    if (raw === undefined) continue;
+    const value = parse(raw);
+    if (value === undefined) continue;
+    (info as Record<string, unknown>)[key] = value;
+    found = true;
+  }
+  return found ? info : null;
+}
+
+/**
+ * Merge a newer record into an older one field by field: a response that carries only some
+ * headers does not erase what earlier responses said about the rest. A window of `previous` whose
+ * reset had already passed when `next` was received has rolled over, so its utilization, reset
+ * and status are dropped rather than carried into the new window.
+ */
+export function mergeRateLimitInfo(previous: RateLimitInfo | null | undefined, next: RateLimitInfo): RateLimitInfo {
+  if (previous === null || previous === undefined) return { ...next };
+  const merged: Mutable<RateLimitInfo> = { ...previous };
+  // Without this, a later response carrying only a new reset would revive the old window's
+  // `rejected` status (blocking the account for a whole window), and one carrying only a new
+  // utilization would sit behind the old, past reset and read as 0.
+  if (previous.reset5h !== undefined && previous.reset5h * 1000 <= next.updatedMs) {
+    delete merged.utilization5h;
+    delete merged.reset5h;
+    delete merged.status5h;
+  }
+  if (previous.reset7d !== undefined && previous.reset7d * 1000 <= next.updatedMs) {
+    delete merged.utilization7d;
+    delete merged.reset7d;
+    delete merged.status7d;
+  }
+  for (const key of Object.keys(next) as Array<keyof RateLimitInfo>) {
+    const value = next[key];
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
+  }
+  return merged;
+}
+
+/**
+ * True when the account's `window` is rejected (or exhausted) and its reset is still ahead of
+ * `nowMs`: routing there would only earn a 429.
+ */
+export function isWindowRejected(info: RateLimitInfo, window: '5h' | '7d', nowMs: number): boolean {
+  const status = window === '5h' ? info.status5h : info.status7d;
+  const reset = window === '5h' ? info.reset5h : info.reset7d;
+  return (status === 'rejected' || status === 'exhausted') && reset !== undefined && reset * 1000 > nowMs;
+}
+
+/** True when the headers carry any rate-limit header at all (`anthropic-ratelimit-*` or `x-ratelimit-*`). */
+export function hasRateLimitHeaders(headers: HeaderSource): boolean {
+  for (const name of headerNames(headers)) {
+    const lower = name.toLowerCase();
+    if (lower.startsWith('anthropic-ratelimit-') || lower.startsWith('x-ratelimit-')) return true;
+  }
+  return false;
+}
+
+/**
+ * Read one header, case-insensitively, from any {@link HeaderSource}. Repeated headers are joined
+ * with ", " as fetch does. Returns undefined when absent.
+ */
+export function readHeader(headers: HeaderSource, name: string): string | undefined {
+  return headerReader(headers)(name.toLowerCase());
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const PREFIX = 'anthropic-ratelimit-unified-';
+
+/** The largest reset whose value in milliseconds is still a safe integer. */
+const MAX_EPOCH_SECS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+
+const FIELDS: ReadonlyArray<readonly [string, keyof RateLimitInfo, (raw: string) => number | string | undefined]> = [
+  ['5h-utilization', 'utilization5h', parseUtilization],
+  ['5h-reset', 'reset5h', parseEpochSeconds],
+  ['5h-status', 'status5h', parseToken],
+  ['7d-utilization', 'utilization7d', parseUtilization],
+  ['7d-reset', 'reset7d', parseEpochSeconds],
+  ['7d-status', 'status7d', parseToken],
+  ['overage-status', 'overageStatus', parseToken],
+  ['overage-disabled-reason', 'overageDisabledReason', parseToken],
+  ['representative-claim', 'representativeClaim', parseToken],
+];
+
+function parseUtilization(raw: string): number | undefined {
+  const value = parseStrictNumber(raw);
+  return value !== undefined && value >= 0 ? value : undefined;
+}
+
+function parseEpochSeconds(raw: string): number | undefined {
+  const value = parseStrictNumber(raw);
+  // Bounded so that `reset * 1000` stays an exact, finite number of milliseconds: "9e307" would
+  // otherwise turn into an Infinity cooldown.
+  return value !== undefined && value >= 0 && Number.isInteger(value) && value <= MAX_EPOCH_SECS ? value : undefined;
+}
+
+function parseToken(raw: string): string | undefined {
+  const value = raw.trim();
+  return value === '' ? undefined : value;
+}
+
+function parseStrictNumber(raw: string): number | undefined {
+  const text = raw.trim();
+  // Number('') is 0 and Number('0x1') is 1: accept only plain decimal notation.
+  if (!/^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+function headerReader(headers: HeaderSource): (lowerName: string) => string | undefined {
+  if (typeof (headers as { get?: unknown }).get === 'function') {
+    const h = headers as { get(name: string): string | null };
+    return (name) => h.get(name) ?? undefined;
+  }
+  const record = headers as Readonly<Record<string, string | readonly string[] | number | undefined>>;
+  let lowered: Map<string, string> | undefined;
+  return (name) => {
+    // Node's IncomingHttpHeaders are already lower-case: try the fast path first.
+    // Own keys only: `constructor` or `__proto__` must not read Object.prototype.
+    const direct = Object.hasOwn(record, name) ? record[name] : undefined;
+    if (direct !== undefined) return joinHeader(direct);
+    if (lowered === undefined) {
+      lowered = new Map();
+      for (const key of Object.keys(record)) {
+        const value = record[key];
+        if (value !== undefined && key !== key.toLowerCase()) lowered.set(key.toLowerCase(), joinHeader(value));
+      }
+    }
+    return lowered.get(name);
+  };
+}
+
+function headerNames(headers: HeaderSource): Iterable<string> {
+  const withKeys = headers as { keys?: unknown; get?: unknown };
+  if (typeof withKeys.get === 'function') {
+    return typeof withKeys.keys === 'function' ? (withKeys.keys as () => Iterable<string>).call(headers) : [];
+  }
+  return Object.keys(headers);
+}
+
+function joinHeader(value: string | readonly string[] | number): string {
+  if (typeof value === 'number') return String(value);
+  return typeof value === 'string' ? value : value.join(', ');
+}

@@ -1,0 +1,259 @@
+/**
+ * @module
+ * Named, reusable fast-check laws for routing. Each `law…` returns a property; run it with
+ * `fc.assert(lawNeverPicksIneligible(strategy))`. Scenarios come from `accounts-arbitraries.ts`,
+ * and eligibility is checked against `eligibleNames`, an oracle computed from the scenario rather
+ * than read back from the store.
+ */
+import fc from 'fast-check';
+import { expect } from 'vitest';
+import { explainPick, pickAccount, type PickOptions } from '../src/pick.js';
+import { WINDOW_5H_SECS, WINDOW_7D_SECS, type RateLimitInfo } from '../src/rate-limits.js';
+import { carousel, cushion, maximus, reaper } from '../src/strategies/index.js';
+import type { Strategy, StrategyContext } from '../src/strategies/types.js';
+import type { MemoryStore } from '../src/store/memory.js';
+import {
+  clockArb,
+  cloneStore,
+  eligibleNames,
+  isEligibleAt,
+  poolScenarioArb,
+  rateLimitsArb,
+  storeFor,
+  type PoolScenario,
+} from './accounts-arbitraries.js';
+
+/** The options a scenario implies for `pickAccount`. */
+export function optionsFor(scenario: PoolScenario, strategy: Strategy, extra: PickOptions = {}): PickOptions {
+  return { strategy, tried: scenario.tried, fingerprint: scenario.fingerprint, ...extra };
+}
+
+// ── Every strategy ─────────────────────────────────────────────────────────────────────────────
+
+/** The pick is never tried, cooling, disabled or exhausted. */
+export function lawNeverPicksIneligible(strategy: Strategy, scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
+  return fc.property(scenarios, (scenario) => {
+    const { store } = storeFor(scenario);
+    const picked = pickAccount(scenario.accounts, store, optionsFor(scenario, strategy));
+    if (picked !== null) expect(eligibleNames(scenario)).toContain(picked.name);
+  });
+}
+
+/** The result is null exactly when no account is eligible. */
+export function lawNullIffNoneEligible(strategy: Strategy, scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
+  return fc.property(scenarios, (scenario) => {
+    const { store } = storeFor(scenario);
+    const picked = pickAccount(scenario.accounts, store, optionsFor(scenario, strategy));
+    expect(picked === null).toBe(eligibleNames(scenario).length === 0);
+  });
+}
+
+/** An eligible pinned account is always the pick. */
+export function lawPinnedWinsWhenEligible(strategy: Strategy, scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
+  return fc.property(scenarios, (scenario) => {
+    const { store } = storeFor(scenario);
+    const picked = pickAccount(scenario.accounts, store, optionsFor(scenario, strategy));
+    const pinned = scenario.pinned;
+    if (pinned !== null && scenario.accounts.some((a) => a.name === pinned) && isEligibleAt(scenario, pinned)) {
+      expect(picked?.name).toBe(pinned);
+    }
+  });
+}
+
+/**
+ * A conversation stays on the account it was routed to for as long as that account is eligible:
+ * requests arriving less than the TTL apart (sliding) keep getting it, unless the pin takes over.
+ */
+export function lawStickyStaysPut(
+  strategy: Strategy,
+  scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb(),
+): fc.IPropertyWithHooks<[PoolScenario, number[]]> {
+  const gapsArb = fc.array(fc.integer({ min: 0, max: 599_999 }), { minLength: 1, maxLength: 6 });
+  return fc.property(scenarios, gapsArb, (scenario, gaps) => {
+    const { store, clock } = storeFor(scenario);
+    const options = optionsFor(scenario, strategy, { fingerprint: 'conversation' });
+    const first = pickAccount(scenario.accounts, store, options);
+    if (first === null) return;
+    for (const gap of gaps) {
+      clock.t += gap;
+      const picked = pickAccount(scenario.accounts, store, options);
+      // Time only brings accounts back (cooldowns end, windows reset), so the sticky account is
+      // still eligible; the pin may have become eligible and then rightly wins.
+      const pinned = scenario.pinned;
+      const pinWins =
+        pinned !== null && scenario.accounts.some((a) => a.name === pinned) && isEligibleAt(scenario, pinned, clock.t);
+      expect(picked?.name).toBe(pinWins ? pinned : first.name);
+    }
+  });
+}
+
+/** Two stores in the same state (snapshot/restore), asked the same thing, give the same picks. */
+export function lawSameStateSamePick(strategy: Strategy, scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
+  return fc.property(scenarios, (scenario) => {
+    const { store } = storeFor(scenario);
+    const twin = cloneStore(store, scenario.nowMs).store;
+    const options = optionsFor(scenario, strategy);
+    for (let i = 0; i < 3; i++) {
+      expect(pickAccount(scenario.accounts, twin, options)?.name).toBe(pickAccount(scenario.accounts, store, options)?.name);
+    }
+  });
+}
+
+/**
+ * `explainPick` makes the decision `pickAccount` makes, with the same writes; its candidates are
+ * exactly the eligible accounts and, with the excluded ones, cover the pool once each.
+ */
+export function lawPickAndExplainAgree(strategy: Strategy, scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
+  return fc.property(scenarios, (scenario) => {
+    const { store } = storeFor(scenario);
+    const twin = cloneStore(store, scenario.nowMs).store;
+    const options = optionsFor(scenario, strategy);
+    const picked = pickAccount(scenario.accounts, store, options);
+    const decision = explainPick(scenario.accounts, twin, options);
+    expect(decision.account).toBe(picked);
+    expect(decision.reason === 'none').toBe(picked === null);
+    expect(decision.strategy).toBe(strategy.name);
+    expect(decision.candidates.map((c) => c.name)).toEqual(eligibleNames(scenario));
+    expect([...decision.candidates.map((c) => c.name), ...decision.excluded.map((e) => e.name)].sort()).toEqual(
+      scenario.accounts.map((a) => a.name).sort(),
+    );
+    expect(twin.snapshot()).toEqual(store.snapshot());
+  });
+}
+
+// ── Maximus ────────────────────────────────────────────────────────────────────────────────────
+
+/** Every Maximus score is in [0, 1], even with utilization above 1. */
+export function lawMaximusScoreInUnitInterval(): fc.IPropertyWithHooks<[LimitsAt]> {
+  return fc.property(limitsAtArb, ({ nowMs, info }) => {
+    const score = maximusScore(nowMs, info);
+    expect(score).toBeGreaterThanOrEqual(0);
+    expect(score).toBeLessThanOrEqual(1);
+  });
+}
+
+/** Using more of either window never raises the Maximus score. */
+export function lawMaximusNonIncreasingInUtilization(): fc.IPropertyWithHooks<[LimitsAt, number, boolean]> {
+  return fc.property(limitsAtArb, fc.double({ min: 0, max: 1, noNaN: true }), fc.boolean(), ({ nowMs, info }, more, weekly) => {
+    const key = weekly ? 'utilization7d' : 'utilization5h';
+    const busier = { ...info, [key]: (info[key] ?? 0) + more };
+    expect(maximusScore(nowMs, busier)).toBeLessThanOrEqual(maximusScore(nowMs, info));
+  });
+}
+
+/** As time passes (resets draw nearer, then windows roll over) the Maximus score never falls. */
+export function lawMaximusNonDecreasingOverTime(): fc.IPropertyWithHooks<[LimitsAt, number]> {
+  return fc.property(limitsAtArb, fc.integer({ min: 0, max: 2 * WINDOW_7D_SECS * 1000 }), ({ nowMs, info }, elapsedMs) => {
+    expect(maximusScore(nowMs + elapsedMs, info)).toBeGreaterThanOrEqual(maximusScore(nowMs, info));
+  });
+}
+
+/** An account with no rate-limit data, or with nothing used, scores exactly 1. */
+export function lawMaximusFreshScoresOne(): fc.IPropertyWithHooks<[LimitsAt]> {
+  return fc.property(limitsAtArb, ({ nowMs, info }) => {
+    expect(maximusScore(nowMs, null)).toBe(1);
+    expect(maximusScore(nowMs, { ...info, utilization5h: 0, utilization7d: 0 })).toBe(1);
+  });
+}
+
+/** Maximus picks a candidate whose score is the highest, and the first such in config order. */
+export function lawMaximusPicksFirstHighestScore(scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
+  return fc.property(scenarios, (scenario) => {
+    const { store } = storeFor(scenario);
+    const decision = explainPick(scenario.accounts, store, optionsFor(scenario, maximus, { fingerprint: null }));
+    if (decision.reason !== 'strategy') return;
+    const scores = decision.candidates.map((c) => c.explain['score'] as number);
+    const firstBest = scores.indexOf(Math.max(...scores));
+    expect(decision.account?.name).toBe(decision.candidates[firstBest]?.name);
+  });
+}
+
+// ── Cushion ────────────────────────────────────────────────────────────────────────────────────
+
+/** Cushion's pick has the lexicographically smallest (binding, secondary), first in config order on ties. */
+export function lawCushionPicksLexicographicMinimum(scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
+  return fc.property(scenarios, (scenario) => {
+    const { store } = storeFor(scenario);
+    const picked = pickAccount(scenario.accounts, store, optionsFor(scenario, cushion, { fingerprint: null }));
+    if (picked === null || picked.name === scenario.pinned) return;
+    const key = (name: string): [number, number] => {
+      const u5 = store.utilization5h(name);
+      const u7 = store.utilization7d(name);
+      return [Math.max(u5, u7), Math.min(u5, u7)];
+    };
+    const [binding, secondary] = key(picked.name);
+    const eligible = eligibleNames(scenario);
+    for (const name of eligible) {
+      const [b, s] = key(name);
+      expect(b < binding || (b === binding && s < secondary)).toBe(false);
+    }
+    // Among equal keys, the first in config order.
+    const first = eligible.find((name) => key(name)[0] === binding && key(name)[1] === secondary);
+    expect(picked.name).toBe(first);
+  });
+}
+
+// ── Reaper ─────────────────────────────────────────────────────────────────────────────────────
+
+/** When some eligible account's binding window resets within `expirySoonSecs`, Reaper picks one of those. */
+export function lawReaperPutsExpiringFirst(scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario, number]> {
+  return fc.property(scenarios, fc.integer({ min: 0, max: WINDOW_5H_SECS }), (scenario, expirySoonSecs) => {
+    const { store } = storeFor(scenario);
+    const decision = explainPick(scenario.accounts, store, optionsFor(scenario, reaper, { fingerprint: null, expirySoonSecs }));
+    if (decision.reason !== 'strategy') return;
+    const expiring = decision.candidates.filter((c) => c.explain['expiring'] === true).map((c) => c.name);
+    if (expiring.length > 0) expect(expiring).toContain(decision.account?.name);
+    // The oracle for "expiring", recomputed from the store's accessors.
+    const context: StrategyContext = { store, nowMs: scenario.nowMs, expirySoonSecs };
+    for (const name of expiring) {
+      const u5 = store.utilization5h(name);
+      const u7 = store.utilization7d(name);
+      const reset = u5 >= u7 ? store.reset5hSecs(name) : store.reset7dSecs(name);
+      expect(reset).not.toBeNull();
+      expect((reset as number) - context.nowMs / 1000).toBeLessThanOrEqual(expirySoonSecs);
+    }
+  });
+}
+
+// ── Carousel ───────────────────────────────────────────────────────────────────────────────────
+
+/** With nothing changing, n consecutive Carousel picks visit each of the n eligible accounts once. */
+export function lawCarouselVisitsEachOncePerCycle(scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
+  return fc.property(scenarios, (scenario) => {
+    const { store } = storeFor(scenario);
+    store.setPinned(null);
+    const eligible = eligibleNames(scenario);
+    const options = optionsFor(scenario, carousel, { fingerprint: null });
+    const visited = eligible.map(() => pickAccount(scenario.accounts, store, options)?.name);
+    expect([...visited].sort()).toEqual([...eligible].sort());
+  });
+}
+
+/** An instant and a rate-limit record whose resets are relative to it. */
+export interface LimitsAt {
+  readonly nowMs: number;
+  readonly info: RateLimitInfo;
+}
+
+const limitsAtArb: fc.Arbitrary<LimitsAt> = clockArb.chain((nowMs) => rateLimitsArb(nowMs).map((info) => ({ nowMs, info })));
+
+/** Maximus's score for an account holding `info` (or nothing), asked at `nowMs`. */
+function maximusScore(nowMs: number, info: RateLimitInfo | null): number {
+  const store = storeAt(nowMs);
+  if (info !== null) store.updateRateLimits('a', info);
+  const explained = maximus.explain?.({ name: 'a' }, { store, nowMs, expirySoonSecs: 1800 });
+  return explained?.['score'] as number;
+}
+
+function storeAt(nowMs: number): MemoryStore {
+  return storeFor({
+    nowMs,
+    accounts: [],
+    states: {},
+    tried: new Set(),
+    pinned: null,
+    fingerprint: null,
+    sticky: null,
+    roundRobin: 0,
+  }).store;
+}

@@ -1,0 +1,30 @@
+// vitest 4 silently ignores a file named vitest.workspace.ts; these tests fail if the root
+// vitest.config.ts stops feeding its project list to vitest.
+import fc from 'fast-check';
+import { describe, expect, inject, it } from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    project: string;
+  }
+}
+
+describe('vitest.workspace.ts', () => {
+  it('should apply the project-level `provide` value', () => {
+    expect(inject('project')).toBe('core');
+  });
+
+  it('should run the project-level setup file before the tests', () => {
+    expect((globalThis as { __shuntSetupProject?: string }).__shuntSetupProject).toBe('core');
+    expect(fc.readConfigureGlobal().markInterruptAsFailure).toBe(true);
+  });
+
+  it('should resolve @shunt/core to its TypeScript source through the @shunt/source condition', async () => {
+    // dist/ is never built before the tests run in CI, so resolving to it would fail outright;
+    // this checks the resolved file explicitly too.
+    const resolved = await import.meta.resolve?.('@shunt/core');
+    const core = await import('@shunt/core');
+    expect(typeof core.memoryStore).toBe('function');
+    if (resolved !== undefined) expect(resolved).toMatch(/packages\/core\/src\/index\.ts$/);
+  });
+});
