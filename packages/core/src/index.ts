@@ -4,6 +4,8 @@
  * rate-limit headroom. Zero dependencies; time, randomness and I/O are injected, so it runs
  * unchanged in Node, Bun, Deno, Workers and browsers, and in the simulator's virtual time.
  */
+export { fingerprint } from './fingerprint.js';
+
 export {
   WINDOW_5H_SECS,
   WINDOW_7D_SECS,
