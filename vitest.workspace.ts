@@ -36,6 +36,17 @@ const projects: TestProjectInlineConfiguration[] = [
       testTimeout: 30_000,
     },
   },
+  {
+    ...sourceResolution,
+    test: {
+      name: 'store-redis',
+      root: './packages/store-redis',
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      provide: { project: 'store-redis' },
+      // The suites start their own redis-server and kill it mid-run.
+      testTimeout: 30_000,
+    },
+  },
 ];
 
 export default projects;

@@ -73,7 +73,8 @@ const HEX_BYTE = /* @__PURE__ */ Array.from({ length: 256 }, (_, b) => b.toStrin
 
 // undefined: not resolved yet; false: no native implementation on this runtime.
 let native: ((data: Uint8Array | string) => string) | false | undefined;
-let encoder: TextEncoder | undefined;
+// Structural, not `TextEncoder`: the type must not require the DOM lib of whoever compiles this source.
+let encoder: { encode(input: string): Uint8Array } | undefined;
 
 /** The digest function of `node:crypto`, or false where the runtime has none. */
 function resolveNative(): ((data: Uint8Array | string) => string) | false {

@@ -1,0 +1,11 @@
+import { defineConfig } from 'tsup';
+
+// Kept minimal on purpose (tsup is unmaintained upstream): a later move to tsdown stays mechanical.
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm'],
+  dts: true,
+  clean: true,
+  target: 'node20',
+  sourcemap: true,
+});
