@@ -1,0 +1,44 @@
+/**
+ * @module
+ * `@shunt/sim`: replay a recorded rate-limit trace through `@shunt/core`'s strategies in virtual
+ * time. The CLIs are `cli.ts` (`pnpm sim`) and `gen-cli.ts` (`pnpm sim:gen`); this barrel is for
+ * code that records or replays traces itself (the proxy's recorder writes with
+ * `createTraceWriter`).
+ */
+export { TRACE_COLUMNS, TRACE_FORMAT_MARKER, TRACE_FORMAT_VERSION, WINDOW_STATUSES } from './trace/columns.js';
+export type { TraceColumn, TraceRecord, TraceRow } from './trace/columns.js';
+export { TraceError } from './trace/errors.js';
+export type { TracePosition } from './trace/errors.js';
+export { readTrace } from './trace/reader.js';
+export type { ReadRow, ReadTraceOptions, TraceHeader, TraceReadResult } from './trace/reader.js';
+export { TRACE_PREAMBLE, createTraceWriter, formatTraceRow } from './trace/writer.js';
+export type { TraceWriter } from './trace/writer.js';
+export { DEFAULT_REORDER_WINDOW_MS, createRequestAssembler } from './trace/assemble.js';
+export type { RequestAssembler, RequestAssemblerOptions, TokenCounts, TraceRequest } from './trace/assemble.js';
+
+export { PLAN_NAMES, PLAN_RELATIVE_CAPACITY, nearestPlan, parsePlan, planCapacity } from './model/plans.js';
+export type { Capacity, PlanName } from './model/plans.js';
+export { DEFAULT_REQUEST_CREDITS, DEFAULT_TOKEN_WEIGHTS, modelFamily, tokenCredits } from './model/costs.js';
+export type { ModelFamily, TokenWeights } from './model/costs.js';
+export { WARNING_UTILIZATION, createAccountModel } from './model/account.js';
+export type { AccountModel, AccountStart, AccountStats, ModelHeaders, ModelResponse } from './model/account.js';
+export { calibrate } from './model/calibrate.js';
+export type { Calibration, GroupCalibration } from './model/calibrate.js';
+export { COST_MODEL_MODES, createCostAssigner, detectCostModel } from './model/cost-model.js';
+export type { CostAssigner, CostModelMode, RequestCost } from './model/cost-model.js';
+
+export { createReplayer } from './replay/replayer.js';
+export type { AttemptEvent, PoolAccount, ReplayRequest, ReplayResult, Replayer, ReplayerOptions, RoutingSettings } from './replay/replayer.js';
+export { DEFAULT_WARMUP_ROWS, simulate } from './replay/simulate.js';
+export type { AccountSpec, PoolSource, SimulateOptions, SimulationResult, TraceSummary } from './replay/simulate.js';
+export { readAccountsFile } from './replay/accounts-file.js';
+export { loadStrategy } from './replay/load-strategy.js';
+
+export { toJsonReport, formatJsonReport, REPORT_SCHEMA } from './report/json.js';
+export type { JsonReport } from './report/json.js';
+export { formatTable } from './report/table.js';
+export { formatHtmlReport } from './report/html.js';
+export type { StrategyReport, AccountReport, HoldSummary } from './report/metrics.js';
+
+export { generateTrace } from './generate/record.js';
+export type { GenerateOptions, GenerateSummary } from './generate/record.js';

@@ -1,0 +1,115 @@
+import { strategies, type Strategy } from '@shunt/core';
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { T0, poolArb, requestsArb, routingArb } from '../../test/arbitraries.js';
+import type { StrategyReport } from '../report/metrics.js';
+import { createReplayer, type PoolAccount, type ReplayRequest, type RoutingSettings } from './replayer.js';
+
+const BUILT_INS: Strategy[] = Object.values(strategies);
+
+function replay(strategy: Strategy, pool: readonly PoolAccount[], requests: readonly ReplayRequest[], routing: RoutingSettings): StrategyReport {
+  const replayer = createReplayer({ strategy, pool, routing, startMs: T0, timelineStepMs: 600_000 });
+  for (const request of requests) replayer.push(request);
+  const end = (requests[requests.length - 1]?.arrivalMs ?? T0) + 3_600_000;
+  return replayer.finish(end).report;
+}
+
+function withoutName(report: StrategyReport): Omit<StrategyReport, 'strategy'> {
+  const { strategy: _, ...rest } = report;
+  return rest;
+}
+
+describe('createReplayer', () => {
+  test.prop([poolArb(), requestsArb(), routingArb])('should serve or fail every request, under every strategy', (pool, requests, routing) => {
+    for (const strategy of BUILT_INS) {
+      const report = replay(strategy, pool, requests, routing);
+      expect(report.requests).toBe(requests.length);
+      expect(report.served + report.failed).toBe(report.requests);
+      expect(report.servedAfterHold).toBeLessThanOrEqual(report.held);
+      expect(report.accounts.reduce((sum, a) => sum + a.served, 0)).toBe(report.served);
+      expect(report.accounts.reduce((sum, a) => sum + a.rateLimited, 0)).toBe(report.rateLimited);
+      expect(report.holdMs.max).toBeLessThanOrEqual(routing.maxWaitMs);
+    }
+  });
+
+  test.prop([poolArb({ min: 1, max: 1 }), requestsArb(), routingArb])(
+    'should give identical results under every strategy with one account',
+    (pool, requests, routing) => {
+      const [first, ...rest] = BUILT_INS.map((strategy) => withoutName(replay(strategy, pool, requests, routing)));
+      for (const other of rest) expect(other).toEqual(first);
+    },
+  );
+
+  test.prop([poolArb({ unlimited: true }), requestsArb(), routingArb])(
+    'should never hold, fail or rate-limit with unlimited capacity',
+    (pool, requests, routing) => {
+      for (const strategy of BUILT_INS) {
+        const report = replay(strategy, pool, requests, routing);
+        expect(report).toMatchObject({ served: requests.length, failed: 0, held: 0, rateLimited: 0, exhaustedMinutes: 0 });
+        expect(report.holdMs).toEqual({ total: 0, p50: 0, p95: 0, max: 0 });
+      }
+    },
+  );
+
+  test.prop([poolArb(), requestsArb(), routingArb], { numRuns: 30 })('should be deterministic', (pool, requests, routing) => {
+    for (const strategy of BUILT_INS) {
+      const replayer = () => {
+        const r = createReplayer({ strategy, pool, routing, startMs: T0, timelineStepMs: 600_000 });
+        for (const request of requests) r.push(request);
+        return r.finish(T0 + 10 * 86_400_000);
+      };
+      expect(replayer()).toEqual(replayer());
+    }
+  });
+
+  it('should hold a request until the soonest account returns, then serve it', () => {
+    const pool: PoolAccount[] = [{ name: 'a', capacity: { window5hCredits: 1, window7dCredits: 100 }, start: { weeklyAnchorMs: null } }];
+    const routing = { stickyTtlMs: 600_000, expirySoonSecs: 1_800, maxWaitMs: 6 * 3_600_000 };
+    const report = replay(
+      strategies.maximus,
+      pool,
+      [
+        { seq: 0, arrivalMs: T0, session: 's', credits5h: 1, credits7d: 1 },
+        { seq: 1, arrivalMs: T0 + 60_000, session: 's', credits5h: 0.5, credits7d: 0.5 },
+      ],
+      routing,
+    );
+    // The second request earns a 429, waits for the 5-hour reset (+ the 500 ms margin), then is served.
+    expect(report).toMatchObject({ served: 2, failed: 0, rateLimited: 1, held: 1, servedAfterHold: 1, switches: 0 });
+    const expectedHoldMs = 5 * 3_600_000 - 60_000 + 500;
+    expect(report.holdMs.max).toBe(expectedHoldMs);
+    expect(report.exhaustedMinutes).toBeCloseTo(expectedHoldMs / 60_000, 1);
+  });
+
+  it('should fail a request at once when no account returns within the max wait', () => {
+    const pool: PoolAccount[] = [{ name: 'a', capacity: { window5hCredits: 1, window7dCredits: 100 }, start: { weeklyAnchorMs: null } }];
+    const routing = { stickyTtlMs: 600_000, expirySoonSecs: 1_800, maxWaitMs: 600_000 };
+    const report = replay(
+      strategies.maximus,
+      pool,
+      [
+        { seq: 0, arrivalMs: T0, session: null, credits5h: 1, credits7d: 1 },
+        { seq: 1, arrivalMs: T0 + 1_000, session: null, credits5h: 1, credits7d: 1 },
+        { seq: 2, arrivalMs: T0 + 2_000, session: null, credits5h: 1, credits7d: 1 },
+      ],
+      routing,
+    );
+    // One 429 teaches the store; the third request is refused without an attempt.
+    expect(report).toMatchObject({ served: 1, failed: 2, held: 0, rateLimited: 1 });
+  });
+
+  it('should count a conversation that moves to another account as a switch', () => {
+    const pool: PoolAccount[] = ['a', 'b'].map((name) => ({ name, capacity: { window5hCredits: 1, window7dCredits: 100 }, start: { weeklyAnchorMs: null } }));
+    const routing = { stickyTtlMs: 600_000, expirySoonSecs: 1_800, maxWaitMs: 600_000 };
+    const report = replay(
+      strategies.maximus,
+      pool,
+      [
+        { seq: 0, arrivalMs: T0, session: 's', credits5h: 1, credits7d: 1 },
+        { seq: 1, arrivalMs: T0 + 1_000, session: 's', credits5h: 0.1, credits7d: 0.1 },
+      ],
+      routing,
+    );
+    expect(report).toMatchObject({ served: 2, rateLimited: 1, switches: 1 });
+  });
+});

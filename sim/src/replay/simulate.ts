@@ -1,0 +1,492 @@
+/**
+ * @module
+ * The whole simulation in one streaming pass: read the trace, reorder and group it, learn the
+ * pool and the cost model from a warm-up prefix, then drive every strategy's replayer from the
+ * same stream of requests.
+ */
+import type { Strategy } from '@shunt/core';
+import { calibrate, type Calibration } from '../model/calibrate.js';
+import { createCostAssigner, detectCostModel, type CostAssigner, type CostModelMode, type RequestCost } from '../model/cost-model.js';
+import { DEFAULT_TOKEN_WEIGHTS, type TokenWeights } from '../model/costs.js';
+import { WEEK_IN_5H_WINDOWS, nearestPlan, planCapacity, type Capacity, type PlanName } from '../model/plans.js';
+import type { AccountStart } from '../model/account.js';
+import { createRowColumns, rowAt, type RowColumns } from '../model/row-columns.js';
+import { createRequestAssembler, type TokenCounts, type TraceRequest } from '../trace/assemble.js';
+import { TraceError } from '../trace/errors.js';
+import { readTrace, type TraceHeader } from '../trace/reader.js';
+import { TRACE_FORMAT_MARKER } from '../trace/columns.js';
+import { createReplayer, type PoolAccount, type ReplayRequest, type ReplayResult, type Replayer, type RoutingSettings } from './replayer.js';
+
+/** An account named in `--accounts FILE`. */
+export interface AccountSpec {
+  readonly name: string;
+  readonly plan: PlanName;
+  /** A weekly reset of this account, epoch ms (any week). */
+  readonly weeklyResetMs?: number | undefined;
+}
+
+/** Where the simulated pool comes from. */
+export type PoolSource =
+  | { readonly kind: 'file'; readonly accounts: readonly AccountSpec[] }
+  | { readonly kind: 'count'; readonly count: number; readonly plan: PlanName }
+  | { readonly kind: 'trace'; readonly plan: PlanName };
+
+/** Options for {@link simulate}. */
+export interface SimulateOptions {
+  /** The trace file. */
+  readonly file: string;
+  /** Strategies to replay, in report order. */
+  readonly strategies: readonly Strategy[];
+  /** Proxy settings. */
+  readonly routing: RoutingSettings;
+  /** The pool to simulate. */
+  readonly pool: PoolSource;
+  /** How far out of order rows may be, ms. @default 900000 */
+  readonly reorderWindowMs?: number | undefined;
+  /** Skip bad rows instead of failing. @default false */
+  readonly skipBadRows?: boolean | undefined;
+  /**
+   * Rows read before the replay starts, to learn accounts, calibration and starting state from.
+   * @default 100000
+   */
+  readonly warmupRows?: number | undefined;
+  /** Cost model; `auto` picks the best the trace supports. @default "auto" */
+  readonly costModel?: CostModelMode | 'auto' | undefined;
+  /** Timeline bucket for charts, ms, or null for none. @default null */
+  readonly timelineStepMs?: number | null | undefined;
+  /** Progress callback (bytes read, total bytes). */
+  readonly onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
+  /** Non-fatal problems, one line each. */
+  readonly onWarning?: ((message: string) => void) | undefined;
+}
+
+/** An account of the simulated pool, as reported. */
+export interface PoolAccountSummary {
+  readonly name: string;
+  readonly plan: PlanName;
+  /** `file` (--accounts), `option` (--plan), or `inferred` from calibrated capacity. */
+  readonly planSource: 'file' | 'option' | 'inferred';
+  readonly capacity: Capacity;
+  /** `calibrated` from the trace, or the plan's `default`. */
+  readonly capacitySource: 'calibrated' | 'default';
+  readonly weeklyResetMs: number | null;
+  readonly startUtilization5h: number;
+  readonly startUtilization7d: number;
+}
+
+/** What was read, and the model built from it. */
+export interface TraceSummary {
+  readonly file: string;
+  readonly format: string;
+  readonly bytes: number;
+  readonly rows: number;
+  readonly skippedRows: number;
+  readonly skippedSamples: readonly string[];
+  readonly lateAttempts: number;
+  readonly requests: number;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly columns: readonly string[];
+  readonly unknownColumns: readonly string[];
+  readonly accounts: readonly PoolAccountSummary[];
+  readonly costModel: {
+    readonly mode: CostModelMode;
+    readonly fallbacks: number;
+    readonly weights: TokenWeights | null;
+    readonly calibration: Calibration | null;
+  };
+  /** What the recording itself shows (upstream 429 rows; requests with no successful attempt). */
+  readonly recorded: { readonly rateLimited: number; readonly unserved: number };
+}
+
+/** Everything a simulation produced. */
+export interface SimulationResult {
+  readonly trace: TraceSummary;
+  readonly results: readonly ReplayResult[];
+}
+
+/** Default warm-up: enough for a stable calibration, small enough to bound memory. */
+export const DEFAULT_WARMUP_ROWS = 100_000;
+
+/**
+ * Replay `options.file` through every strategy. Throws a TraceError for bad input (the CLI exits
+ * with code 2) — before anything is printed, since results exist only at the end.
+ */
+export async function simulate(options: SimulateOptions): Promise<SimulationResult> {
+  const { file, routing } = options;
+  const warn = options.onWarning ?? (() => {});
+  const warmupRows = options.warmupRows ?? DEFAULT_WARMUP_ROWS;
+  let header: TraceHeader | undefined;
+  let warming = true;
+  // The warm-up keeps requests without their rows, and the rows in typed-array columns.
+  let warm: WarmRequest[] = [];
+  let warmRows = createRowColumns();
+  let warmRowCount = 0;
+  let replayers: Replayer<ReplayRequest>[] = [];
+  let assigner: CostAssigner | undefined;
+  let built: Built | undefined;
+  let requests = 0;
+  let startMs = Number.NaN;
+  let endMs = Number.NEGATIVE_INFINITY;
+  let recordedRateLimited = 0;
+  let recordedUnserved = 0;
+  let lateRows = 0;
+  const unknownAccounts = new Set<string>();
+
+  const feed = (request: WarmRequest | TraceRequest, cost: RequestCost): void => {
+    const replayRequest: ReplayRequest = {
+      seq: request.seq,
+      arrivalMs: request.arrivalMs,
+      session: request.session,
+      credits5h: cost.credits5h,
+      credits7d: cost.credits7d,
+    };
+    for (const replayer of replayers) replayer.push(replayRequest);
+  };
+
+  const start = (): void => {
+    warming = false;
+    if (header === undefined) return;
+    built = build(options, header, warm, warmRows.columns(), warn);
+    assigner = built.assigner;
+    replayers = options.strategies.map((strategy) =>
+      createReplayer({
+        strategy,
+        pool: built!.pool,
+        routing,
+        startMs: Number.isNaN(startMs) ? 0 : startMs,
+        timelineStepMs: options.timelineStepMs ?? null,
+      }),
+    );
+    for (let i = 0; i < warm.length; i++) feed(warm[i] as WarmRequest, built.warmCosts[i] as RequestCost);
+    warm = [];
+    warmRows = createRowColumns(1);
+  };
+
+  const assembler = createRequestAssembler({
+    file,
+    reorderWindowMs: options.reorderWindowMs,
+    onLateRow:
+      options.skipBadRows === true
+        ? () => {
+            lateRows++;
+          }
+        : undefined,
+    onRequest(request) {
+      requests++;
+      if (Number.isNaN(startMs)) startMs = request.arrivalMs;
+      let served = false;
+      for (const row of request.attempts) {
+        // Rows without an account are the proxy answering the client itself, not an upstream 429.
+        if (row.status === 429 && row.account !== undefined) recordedRateLimited++;
+        if (row.status === undefined || (row.status >= 200 && row.status <= 299)) served = true;
+        if (row.account !== undefined && built !== undefined && !built.known.has(row.account) && !unknownAccounts.has(row.account)) {
+          unknownAccounts.add(row.account);
+          if (built.pool.length > 0 && options.pool.kind === 'trace') {
+            warn(`account "${row.account}" first appears after the warm-up (${warmupRows} rows): it is not part of the simulated pool`);
+          }
+        }
+      }
+      if (!served) recordedUnserved++;
+      if (warming) {
+        const index = warm.length;
+        const rowStart = warmRowCount;
+        for (const row of request.attempts) warmRows.push(row, index);
+        warmRowCount += request.attempts.length;
+        warm.push({
+          seq: request.seq,
+          arrivalMs: request.arrivalMs,
+          session: request.session,
+          model: request.model,
+          tokens: request.tokens,
+          rowStart,
+          rowEnd: warmRowCount,
+        });
+        if (warmRowCount >= warmupRows) start();
+        return;
+      }
+      feed(request, (assigner as CostAssigner).assign(request));
+    },
+  });
+
+  const read = await readTrace(
+    file,
+    (row) => {
+      if (row.tsMs > endMs) endMs = row.tsMs;
+      assembler.add(row);
+    },
+    {
+      skipBadRows: options.skipBadRows,
+      onProgress: options.onProgress,
+      onHeader: (h) => {
+        header = h;
+      },
+    },
+  );
+  assembler.finish();
+  if (requests === 0) throw new TraceError(file, { line: read.hasMarker ? 3 : 2 }, 'the trace has a header but no rows to replay');
+  if (warming) start();
+
+  const results = replayers.map((replayer) => replayer.finish(endMs));
+  const model = built as Built;
+  const skippedSamples = read.skippedSamples.map((e) => e.message);
+  return {
+    trace: {
+      file,
+      format: read.hasMarker ? TRACE_FORMAT_MARKER.slice(2) : 'shunt-trace v1 (no marker line)',
+      bytes: read.bytes,
+      rows: read.rows,
+      skippedRows: read.skippedRows + lateRows,
+      skippedSamples,
+      lateAttempts: assembler.lateAttempts,
+      requests,
+      startMs,
+      endMs,
+      columns: read.columns,
+      unknownColumns: read.unknownColumns,
+      accounts: model.summaries,
+      costModel: {
+        mode: model.assigner.mode,
+        fallbacks: model.assigner.fallbacks,
+        weights: model.weights,
+        calibration: model.calibration,
+      },
+      recorded: { rateLimited: recordedRateLimited, unserved: recordedUnserved },
+    },
+    results,
+  };
+}
+
+interface Built {
+  readonly pool: PoolAccount[];
+  readonly summaries: PoolAccountSummary[];
+  readonly known: ReadonlySet<string>;
+  readonly assigner: CostAssigner;
+  readonly warmCosts: RequestCost[];
+  readonly weights: TokenWeights | null;
+  readonly calibration: Calibration | null;
+}
+
+/** Build the pool, the cost model and each account's starting state from the warm-up requests. */
+function build(
+  options: SimulateOptions,
+  header: TraceHeader,
+  warm: readonly WarmRequest[],
+  rows: RowColumns,
+  warn: (message: string) => void,
+): Built {
+  const columns = new Set<string>(header.columns);
+  const recordedNames = new Set<string>(rows.accountNames);
+  const hasAccounts = recordedNames.size > 0;
+
+  // 1. Who is in the pool, on which plan.
+  const source = options.pool;
+  let specs: Array<{ name: string; plan: PlanName; planSource: PoolAccountSummary['planSource']; weeklyResetMs: number | null }>;
+  if (source.kind === 'file') {
+    specs = source.accounts.map((a) => ({ name: a.name, plan: a.plan, planSource: 'file', weeklyResetMs: a.weeklyResetMs ?? null }));
+  } else if (source.kind === 'count') {
+    specs = Array.from({ length: source.count }, (_, i) => ({
+      name: `acct-${i + 1}`,
+      plan: source.plan,
+      planSource: 'option' as const,
+      weeklyResetMs: null,
+    }));
+  } else {
+    if (!hasAccounts) {
+      throw new TraceError(
+        options.file,
+        {},
+        columns.has('account')
+          ? 'the account column is empty in every row: pass --accounts FILE or --accounts-count N'
+          : 'the trace has no account column: pass --accounts FILE or --accounts-count N (with --plan)',
+      );
+    }
+    specs = [...recordedNames].sort().map((name) => ({ name, plan: source.plan, planSource: 'option' as const, weeklyResetMs: null }));
+  }
+  const planOf = new Map(specs.map((s) => [s.name, s.plan]));
+  const groupOf = (account: string): string => {
+    const plan = source.kind === 'file' ? planOf.get(account) : undefined;
+    return plan === undefined ? `account:${account}` : `plan:${plan}`;
+  };
+
+  // 2. The cost model.
+  const requested = options.costModel ?? 'auto';
+  const supported = detectCostModel(columns, hasAccounts);
+  let mode: CostModelMode = requested === 'auto' ? supported : requested;
+  if (requested !== 'auto' && !supports(supported, requested)) {
+    throw new TraceError(options.file, {}, `--cost-model ${requested} needs ${needs(requested)}; this trace supports ${supported}`);
+  }
+  let calibration: Calibration | null = null;
+  if (mode === 'calibrated') {
+    calibration = calibrate(rows, { groupOf });
+    if (calibration === null) {
+      warn('calibration: too few utilization readings to fit; using API-price token weights and plan capacities');
+      mode = 'tokens';
+    }
+  }
+  const weights = mode === 'calibrated' ? (calibration as Calibration).weights : mode === 'tokens' ? DEFAULT_TOKEN_WEIGHTS : null;
+
+  // 3. Capacities: calibrated where the fit had enough data, the plan's defaults elsewhere.
+  const capacityOf = (name: string, plan: PlanName): { capacity: Capacity; calibrated: boolean } => {
+    const fitted = calibration?.groups.get(groupOf(name));
+    if (fitted !== undefined && Number.isFinite(fitted.capacity.window5hCredits) && fitted.capacity.window5hCredits > 0) {
+      const c7 = fitted.capacity.window7dCredits;
+      return {
+        capacity: {
+          window5hCredits: fitted.capacity.window5hCredits,
+          window7dCredits: Number.isFinite(c7) && c7 > 0 ? c7 : fitted.capacity.window5hCredits * WEEK_IN_5H_WINDOWS,
+        },
+        calibrated: true,
+      };
+    }
+    return { capacity: planCapacity(plan), calibrated: false };
+  };
+  const fallbackPlan = source.kind === 'file' ? undefined : source.plan;
+  const recordedCapacity = (account: string): Capacity | undefined => {
+    const plan = planOf.get(account) ?? fallbackPlan;
+    return plan === undefined ? undefined : capacityOf(account, plan).capacity;
+  };
+  const assigner = createCostAssigner({ mode, weights: weights ?? undefined, recordedCapacity });
+  // Only the deltas model reads rows; the others price from the request alone.
+  const warmCosts = warm.map((request) =>
+    assigner.assign({
+      seq: request.seq,
+      arrivalMs: request.arrivalMs,
+      session: request.session,
+      model: request.model,
+      tokens: request.tokens,
+      attempts: mode === 'deltas' ? rowsOf(rows, request) : NO_ROWS,
+    }),
+  );
+
+  // 4. Starting state from each recorded account's first reading.
+  const startMs = warm[0]?.arrivalMs ?? 0;
+  const first = firstReadings(rows, warmCosts);
+  const pool: PoolAccount[] = [];
+  const summaries: PoolAccountSummary[] = [];
+  for (const spec of specs) {
+    const { capacity, calibrated } = capacityOf(spec.name, spec.plan);
+    const reading = first.get(spec.name);
+    const weeklyResetMs = spec.weeklyResetMs ?? (reading?.reset7dSecs !== undefined ? reading.reset7dSecs * 1000 : null);
+    const start = startingState(reading, capacity, startMs, weeklyResetMs);
+    const plan = source.kind === 'trace' && calibrated ? nearestPlan(capacity.window5hCredits) : spec.plan;
+    pool.push({ name: spec.name, capacity, start });
+    summaries.push({
+      name: spec.name,
+      plan,
+      planSource: source.kind === 'trace' && calibrated ? 'inferred' : spec.planSource,
+      capacity,
+      capacitySource: calibrated ? 'calibrated' : 'default',
+      weeklyResetMs,
+      startUtilization5h: start.window5h?.utilization ?? 0,
+      startUtilization7d: start.utilization7d ?? 0,
+    });
+  }
+  if (source.kind !== 'trace' && hasAccounts) {
+    const missing = [...recordedNames].filter((name) => !planOf.has(name));
+    if (missing.length > 0 && source.kind === 'file') {
+      warn(`recorded accounts not in --accounts (their traffic is replayed, their state is not): ${missing.join(', ')}`);
+    }
+  }
+  return { pool, summaries, known: new Set(specs.map((s) => s.name)), assigner, warmCosts, weights, calibration };
+}
+
+interface FirstReading {
+  readonly tsMs: number;
+  readonly utilization5h?: number | undefined;
+  readonly reset5hSecs?: number | undefined;
+  readonly utilization7d?: number | undefined;
+  readonly reset7dSecs?: number | undefined;
+  /** Credits the reading's own request added (0 for a 429). */
+  readonly ownCredits5h: number;
+  readonly ownCredits7d: number;
+}
+
+/** Each recorded account's first row that reports utilization, with its own request's cost. */
+function firstReadings(rows: RowColumns, costs: readonly RequestCost[]): Map<string, FirstReading> {
+  const out = new Map<string, FirstReading>();
+  for (let i = 0; i < rows.length; i++) {
+    const accountId = rows.account[i] as number;
+    if (accountId === -1) continue;
+    const row = rowAt(rows, i);
+    if (row.utilization5h === undefined && row.utilization7d === undefined) continue;
+    const account = rows.accountNames[accountId] as string;
+    const existing = out.get(account);
+    if (existing !== undefined && existing.tsMs <= row.tsMs) continue;
+    const cost = costs[rows.request[i] as number] as RequestCost;
+    const success = rows.success[i] === 1;
+    out.set(account, {
+      tsMs: row.tsMs,
+      utilization5h: row.utilization5h,
+      reset5hSecs: row.reset5hSecs,
+      utilization7d: row.utilization7d,
+      reset7dSecs: row.reset7dSecs,
+      ownCredits5h: success ? cost.credits5h : 0,
+      ownCredits7d: success ? cost.credits7d : 0,
+    });
+  }
+  return out;
+}
+
+const NO_ROWS: readonly never[] = [];
+
+/** A warm-up request's rows, back from the columns. */
+function rowsOf(rows: RowColumns, request: WarmRequest): ReturnType<typeof rowAt>[] {
+  const out: ReturnType<typeof rowAt>[] = [];
+  for (let i = request.rowStart; i < request.rowEnd; i++) out.push(rowAt(rows, i));
+  return out;
+}
+
+/** A request held during the warm-up: everything but its rows, which live in the columns. */
+interface WarmRequest {
+  readonly seq: number;
+  readonly arrivalMs: number;
+  readonly session: string | null;
+  readonly model: string | null;
+  readonly tokens: TokenCounts | null;
+  readonly rowStart: number;
+  readonly rowEnd: number;
+}
+
+/**
+ * What the account held when the trace started: a window already open then (its reset minus its
+ * length is before the start) carries its utilization, less the first request's own cost.
+ */
+function startingState(reading: FirstReading | undefined, capacity: Capacity, startMs: number, weeklyResetMs: number | null): AccountStart {
+  if (reading === undefined) return { weeklyAnchorMs: weeklyResetMs };
+  let window5h: AccountStart['window5h'];
+  if (reading.utilization5h !== undefined && reading.reset5hSecs !== undefined) {
+    const resetMs = reading.reset5hSecs * 1000;
+    if (resetMs - 18_000_000 <= startMs && resetMs > startMs) {
+      window5h = { resetMs, utilization: Math.max(0, reading.utilization5h - reading.ownCredits5h / capacity.window5hCredits) };
+    }
+  }
+  let utilization7d: number | undefined;
+  if (weeklyResetMs !== null && reading.utilization7d !== undefined && reading.reset7dSecs !== undefined) {
+    const resetMs = reading.reset7dSecs * 1000;
+    if (resetMs - 604_800_000 <= startMs && resetMs > startMs) {
+      utilization7d = Math.max(0, reading.utilization7d - reading.ownCredits7d / capacity.window7dCredits);
+    }
+  }
+  return { weeklyAnchorMs: weeklyResetMs, window5h, utilization7d };
+}
+
+function supports(supported: CostModelMode, requested: CostModelMode): boolean {
+  if (requested === 'flat') return true;
+  if (requested === 'tokens') return supported === 'tokens' || supported === 'calibrated';
+  if (requested === 'deltas') return supported === 'deltas' || supported === 'calibrated';
+  return supported === 'calibrated';
+}
+
+function needs(mode: CostModelMode): string {
+  switch (mode) {
+    case 'calibrated':
+      return 'token columns, utilization columns and an account column';
+    case 'tokens':
+      return 'token columns';
+    case 'deltas':
+      return 'utilization columns and an account column';
+    case 'flat':
+      return 'nothing';
+  }
+}

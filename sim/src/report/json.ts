@@ -1,0 +1,112 @@
+/**
+ * @module
+ * The `--json` report: a documented, stable schema (docs/simulator.md), byte-identical across runs
+ * for the same inputs — fixed key order, rounded numbers, nothing about the run itself.
+ */
+import { MODEL_FAMILIES, TOKEN_KINDS } from '../model/costs.js';
+import type { SimulationResult } from '../replay/simulate.js';
+import type { RoutingSettings } from '../replay/replayer.js';
+import { roundTo } from '../util/numbers.js';
+import type { StrategyReport } from './metrics.js';
+
+/** Identifies the JSON schema; bumped on any incompatible change. */
+export const REPORT_SCHEMA = 'shunt-sim-report/v1';
+
+/** Settings echoed into the report. */
+export interface ReportSettings extends RoutingSettings {
+  readonly reorderWindowMs: number;
+  readonly warmupRows: number;
+}
+
+/** The JSON document (see docs/simulator.md for every field). */
+export interface JsonReport {
+  readonly schema: string;
+  readonly trace: Record<string, unknown>;
+  readonly settings: Record<string, number>;
+  readonly strategies: readonly StrategyReport[];
+}
+
+/** Build the JSON document. */
+export function toJsonReport(result: SimulationResult, settings: ReportSettings): JsonReport {
+  const { trace } = result;
+  const calibration = trace.costModel.calibration;
+  const weights = trace.costModel.weights;
+  return {
+    schema: REPORT_SCHEMA,
+    trace: {
+      file: trace.file,
+      format: trace.format,
+      bytes: trace.bytes,
+      rows: trace.rows,
+      skippedRows: trace.skippedRows,
+      lateAttempts: trace.lateAttempts,
+      requests: trace.requests,
+      start: iso(trace.startMs),
+      end: iso(trace.endMs),
+      recorded: { rateLimited: trace.recorded.rateLimited, unserved: trace.recorded.unserved },
+      costModel: {
+        mode: trace.costModel.mode,
+        fallbacks: trace.costModel.fallbacks,
+        weightsPerMillionTokens:
+          weights === null
+            ? null
+            : Object.fromEntries(
+                MODEL_FAMILIES.map((family) => [
+                  family,
+                  Object.fromEntries(TOKEN_KINDS.map((kind) => [kind, roundTo(weights[family][kind] * 1e6, 4)])),
+                ]),
+              ),
+        calibration:
+          calibration === null
+            ? null
+            : {
+                r2: num(calibration.r2, 4),
+                samples: calibration.samples,
+                groups: [...calibration.groups.entries()].map(([group, g]) => ({
+                  group,
+                  capacity5h: num(g.capacity.window5hCredits, 4),
+                  capacity7d: num(g.capacity.window7dCredits, 4),
+                  samples5h: g.samples5h,
+                  samples7d: g.samples7d,
+                  r2_5h: num(g.r2_5h, 4),
+                  r2_7d: num(g.r2_7d, 4),
+                  rmse5h: num(g.rmse5h, 6),
+                })),
+              },
+      },
+      accounts: trace.accounts.map((a) => ({
+        name: a.name,
+        plan: a.plan,
+        planSource: a.planSource,
+        capacity5h: num(a.capacity.window5hCredits, 4),
+        capacity7d: num(a.capacity.window7dCredits, 4),
+        capacitySource: a.capacitySource,
+        weeklyReset: a.weeklyResetMs === null ? null : iso(a.weeklyResetMs),
+        startUtilization5h: num(a.startUtilization5h, 4),
+        startUtilization7d: num(a.startUtilization7d, 4),
+      })),
+    },
+    settings: {
+      stickyTtlMs: settings.stickyTtlMs,
+      expirySoonSecs: settings.expirySoonSecs,
+      maxWaitMs: settings.maxWaitMs,
+      reorderWindowMs: settings.reorderWindowMs,
+      warmupRows: settings.warmupRows,
+    },
+    strategies: result.results.map((r) => r.report),
+  };
+}
+
+/** The JSON text: two-space indent, trailing newline. */
+export function formatJsonReport(report: JsonReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+function iso(ms: number): string | null {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
+}
+
+/** A rounded number, or null for NaN/∞ (JSON has neither). */
+function num(value: number, digits: number): number | null {
+  return Number.isFinite(value) ? roundTo(value, digits) : null;
+}

@@ -1,0 +1,84 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { createRequestAssembler, type TraceRequest } from './assemble.js';
+import { TraceError } from './errors.js';
+import type { ReadRow } from './reader.js';
+
+const T0 = Date.UTC(2026, 0, 5, 9);
+
+function row(recordIndex: number, tsMs: number, extra: Partial<ReadRow> = {}): ReadRow {
+  return { recordIndex, tsMs, ...extra };
+}
+
+function assemble(rows: readonly ReadRow[], reorderWindowMs = 60_000): TraceRequest[] {
+  const out: TraceRequest[] = [];
+  const assembler = createRequestAssembler({ reorderWindowMs, onRequest: (r) => out.push(r), file: 'trace.csv' });
+  for (const r of rows) assembler.add(r);
+  assembler.finish();
+  return out;
+}
+
+describe('createRequestAssembler', () => {
+  it('should release requests in ts order when rows are out of order within the window', () => {
+    const out = assemble([row(0, T0 + 5_000), row(1, T0), row(2, T0 + 2_000)]);
+    expect(out.map((r) => r.arrivalMs - T0)).toEqual([0, 2_000, 5_000]);
+    expect(out.map((r) => r.seq)).toEqual([0, 1, 2]);
+  });
+
+  it('should fold the attempts of one request and take tokens from the attempt that succeeded', () => {
+    const out = assemble([
+      row(0, T0, { requestId: 'r1', account: 'a', status: 429, session: 's' }),
+      row(1, T0 + 300, { requestId: 'r1', account: 'b', status: 200, outputTokens: 50, inputTokens: 5, model: 'claude-opus-4-5' }),
+      row(2, T0 + 100, { requestId: 'r2', status: 200 }),
+    ]);
+    expect(out).toHaveLength(2);
+    const first = out[0] as TraceRequest;
+    expect(first.arrivalMs).toBe(T0);
+    expect(first.session).toBe('s');
+    expect(first.model).toBe('claude-opus-4-5');
+    expect(first.tokens).toEqual({ input: 5, output: 50, cacheRead: 0, cacheCreation: 0 });
+    expect(first.attempts).toHaveLength(2);
+  });
+
+  it('should drop a retry that comes after its request was released, and count it', () => {
+    const out: TraceRequest[] = [];
+    const assembler = createRequestAssembler({ reorderWindowMs: 1_000, onRequest: (r) => out.push(r) });
+    assembler.add(row(0, T0, { requestId: 'r1', status: 429 }));
+    assembler.add(row(1, T0 + 10_000, { requestId: 'r2' }));
+    assembler.add(row(2, T0 + 20_000, { requestId: 'r1', status: 200 }));
+    assembler.finish();
+    expect(out.map((r) => r.attempts.length)).toEqual([1, 1]);
+    expect(assembler.lateAttempts).toBe(1);
+  });
+
+  it('should name the row that is later than the window allows', () => {
+    const assembler = createRequestAssembler({ reorderWindowMs: 1_000, onRequest: () => {}, file: 'trace.csv' });
+    assembler.add(row(0, T0 + 10_000));
+    assembler.add(row(1, T0 + 20_000));
+    let error: unknown;
+    try {
+      assembler.add(row(2, T0));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TraceError);
+    expect((error as TraceError).recordIndex).toBe(2);
+    expect((error as TraceError).message).toMatch(/10s earlier than rows already replayed.*reorder window \(1s\)/);
+  });
+
+  test.prop([fc.array(fc.integer({ min: 0, max: 3_600_000 }), { maxLength: 200 }), fc.integer({ min: 0, max: 30_000 })])(
+    'should release every row once, in ts order, whenever rows are at most the window out of order',
+    (offsets, maxDelay) => {
+      // Rows are appended when their request finishes: start + a delay no longer than the window.
+      const started = offsets.map((offset, i) => ({ ts: T0 + offset, finish: T0 + offset + ((i * 7919) % (maxDelay + 1)), i }));
+      const fileOrder = [...started].sort((a, b) => a.finish - b.finish || a.i - b.i);
+      const out = assemble(
+        fileOrder.map((r, k) => row(k, r.ts)),
+        maxDelay,
+      );
+      expect(out).toHaveLength(offsets.length);
+      const arrivals = out.map((r) => r.arrivalMs);
+      expect(arrivals).toEqual([...arrivals].sort((a, b) => a - b));
+    },
+  );
+});

@@ -1,0 +1,234 @@
+/**
+ * @module
+ * From rows in file order to client requests in `ts` order: a bounded reorder buffer that also
+ * folds the attempts of one request (rows sharing a `request_id`) into one request.
+ *
+ * A recorder appends a row when its response finishes, while `ts` is when the request started,
+ * so rows are out of order by up to one request's duration. The buffer holds each request until
+ * the newest `ts` seen is more than `reorderWindowMs` past it; by then nothing earlier can still
+ * arrive, unless the file is more out of order than the window allows, which is an error.
+ */
+import { formatDurationMs } from '../util/duration.js';
+import { TraceError } from './errors.js';
+import type { ReadRow } from './reader.js';
+
+/** Token counts of one request, as the response reported them. */
+export interface TokenCounts {
+  readonly input: number;
+  readonly output: number;
+  readonly cacheRead: number;
+  readonly cacheCreation: number;
+}
+
+/** One client request, with every recorded attempt. */
+export interface TraceRequest {
+  /** Position in replay order, from 0. */
+  readonly seq: number;
+  /** When the client sent it: the `ts` of its first attempt, in epoch milliseconds. */
+  readonly arrivalMs: number;
+  /** Conversation key (the `session` column), or null. */
+  readonly session: string | null;
+  /** Model, or null when no attempt named one. */
+  readonly model: string | null;
+  /**
+   * Tokens of the attempt that succeeded (2xx), else of the attempt that reported the most;
+   * null when no attempt carried any token column.
+   */
+  readonly tokens: TokenCounts | null;
+  /** The attempts as recorded, in file order. */
+  readonly attempts: readonly ReadRow[];
+}
+
+/** Options for {@link createRequestAssembler}. */
+export interface RequestAssemblerOptions {
+  /** The trace's name, for error messages. */
+  readonly file?: string | undefined;
+  /**
+   * How far out of `ts` order rows may be, in milliseconds.
+   * @default 900000 (15 minutes)
+   */
+  readonly reorderWindowMs?: number | undefined;
+  /** Receives each request, in `ts` order. */
+  readonly onRequest: (request: TraceRequest) => void;
+  /**
+   * A row that starts a new request earlier than a request already released. Default: throw.
+   * `latenessMs` is how much earlier.
+   */
+  readonly onLateRow?: ((row: ReadRow, latenessMs: number) => void) | undefined;
+}
+
+/** The reorder buffer. */
+export interface RequestAssembler {
+  /** Add one row (file order). */
+  add(row: ReadRow): void;
+  /** Release everything still buffered (end of file). */
+  finish(): void;
+  /** Rows that were attempts of a request already released (retries later than the window). */
+  readonly lateAttempts: number;
+  /** The most requests buffered at once (for the memory bound). */
+  readonly peakBuffered: number;
+}
+
+/** Default reorder window: longer than any single request (Claude Code's client timeout is 10 minutes). */
+export const DEFAULT_REORDER_WINDOW_MS = 15 * 60_000;
+
+/** How long a released request's id is remembered, to fold retries that come after the window. */
+const RELEASED_ID_MEMORY_MS = 60 * 60_000;
+
+/** Create a reorder buffer that hands out requests in `ts` order. */
+export function createRequestAssembler(options: RequestAssemblerOptions): RequestAssembler {
+  const windowMs = options.reorderWindowMs ?? DEFAULT_REORDER_WINDOW_MS;
+  const { onRequest } = options;
+  const onLateRow =
+    options.onLateRow ??
+    ((row: ReadRow, latenessMs: number) => {
+      throw lateRowError(options.file ?? 'trace', row, latenessMs, windowMs);
+    });
+
+  // Sorted by arrival, oldest at `head`. Rows come nearly in order, so inserting by scanning back
+  // from the end touches a few entries; a heap would pay log n on every push and pop.
+  const pending: Array<Pending | undefined> = [];
+  let head = 0;
+  const byId = new Map<string, Pending>();
+  // Insertion order is release order, so the oldest ids are always at the front.
+  const releasedIds = new Map<string, number>();
+  let order = 0;
+  let seq = 0;
+  let newestMs = Number.NEGATIVE_INFINITY;
+  let releasedUpToMs = Number.NEGATIVE_INFINITY;
+  let lastSweepMs = Number.NEGATIVE_INFINITY;
+  let lateAttempts = 0;
+  let peakBuffered = 0;
+
+  const release = (untilMs: number): void => {
+    while (head < pending.length) {
+      const first = pending[head] as Pending;
+      if (first.arrivalMs > untilMs) break;
+      pending[head++] = undefined;
+      if (first.id !== null) {
+        byId.delete(first.id);
+        releasedIds.set(first.id, first.arrivalMs);
+      }
+      releasedUpToMs = first.arrivalMs;
+      onRequest(complete(first, seq++));
+    }
+    if (head > 4096 && head * 2 > pending.length) {
+      pending.splice(0, head);
+      head = 0;
+    }
+    // Sweep old ids now and then: deleting from the front of a Map one by one leaves holes that
+    // every later scan from the front would have to skip.
+    if (releasedUpToMs - lastSweepMs >= RELEASED_ID_MEMORY_MS / 4) {
+      lastSweepMs = releasedUpToMs;
+      const forgetBefore = releasedUpToMs - RELEASED_ID_MEMORY_MS;
+      for (const [id, at] of releasedIds) if (at < forgetBefore) releasedIds.delete(id);
+    }
+  };
+
+  return {
+    add(row) {
+      const id = row.requestId ?? null;
+      if (id !== null) {
+        const open = byId.get(id);
+        if (open !== undefined) {
+          open.attempts.push(row);
+          return;
+        }
+        if (releasedIds.has(id)) {
+          lateAttempts++;
+          return;
+        }
+      }
+      if (row.tsMs < releasedUpToMs) {
+        onLateRow(row, releasedUpToMs - row.tsMs);
+        return;
+      }
+      const entry: Pending = {
+        seq: -1,
+        arrivalMs: row.tsMs,
+        session: null,
+        model: null,
+        tokens: null,
+        attempts: [row],
+        order: order++,
+        id,
+      };
+      let at = pending.length;
+      while (at > head && (pending[at - 1] as Pending).arrivalMs > entry.arrivalMs) at--;
+      if (at === pending.length) pending.push(entry);
+      else pending.splice(at, 0, entry);
+      if (id !== null) byId.set(id, entry);
+      if (pending.length - head > peakBuffered) peakBuffered = pending.length - head;
+      if (row.tsMs > newestMs) {
+        newestMs = row.tsMs;
+        release(newestMs - windowMs);
+      }
+    },
+    finish() {
+      release(Number.POSITIVE_INFINITY);
+    },
+    get lateAttempts() {
+      return lateAttempts;
+    },
+    get peakBuffered() {
+      return peakBuffered;
+    },
+  };
+}
+
+/** The error for a row more out of order than the window allows (its line is resolved by the reader). */
+export function lateRowError(file: string, row: ReadRow, latenessMs: number, windowMs: number): TraceError {
+  return new TraceError(
+    file,
+    { recordIndex: row.recordIndex },
+    `row is ${formatDurationMs(latenessMs)} earlier than rows already replayed; rows may be out of ts order by at most the reorder window (${formatDurationMs(windowMs)}): raise --reorder-window or sort the file`,
+  );
+}
+
+/** A request while it is buffered; completed in place when released (one object per request). */
+interface Pending {
+  seq: number;
+  readonly arrivalMs: number;
+  session: string | null;
+  model: string | null;
+  tokens: TokenCounts | null;
+  readonly attempts: ReadRow[];
+  /** Arrival order among equal timestamps (kept by inserting after equal entries). */
+  readonly order: number;
+  readonly id: string | null;
+}
+
+function complete(entry: Pending, seq: number): TraceRequest {
+  entry.seq = seq;
+  const rows = entry.attempts;
+  let tokensFromSuccess = false;
+  let tokenTotal = -1;
+  for (const row of rows) {
+    if (entry.session === null && row.session !== undefined) entry.session = row.session;
+    if (entry.model === null && row.model !== undefined) entry.model = row.model;
+    const counts = tokenCounts(row);
+    if (counts === null) continue;
+    const success = row.status === undefined || (row.status >= 200 && row.status <= 299);
+    const total = counts.input + counts.output + counts.cacheRead + counts.cacheCreation;
+    // The successful attempt is what the request cost; among failures the largest report wins.
+    if ((success && !tokensFromSuccess) || (success === tokensFromSuccess && total > tokenTotal)) {
+      entry.tokens = counts;
+      tokensFromSuccess = success;
+      tokenTotal = total;
+    }
+  }
+  return entry;
+}
+
+function tokenCounts(row: ReadRow): TokenCounts | null {
+  const { inputTokens, outputTokens, cacheReadTokens, cacheCreationTokens } = row;
+  if (inputTokens === undefined && outputTokens === undefined && cacheReadTokens === undefined && cacheCreationTokens === undefined) {
+    return null;
+  }
+  return {
+    input: inputTokens ?? 0,
+    output: outputTokens ?? 0,
+    cacheRead: cacheReadTokens ?? 0,
+    cacheCreation: cacheCreationTokens ?? 0,
+  };
+}

@@ -1,0 +1,23 @@
+// vitest 4 silently ignores a file named vitest.workspace.ts; these tests fail if the root
+// vitest.config.ts stops feeding its project list to vitest, or the sim project loses its settings.
+import { describe, expect, inject, it } from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    project: string;
+  }
+}
+
+describe('vitest.workspace.ts', () => {
+  it('should apply the sim project-level `provide` value', () => {
+    expect(inject('project')).toBe('sim');
+  });
+
+  it('should resolve @shunt/core to its TypeScript source through the @shunt/source condition', async () => {
+    const resolved = await import.meta.resolve?.('@shunt/core');
+    const core = await import('@shunt/core');
+    expect(typeof core.pickAccount).toBe('function');
+    expect(typeof core.classifyResponse).toBe('function');
+    if (resolved !== undefined) expect(resolved).toMatch(/packages\/core\/src\/index\.ts$/);
+  });
+});
