@@ -39,6 +39,15 @@ const projects: TestProjectInlineConfiguration[] = [
   {
     ...sourceResolution,
     test: {
+      name: 'node-proxy',
+      root: './packages/node-proxy',
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      provide: { project: 'node-proxy' },
+    },
+  },
+  {
+    ...sourceResolution,
+    test: {
       name: 'store-redis',
       root: './packages/store-redis',
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],

@@ -1,0 +1,77 @@
+/**
+ * The benchmark's servers, one per child process (forked by proxy.bench.ts):
+ * - `mock <port>`: the mock Anthropic upstream (three accounts, windows that never fill);
+ * - `bare <upstream>`: the floor any Node proxy pays, about twenty lines of node:http that buffer
+ *   the body and forward it with a keep-alive agent, no routing;
+ * - `shunt <upstream>`: @shunt/node-proxy with three accounts, at its default log level (the log
+ *   goes to this process's stderr, which the parent discards).
+ * Each sends `{"port": N}` over IPC once listening, answers `"rss"` (resident set size after a GC)
+ * and `"cpu"` (process.cpuUsage()), and exits on `"exit"`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseConfig } from '../src/config.js';
+import { createMockUpstream } from '../src/mock-upstream.js';
+import { createProxy } from '../src/proxy.js';
+
+const [mode, arg] = process.argv.slice(2);
+const send = (message: unknown): void => void process.send?.(message);
+process.on('message', (message) => {
+  if (message === 'exit') process.exit(0);
+  if (message === 'cpu') send({ cpu: process.cpuUsage() });
+  if (message === 'rss') {
+    globalThis.gc?.();
+    send({ rss: process.memoryUsage().rss });
+  }
+});
+
+if (mode === 'mock') {
+  const mock = createMockUpstream({
+    accounts: [
+      { name: 'a', key: 'key-a' },
+      { name: 'b', key: 'key-b' },
+      { name: 'c', key: 'key-c' },
+    ],
+    usagePerRequest: 0,
+  });
+  const url = await mock.listen(Number(arg ?? 0));
+  send({ port: Number(new URL(url).port) });
+} else if (mode === 'bare') {
+  // ---- the bare pass-through proxy: the floor ----
+  const upstream = new URL(arg as string);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const headers = { ...req.headers, host: upstream.host, 'content-length': String(body.length) };
+      const out = http.request(upstream.origin + (req.url ?? '/'), { method: req.method ?? 'GET', headers, agent }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      out.on('error', () => res.writeHead(502).end());
+      out.end(body);
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
+  // ---- end of the bare proxy ----
+} else if (mode === 'shunt') {
+  const config = parseConfig(
+    {
+      server: { port: 0, control_port: 0, upstream_url: arg },
+      accounts: [
+        { name: 'a', api_key_env: 'BENCH_KEY_A' },
+        { name: 'b', api_key_env: 'BENCH_KEY_B' },
+        { name: 'c', api_key_env: 'BENCH_KEY_C' },
+      ],
+    },
+    { file: '<bench>', env: { BENCH_KEY_A: 'key-a', BENCH_KEY_B: 'key-b', BENCH_KEY_C: 'key-c' } },
+  );
+  const proxy = createProxy({ config });
+  const { proxyUrl } = await proxy.listen();
+  send({ port: Number(new URL(proxyUrl).port) });
+} else {
+  throw new Error(`unknown mode ${String(mode)}`);
+}

@@ -1,0 +1,560 @@
+/**
+ * @module
+ * The configuration file: the Rust shunt's `config.toml` layout (`[server]` and `[[accounts]]`),
+ * or JSON with the same keys, validated into a {@link ShuntConfig}. Every problem is a
+ * {@link ConfigError} naming the file, the key and what is wrong; unknown keys are warnings.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { resolveStrategy } from '@shunt/core';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { isLoopbackHost } from './address.js';
+import type { LogLevel } from './logger.js';
+
+/** The `[server]` table, with every default applied. */
+export interface ServerConfig {
+  /**
+   * Address both listeners bind. Anything but loopback requires `remoteKey` and `controlToken`.
+   * @default "127.0.0.1"
+   */
+  readonly host: string;
+  /**
+   * The proxy's port (0 picks a free one).
+   * @default 8082
+   */
+  readonly port: number;
+  /**
+   * The control API's port (0 picks a free one).
+   * @default 19081
+   */
+  readonly controlPort: number;
+  /**
+   * The routing strategy's canonical name (`maximus`, `cushion`, `reaper`, `carousel`).
+   * @default "maximus"
+   */
+  readonly routingStrategy: string;
+  /**
+   * How long a conversation stays on its account after its last request, in minutes.
+   * @default 10
+   */
+  readonly stickyTtlMinutes: number;
+  /**
+   * Reaper's "expiring soon" horizon, in minutes.
+   * @default 30
+   */
+  readonly expirySoonMinutes: number;
+  /**
+   * The longest a request may wait for an account (held) and for its upstream to answer or to
+   * send the next bytes of a stream, in seconds.
+   * @default 600
+   */
+  readonly requestTimeoutSecs: number;
+  /**
+   * Where requests go unless an account names its own upstream.
+   * @default "https://api.anthropic.com"
+   */
+  readonly upstreamUrl: string;
+  /**
+   * When set, clients must present it (`x-api-key` or `authorization: Bearer`). Required to bind
+   * anything but loopback.
+   * @default null
+   */
+  readonly remoteKey: string | null;
+  /**
+   * When set, control API calls must send `authorization: Bearer <token>`. Required to bind
+   * anything but loopback.
+   * @default null
+   */
+  readonly controlToken: string | null;
+  /**
+   * Where routing state is saved between runs (used once persistence lands; accepted now).
+   * @default "$XDG_STATE_HOME/shunt/state.json"
+   */
+  readonly statePath: string;
+  /**
+   * Largest request body accepted, in MiB; larger ones get a 413.
+   * @default 32
+   */
+  readonly maxBodyMb: number;
+  /**
+   * Least severe log level written.
+   * @default "info"
+   */
+  readonly logLevel: LogLevel;
+}
+
+/** One `[[accounts]]` entry. */
+export interface AccountConfig {
+  /** Unique name, used in logs, status, `x-shunt-account` and `shunt pin`. */
+  readonly name: string;
+  /**
+   * Display only (`pro`, `max`, `team`, …).
+   * @default "pro"
+   */
+  readonly planType: string;
+  /** This account's upstream, or null for `server.upstream_url`. */
+  readonly upstreamUrl: string | null;
+  /** The API key (from `api_key`, else from the variable `api_key_env` names), or null when none. */
+  readonly apiKey: string | null;
+  /** Why {@link AccountConfig.apiKey} is null, for the status view and the log; null when a key was found. */
+  readonly missingCredential: string | null;
+}
+
+/** A validated configuration. */
+export interface ShuntConfig {
+  /** The file it was read from (or a label such as `<inline>`), used in error messages. */
+  readonly file: string;
+  /** The `[server]` table with defaults applied. */
+  readonly server: ServerConfig;
+  /** The Anthropic accounts, in file order (routing ties go to the first). */
+  readonly accounts: readonly AccountConfig[];
+  /** Non-fatal problems (unknown keys, inline secrets, accounts without a key), one line each. */
+  readonly warnings: readonly string[];
+}
+
+/** Options for {@link parseConfig}, {@link parseConfigText} and {@link loadConfig}. */
+export interface ConfigOptions {
+  /**
+   * Environment for `api_key_env`, `SHUNT_UPSTREAM_URL` and the default `state_path`.
+   * @default process.env
+   */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/** A configuration problem: which file, which key, what is wrong. */
+export class ConfigError extends Error {
+  /** The file (or label) the configuration came from. */
+  readonly file: string;
+  /** The key at fault, as a path (`server.port`, `accounts[1].name`), or "" for the whole file. */
+  readonly key: string;
+  /** What is wrong, in one sentence. */
+  readonly reason: string;
+
+  constructor(file: string, key: string, reason: string) {
+    super(key === '' ? `${file}: ${reason}` : `${file}: ${key}: ${reason}`);
+    this.name = 'ConfigError';
+    this.file = file;
+    this.key = key;
+    this.reason = reason;
+  }
+}
+
+/** The `[server]` defaults (the Rust shunt's, plus the keys only this proxy has). */
+export const DEFAULT_SERVER_CONFIG: Omit<ServerConfig, 'statePath'> = Object.freeze({
+  host: '127.0.0.1',
+  port: 8082,
+  controlPort: 19081,
+  routingStrategy: 'maximus',
+  stickyTtlMinutes: 10,
+  expirySoonMinutes: 30,
+  requestTimeoutSecs: 600,
+  upstreamUrl: 'https://api.anthropic.com',
+  remoteKey: null,
+  controlToken: null,
+  maxBodyMb: 32,
+  logLevel: 'info',
+});
+
+/**
+ * Where the configuration file is looked for, most preferred first: `$SHUNT_CONFIG`, then
+ * `$XDG_CONFIG_HOME/shunt/config.toml` (else `~/.config/shunt/config.toml`), then, on macOS, the
+ * Rust shunt's `~/Library/Application Support/shunt/config.toml`.
+ */
+export function configPathCandidates(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  home: string = homedir(),
+  platform: string = process.platform,
+): string[] {
+  const explicit = nonEmpty(env['SHUNT_CONFIG']);
+  if (explicit !== undefined) return [explicit];
+  const xdg = nonEmpty(env['XDG_CONFIG_HOME']);
+  const candidates = [join(xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, '.config'), 'shunt', 'config.toml')];
+  if (platform === 'darwin') candidates.push(join(home, 'Library', 'Application Support', 'shunt', 'config.toml'));
+  return candidates;
+}
+
+/** The configuration file to read: the first candidate that exists, else the first candidate. */
+export function defaultConfigPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const candidates = configPathCandidates(env);
+  return candidates.find((candidate) => existsSync(candidate)) ?? (candidates[0] as string);
+}
+
+/**
+ * Read and validate a configuration file: TOML, or JSON when the name ends in `.json`.
+ * Throws a {@link ConfigError} when the file is missing, unreadable or invalid.
+ */
+export async function loadConfig(file: string = defaultConfigPath(), options: ConfigOptions = {}): Promise<ShuntConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      file,
+      '',
+      code === 'ENOENT'
+        ? 'no such file; write one (see docs/proxy.md), pass --config FILE, or try `shunt demo`'
+        : `cannot read the file (${code ?? String(error)})`,
+    );
+  }
+  return parseConfigText(text, { ...options, file });
+}
+
+/** Validate configuration text; `format` defaults to JSON for a `.json` file, else TOML. */
+export function parseConfigText(
+  text: string,
+  options: ConfigOptions & { readonly file: string; readonly format?: 'toml' | 'json' | undefined },
+): ShuntConfig {
+  const { file } = options;
+  const format = options.format ?? (file.toLowerCase().endsWith('.json') ? 'json' : 'toml');
+  let raw: unknown;
+  if (format === 'json') {
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(file, '', `not valid JSON (${(error as Error).message})`);
+    }
+  } else {
+    try {
+      raw = parseToml(text);
+    } catch (error) {
+      if (error instanceof TomlError) {
+        throw new ConfigError(file, `line ${error.line}`, `not valid TOML (${firstLine(error.message)})`);
+      }
+      throw new ConfigError(file, '', `not valid TOML (${String(error)})`);
+    }
+  }
+  return parseConfig(raw, options);
+}
+
+/**
+ * Validate an already parsed configuration (the object a TOML or JSON parser returns, with the
+ * file's snake_case keys). Throws a {@link ConfigError} for the first problem found.
+ *
+ * @example
+ * ```ts
+ * const config = parseConfig({ accounts: [{ name: 'work', api_key_env: 'WORK_KEY' }] }, { file: '<inline>' });
+ * config.server.port; // 8082
+ * ```
+ */
+export function parseConfig(raw: unknown, options: ConfigOptions & { readonly file?: string | undefined } = {}): ShuntConfig {
+  const file = options.file ?? '<inline>';
+  const env = options.env ?? process.env;
+  const warnings: string[] = [];
+  const fail = (key: string, reason: string): never => {
+    throw new ConfigError(file, key, reason);
+  };
+  const warn = (key: string, message: string): void => {
+    warnings.push(`${file}: ${key}: ${message}`);
+  };
+
+  if (!isTable(raw)) fail('', 'the top level must be a table');
+  const top = raw as Record<string, unknown>;
+  for (const key of Object.keys(top)) {
+    if (key === 'server' || key === 'accounts') continue;
+    if (key === 'model_mapping') warn(key, 'model mapping is not supported by the Node shunt (Anthropic accounts only); ignored');
+    else warn(key, 'unknown key, ignored');
+  }
+
+  const serverRaw = top['server'] ?? {};
+  if (!isTable(serverRaw)) fail('server', 'must be a table ([server])');
+  const server = parseServer(serverRaw as Record<string, unknown>, { file, env, fail, warn });
+
+  const accountsRaw = top['accounts'];
+  if (accountsRaw === undefined) fail('accounts', 'no accounts: add at least one [[accounts]] entry with a name and api_key_env');
+  if (!Array.isArray(accountsRaw)) fail('accounts', 'must be an array of tables ([[accounts]])');
+  const accounts: AccountConfig[] = [];
+  const seen = new Map<string, number>();
+  (accountsRaw as unknown[]).forEach((entry, index) => {
+    const at = `accounts[${index}]`;
+    if (!isTable(entry)) fail(at, 'must be a table');
+    const account = parseAccount(entry as Record<string, unknown>, at, { env, fail, warn });
+    if (account === null) return;
+    const previous = seen.get(account.name);
+    if (previous !== undefined) {
+      fail(`${at}.name`, `duplicate account name ${JSON.stringify(account.name)} (also accounts[${previous}]); names must be unique`);
+    }
+    seen.set(account.name, index);
+    accounts.push(account);
+  });
+  if (accounts.length === 0) fail('accounts', 'no Anthropic account: add at least one [[accounts]] entry');
+  return { file, server, accounts, warnings };
+}
+
+interface Context {
+  readonly file: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly fail: (key: string, reason: string) => never;
+  readonly warn: (key: string, message: string) => void;
+}
+
+/** Keys of the Rust shunt's `[server]` table that this proxy does not implement. */
+const SEED_ONLY_SERVER_KEYS: ReadonlySet<string> = new Set([
+  'rate_limit_rpm',
+  'trust_proxy_headers',
+  'health_check_enabled',
+  'health_check_interval_secs',
+  'health_check_timeout_secs',
+  'relay_url',
+  'custom_domain',
+  'telemetry_url',
+  'telemetry_token',
+  'instance_name',
+]);
+
+const SERVER_KEYS: ReadonlySet<string> = new Set([
+  'host',
+  'port',
+  'control_port',
+  'routing_strategy',
+  'sticky_ttl_minutes',
+  'expiry_soon_minutes',
+  'request_timeout_secs',
+  'upstream_url',
+  'remote_key',
+  'control_token',
+  'state_path',
+  'max_body_mb',
+  'log_level',
+]);
+
+const ACCOUNT_KEYS: ReadonlySet<string> = new Set(['name', 'plan_type', 'provider', 'api_key', 'api_key_env', 'upstream_url']);
+
+function parseServer(raw: Record<string, unknown>, ctx: Context): ServerConfig {
+  const { fail, warn, env } = ctx;
+  for (const key of Object.keys(raw)) {
+    if (SERVER_KEYS.has(key)) continue;
+    if (SEED_ONLY_SERVER_KEYS.has(key)) warn(`server.${key}`, 'not supported by the Node shunt; ignored');
+    else warn(`server.${key}`, 'unknown key, ignored');
+  }
+  const d = DEFAULT_SERVER_CONFIG;
+  const at = (key: string): string => `server.${key}`;
+
+  const host = optionalString(raw, 'host', at, fail) ?? d.host;
+  if (host.trim() === '') fail(at('host'), 'must not be empty');
+  const port = optionalPort(raw, 'port', at, fail) ?? d.port;
+  const controlPort = optionalPort(raw, 'control_port', at, fail) ?? d.controlPort;
+  if (port !== 0 && port === controlPort) fail(at('control_port'), `must differ from server.port (both are ${port})`);
+
+  let routingStrategy = d.routingStrategy;
+  const strategyName = optionalString(raw, 'routing_strategy', at, fail);
+  if (strategyName !== undefined) {
+    try {
+      routingStrategy = resolveStrategy(strategyName).name;
+    } catch (error) {
+      fail(at('routing_strategy'), (error as Error).message);
+    }
+  }
+
+  const stickyTtlMinutes = optionalNumber(raw, 'sticky_ttl_minutes', at, fail, { min: 0 }) ?? d.stickyTtlMinutes;
+  const expirySoonMinutes = optionalNumber(raw, 'expiry_soon_minutes', at, fail, { min: 0 }) ?? d.expirySoonMinutes;
+  const requestTimeoutSecs = optionalNumber(raw, 'request_timeout_secs', at, fail, { min: 0, exclusiveMin: true }) ?? d.requestTimeoutSecs;
+  const maxBodyMb = optionalNumber(raw, 'max_body_mb', at, fail, { min: 0, exclusiveMin: true, max: 4096 }) ?? d.maxBodyMb;
+
+  let upstreamUrl = optionalString(raw, 'upstream_url', at, fail);
+  let upstreamKey = at('upstream_url');
+  if (upstreamUrl === undefined && nonEmpty(env['SHUNT_UPSTREAM_URL']) !== undefined) {
+    upstreamUrl = env['SHUNT_UPSTREAM_URL'] as string;
+    upstreamKey = 'SHUNT_UPSTREAM_URL';
+  }
+  upstreamUrl = upstreamUrl === undefined ? d.upstreamUrl : validateUpstream(upstreamUrl, upstreamKey, fail, warn);
+
+  const remoteKey = optionalSecret(raw, 'remote_key', at, fail);
+  const controlToken = optionalSecret(raw, 'control_token', at, fail);
+
+  const stateRaw = optionalString(raw, 'state_path', at, fail);
+  if (stateRaw !== undefined && stateRaw.trim() === '') fail(at('state_path'), 'must not be empty');
+  const statePath =
+    stateRaw === undefined
+      ? defaultStatePath(env)
+      : isAbsolute(stateRaw) || ctx.file.startsWith('<')
+        ? stateRaw
+        : resolve(dirname(ctx.file), stateRaw);
+
+  let logLevel: LogLevel = d.logLevel;
+  const level = optionalString(raw, 'log_level', at, fail);
+  if (level !== undefined) {
+    const lower = level.trim().toLowerCase();
+    if (lower === 'debug' || lower === 'info' || lower === 'warn' || lower === 'error') logLevel = lower;
+    else if (lower === 'trace') logLevel = 'debug';
+    else if (lower === 'warning') logLevel = 'warn';
+    else warn(at('log_level'), `${JSON.stringify(level)} is not one of debug, info, warn, error; using info`);
+  }
+
+  return {
+    host,
+    port,
+    controlPort,
+    routingStrategy,
+    stickyTtlMinutes,
+    expirySoonMinutes,
+    requestTimeoutSecs,
+    upstreamUrl,
+    remoteKey,
+    controlToken,
+    statePath,
+    maxBodyMb,
+    logLevel,
+  };
+}
+
+function parseAccount(
+  raw: Record<string, unknown>,
+  at: string,
+  ctx: Omit<Context, 'file'>,
+): AccountConfig | null {
+  const { fail, warn, env } = ctx;
+  const key = (name: string): string => `${at}.${name}`;
+  const name = optionalString(raw, 'name', key, fail);
+  if (name === undefined) fail(key('name'), 'missing: every account needs a unique name');
+  const accountName = name as string;
+  if (!/^[\x21-\x7e](?:[\x20-\x7e]{0,62}[\x21-\x7e])?$/.test(accountName)) {
+    fail(key('name'), `${JSON.stringify(accountName)} must be 1 to 64 printable ASCII characters (it travels in the x-shunt-account header)`);
+  }
+
+  for (const k of Object.keys(raw)) {
+    if (ACCOUNT_KEYS.has(k)) continue;
+    if (k === 'model') warn(key(k), 'per-account models are not supported by the Node shunt; ignored');
+    else warn(key(k), 'unknown key, ignored');
+  }
+
+  const provider = optionalString(raw, 'provider', key, fail);
+  if (provider !== undefined && provider.trim().toLowerCase() !== 'anthropic') {
+    warn(key('provider'), `${JSON.stringify(provider)} accounts are not supported by the Node shunt; account ${JSON.stringify(accountName)} skipped`);
+    return null;
+  }
+
+  const planType = optionalString(raw, 'plan_type', key, fail) ?? 'pro';
+  const upstream = optionalString(raw, 'upstream_url', key, fail);
+  const upstreamUrl = upstream === undefined ? null : validateUpstream(upstream, key('upstream_url'), fail, warn);
+
+  const inline = optionalSecret(raw, 'api_key', key, fail);
+  const envName = optionalString(raw, 'api_key_env', key, fail);
+  if (envName !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(envName)) {
+    fail(key('api_key_env'), `${JSON.stringify(envName)} is not an environment variable name`);
+  }
+  let apiKey: string | null = null;
+  let missingCredential: string | null = null;
+  if (inline !== null) {
+    apiKey = inline;
+    warn(key('api_key'), 'the key is written in the file; prefer api_key_env so it stays out of the config');
+  } else if (envName !== undefined) {
+    apiKey = nonEmpty(env[envName]) ?? null;
+    if (apiKey === null) missingCredential = `environment variable ${envName} is not set`;
+  } else {
+    missingCredential = 'no api_key_env or api_key';
+  }
+  if (missingCredential !== null) {
+    warn(key('api_key_env'), `${missingCredential}; account ${JSON.stringify(accountName)} is disabled until it has a key`);
+  }
+  return { name: accountName, planType, upstreamUrl, apiKey, missingCredential };
+}
+
+function validateUpstream(
+  value: string,
+  key: string,
+  fail: (key: string, reason: string) => never,
+  warn: (key: string, message: string) => void,
+): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(key, `${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(key, `must be an http or https URL, got ${url.protocol}`);
+  if (url.username !== '' || url.password !== '') fail(key, 'must not carry credentials');
+  if (url.search !== '' || url.hash !== '') fail(key, 'must not have a query string or fragment');
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    warn(key, `${url.origin} is plain http: API keys would cross the network unencrypted`);
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function defaultStatePath(env: Readonly<Record<string, string | undefined>>): string {
+  const xdg = nonEmpty(env['XDG_STATE_HOME']);
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'state');
+  return join(base, 'shunt', 'state.json');
+}
+
+function optionalString(
+  raw: Record<string, unknown>,
+  name: string,
+  at: (key: string) => string,
+  fail: (key: string, reason: string) => never,
+): string | undefined {
+  const value = raw[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') fail(at(name), `must be a string, got ${describe(value)}`);
+  return value as string;
+}
+
+function optionalSecret(
+  raw: Record<string, unknown>,
+  name: string,
+  at: (key: string) => string,
+  fail: (key: string, reason: string) => never,
+): string | null {
+  const value = optionalString(raw, name, at, fail);
+  if (value === undefined) return null;
+  // The value is never echoed: it is a secret.
+  if (value.trim() === '') fail(at(name), 'must not be empty');
+  if (/[^\x21-\x7e]/.test(value)) fail(at(name), 'must be printable ASCII without spaces (it travels in a header)');
+  return value;
+}
+
+function optionalPort(
+  raw: Record<string, unknown>,
+  name: string,
+  at: (key: string) => string,
+  fail: (key: string, reason: string) => never,
+): number | undefined {
+  const value = raw[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65_535) {
+    fail(at(name), `must be a port number from 0 to 65535, got ${describe(value)}`);
+  }
+  return value as number;
+}
+
+function optionalNumber(
+  raw: Record<string, unknown>,
+  name: string,
+  at: (key: string) => string,
+  fail: (key: string, reason: string) => never,
+  bounds: { readonly min: number; readonly exclusiveMin?: boolean; readonly max?: number },
+): number | undefined {
+  const value = raw[name];
+  if (value === undefined) return undefined;
+  const tooLow = (v: number): boolean => (bounds.exclusiveMin === true ? v <= bounds.min : v < bounds.min);
+  if (typeof value !== 'number' || !Number.isFinite(value) || tooLow(value) || (bounds.max !== undefined && value > bounds.max)) {
+    const range =
+      (bounds.exclusiveMin === true ? `a number greater than ${bounds.min}` : `a number of at least ${bounds.min}`) +
+      (bounds.max === undefined ? '' : ` and at most ${bounds.max}`);
+    fail(at(name), `must be ${range}, got ${describe(value)}`);
+  }
+  return value as number;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value instanceof Date ? 'a date' : 'a table';
+  if (typeof value === 'bigint') return `${value} (too large)`;
+  return String(value);
+}
+
+function isTable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function firstLine(text: string): string {
+  return (text.split('\n')[0] ?? text).trim();
+}

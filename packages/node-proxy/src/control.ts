@@ -1,0 +1,263 @@
+/**
+ * @module
+ * The control API (default 127.0.0.1:19081), in the Rust shunt's shape: `GET /health`,
+ * `GET /status`, `POST /use`, `GET|POST|DELETE /strategy`.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RateLimitInfo, StateStore } from '@shunt/core';
+import { hostName, isLoopbackHost, isLoopbackOrigin } from './address.js';
+import type { Logger } from './logger.js';
+import type { ProxyAccount, ShuntProxy } from './proxy.js';
+
+/** One account in the `/status` report. */
+export interface AccountStatus {
+  readonly name: string;
+  readonly plan_type: string;
+  /** The credential's kind (`api_key`, …), or null when the account has none. */
+  readonly credential: string | null;
+  /** `available`, `cooling`, `exhausted` (a rejected window) or `disabled`. */
+  readonly status: 'available' | 'cooling' | 'exhausted' | 'disabled';
+  /** True when a request could be routed here now. */
+  readonly available: boolean;
+  readonly disabled: boolean;
+  readonly disabled_reason: string | null;
+  /** End of the running cooldown in epoch milliseconds, 0 when none (as in the Rust shunt). */
+  readonly cooldown_until_ms: number;
+  /** 5-hour utilization (0 when unknown or reset). */
+  readonly utilization_5h: number;
+  /** 5-hour reset in epoch seconds, or null. */
+  readonly reset_5h: number | null;
+  readonly status_5h: string | null;
+  readonly utilization_7d: number;
+  readonly reset_7d: number | null;
+  readonly status_7d: string | null;
+  /** The stored rate-limit record as last merged, or null when none was seen yet. */
+  readonly rate_limit: {
+    readonly utilization_5h: number | null;
+    readonly reset_5h: number | null;
+    readonly status_5h: string | null;
+    readonly utilization_7d: number | null;
+    readonly reset_7d: number | null;
+    readonly status_7d: string | null;
+    readonly representative_claim: string | null;
+    readonly updated_ms: number;
+  } | null;
+}
+
+/** The `/status` report. */
+export interface ProxyStatus {
+  readonly version: string;
+  readonly started_ms: number;
+  readonly strategy: { readonly name: string; readonly source: 'config' | 'override' };
+  readonly pinned_account: string | null;
+  readonly last_used_account: string | null;
+  /** Requests under way (held ones included). */
+  readonly in_flight: number;
+  /** Requests held, waiting for an account to come back. */
+  readonly held: number;
+  readonly accounts: readonly AccountStatus[];
+}
+
+/** Everything {@link statusReport} reads. */
+export interface StatusInput {
+  readonly version: string;
+  readonly startedMs: number;
+  readonly store: StateStore;
+  readonly accounts: readonly ProxyAccount[];
+  readonly strategy: { readonly name: string; readonly source: 'config' | 'override' };
+  readonly inFlight: number;
+  readonly held: number;
+}
+
+/** Build the `/status` report from the store. */
+export function statusReport(input: StatusInput): ProxyStatus {
+  const { store } = input;
+  return {
+    version: input.version,
+    started_ms: input.startedMs,
+    strategy: input.strategy,
+    pinned_account: store.getPinned(),
+    last_used_account: store.getLastUsed(),
+    in_flight: input.inFlight,
+    held: input.held,
+    accounts: input.accounts.map((account) => accountStatus(store, account)),
+  };
+}
+
+/** Options for {@link createControlHandler}. */
+export interface ControlOptions {
+  /** The proxy it controls. */
+  readonly proxy: ShuntProxy;
+  readonly logger: Logger;
+  /** When set, every call must send `authorization: Bearer <token>`. */
+  readonly controlToken: string | null;
+  /** Refuse requests whose Host header is not a loopback name (DNS rebinding). */
+  readonly checkHost: boolean;
+}
+
+/** The control listener's request handler. */
+export function createControlHandler(options: ControlOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { proxy, logger } = options;
+  const token = options.controlToken === null ? null : Buffer.from(options.controlToken);
+  const names = new Set(proxy.accounts.map((a) => a.name));
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (options.checkHost && req.headers.host !== undefined && !isLoopbackHost(hostName(req.headers.host))) {
+      send(res, 403, { error: `refusing a request addressed to ${JSON.stringify(req.headers.host)}` });
+      return;
+    }
+    const origin = req.headers.origin;
+    if (origin !== undefined && !isLoopbackOrigin(origin)) {
+      send(res, 403, { error: 'refusing a cross-site request from a web page' });
+      return;
+    }
+    if (token !== null) {
+      const presented = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
+      const given = presented === undefined ? null : Buffer.from(presented);
+      if (given === null || given.length !== token.length || !timingSafeEqual(given, token)) {
+        send(res, 401, { error: 'missing or wrong control token (authorization: Bearer <control_token>)' });
+        return;
+      }
+    }
+
+    if (path === '/health' && method === 'GET') {
+      send(res, 200, { status: 'ok' });
+      return;
+    }
+    if (path === '/status' && method === 'GET') {
+      send(res, 200, proxy.status());
+      return;
+    }
+    if (path === '/use' && method === 'POST') {
+      const body = await readJson(req);
+      if (body === INVALID) {
+        send(res, 400, { error: 'the body must be JSON: {"account": "<name>" | "auto"}' });
+        return;
+      }
+      const account = (body as { account?: unknown } | null)?.account;
+      if (typeof account !== 'string') {
+        proxy.store.setPinned(null);
+        logger.info('pin', { pinned: null });
+        send(res, 200, { pinned: null });
+        return;
+      }
+      if (account === 'auto') {
+        proxy.store.setPinned(null);
+        logger.info('pin', { pinned: null });
+        send(res, 200, { pinned: 'auto' });
+        return;
+      }
+      if (!names.has(account)) {
+        send(res, 400, { error: `unknown account '${account}'`, accounts: [...names] });
+        return;
+      }
+      proxy.store.setPinned(account);
+      logger.info('pin', { pinned: account });
+      send(res, 200, { pinned: account });
+      return;
+    }
+    if (path === '/strategy') {
+      if (method === 'GET') {
+        send(res, 200, { strategy: proxy.strategy().name, source: proxy.strategy().source });
+        return;
+      }
+      if (method === 'DELETE') {
+        proxy.setStrategy(null);
+        send(res, 200, { strategy: proxy.strategy().name, source: 'config' });
+        return;
+      }
+      if (method === 'POST') {
+        const body = await readJson(req);
+        const name = body === INVALID ? undefined : (body as { strategy?: unknown } | null)?.strategy;
+        if (typeof name !== 'string') {
+          send(res, 400, { error: 'missing strategy field' });
+          return;
+        }
+        try {
+          proxy.setStrategy(name);
+        } catch {
+          send(res, 400, { error: `unknown strategy '${name}'`, strategies: ['maximus', 'cushion', 'reaper', 'carousel'] });
+          return;
+        }
+        send(res, 200, { strategy: proxy.strategy().name, source: 'override' });
+        return;
+      }
+    }
+    send(res, 404, { error: `no route for ${method} ${path}`, routes: ['GET /health', 'GET /status', 'POST /use', 'GET|POST|DELETE /strategy'] });
+  };
+
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error('control request failed', { error: error instanceof Error ? error.message : String(error) });
+      if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      else res.destroy();
+    });
+  };
+}
+
+function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus {
+  const { name } = account;
+  const disabledReason = store.disabledReason(name);
+  const cooling = disabledReason === null && !store.isAvailable(name);
+  const exhausted = store.isExhausted(name);
+  const info = store.rateLimits(name);
+  const reset5h = store.reset5hSecs(name);
+  const reset7d = store.reset7dSecs(name);
+  return {
+    name,
+    plan_type: account.planType,
+    credential: account.credential?.kind ?? null,
+    status: disabledReason !== null ? 'disabled' : cooling ? 'cooling' : exhausted ? 'exhausted' : 'available',
+    available: disabledReason === null && !cooling && !exhausted,
+    disabled: disabledReason !== null,
+    disabled_reason: disabledReason,
+    cooldown_until_ms: store.cooldownUntil(name) ?? 0,
+    utilization_5h: store.utilization5h(name),
+    reset_5h: reset5h,
+    status_5h: reset5h === null ? null : (info?.status5h ?? null),
+    utilization_7d: store.utilization7d(name),
+    reset_7d: reset7d,
+    status_7d: reset7d === null ? null : (info?.status7d ?? null),
+    rate_limit: info === null ? null : rateLimitView(info),
+  };
+}
+
+function rateLimitView(info: RateLimitInfo): NonNullable<AccountStatus['rate_limit']> {
+  return {
+    utilization_5h: info.utilization5h ?? null,
+    reset_5h: info.reset5h ?? null,
+    status_5h: info.status5h ?? null,
+    utilization_7d: info.utilization7d ?? null,
+    reset_7d: info.reset7d ?? null,
+    status_7d: info.status7d ?? null,
+    representative_claim: info.representativeClaim ?? null,
+    updated_ms: info.updatedMs,
+  };
+}
+
+const INVALID = Symbol('invalid');
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 65_536) return INVALID;
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return null;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    return INVALID;
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}

@@ -1,0 +1,34 @@
+/**
+ * @module
+ * The seam where an account's credential meets the upstream request. An API key is a fixed
+ * header; a subscription (OAuth) account adds a refresh. The proxy only ever asks for headers,
+ * so a new kind of credential slots in without touching the request path.
+ */
+
+/** What the proxy needs from an account's credential. */
+export interface Credential {
+  /** What kind of credential this is (`api_key`, …), for status views and logs. */
+  readonly kind: string;
+  /** The headers that authenticate a request (they replace any client credential). */
+  headers(): Readonly<Record<string, string>>;
+  /** Whether {@link Credential.refresh} can fix a 401 (an API key cannot). */
+  readonly canRefresh: boolean;
+  /** Obtain fresh credentials after a 401; the request is then retried on the same account once. */
+  refresh?(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * An Anthropic API key, sent as `x-api-key`. The key is held in a closure: it never shows up in
+ * `JSON.stringify`, `util.inspect` or a log record of the credential.
+ *
+ * @example
+ * ```ts
+ * const credential = apiKeyCredential(process.env.WORK_KEY!);
+ * credential.headers(); // { 'x-api-key': '…' }
+ * ```
+ */
+export function apiKeyCredential(key: string): Credential {
+  if (key === '') throw new TypeError('apiKeyCredential: the key is empty');
+  const headers = Object.freeze({ 'x-api-key': key });
+  return Object.freeze({ kind: 'api_key', canRefresh: false, headers: () => headers });
+}

@@ -1,0 +1,144 @@
+/**
+ * @module
+ * Spotting `event: error` frames in a server-sent-event stream as it passes through, without
+ * touching a byte of it. Chunks may split a frame anywhere (even inside `\r\n`); the sniffer keeps
+ * only the unfinished line between chunks, and nothing at all of the ordinary events' data.
+ */
+
+/** An error frame found in a stream: its `error.type` (`rate_limit_error`, …) and message. */
+export interface SseError {
+  /** The `error.type` field of the frame's JSON data, or `"unknown"` when it has none. */
+  readonly type: string;
+  /** The `error.message` field, when present. */
+  readonly message?: string;
+}
+
+/** Feeds stream chunks in, reports error frames out. */
+export interface SseErrorSniffer {
+  /** Look at the next chunk (the caller forwards the same bytes unchanged). */
+  push(chunk: Uint8Array): void;
+  /** The stream ended: a last frame without its closing blank line is still reported. */
+  end(): void;
+}
+
+/** Options for {@link sseErrorSniffer}. */
+export interface SseErrorSnifferOptions {
+  /**
+   * Longest line kept while looking for its end, in characters. Longer lines are skipped (error
+   * frames are short; long lines are content deltas).
+   * @default 65536
+   */
+  readonly maxLineChars?: number;
+}
+
+/** True when a `content-type` header names a server-sent-event stream. */
+export function isEventStream(contentType: string | readonly string[] | undefined): boolean {
+  if (contentType === undefined) return false;
+  const value = typeof contentType === 'string' ? contentType : contentType.join(',');
+  return value.toLowerCase().includes('text/event-stream');
+}
+
+/**
+ * Watch a server-sent-event stream for error frames: an `event: error` frame, or a data-only
+ * frame whose JSON says `"type": "error"` (both are what Anthropic sends). Calls `onError` once per
+ * frame. Never throws on malformed input.
+ *
+ * @example
+ * ```ts
+ * const sniffer = sseErrorSniffer((error) => console.log(error.type));
+ * sniffer.push(Buffer.from('event: error\ndata: {"type":"error","error":{"type":"overloaded_error"}}\n\n'));
+ * // logs "overloaded_error"
+ * ```
+ */
+export function sseErrorSniffer(onError: (error: SseError) => void, options: SseErrorSnifferOptions = {}): SseErrorSniffer {
+  const maxLineChars = options.maxLineChars ?? 65_536;
+  const decoder = new TextDecoder();
+  let partial = '';
+  // True while the rest of an over-long line is being skipped.
+  let skipping = false;
+  // The previous chunk ended in '\r': a leading '\n' now belongs to that line break.
+  let afterCr = false;
+  const LINE_BREAK = /\r\n|\r|\n/g;
+  let event = '';
+  let data: string[] | null = null;
+
+  const dispatch = (): void => {
+    if (data !== null) {
+      const found = parseError(data.join('\n'), event === 'error');
+      if (found !== null) onError(found);
+    }
+    event = '';
+    data = null;
+  };
+
+  const line = (text: string): void => {
+    if (text === '') {
+      dispatch();
+      return;
+    }
+    if (text.charCodeAt(0) === 58 /* ':' comment */) return;
+    const colon = text.indexOf(':');
+    const field = colon === -1 ? text : text.slice(0, colon);
+    let value = colon === -1 ? '' : text.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'event') {
+      event = value;
+    } else if (field === 'data') {
+      // Only frames that can be errors are kept: ordinary deltas are never buffered.
+      if (event === 'error' || data !== null || looksLikeError(value)) (data ??= []).push(value);
+    }
+  };
+
+  return {
+    push(chunk) {
+      const text = decoder.decode(chunk, { stream: true });
+      let start = 0;
+      if (afterCr) {
+        afterCr = false;
+        if (text.charCodeAt(0) === 10) start = 1;
+      }
+      LINE_BREAK.lastIndex = start;
+      for (let match = LINE_BREAK.exec(text); match !== null; match = LINE_BREAK.exec(text)) {
+        const piece = text.slice(start, match.index);
+        if (skipping) skipping = false;
+        else line(partial === '' ? piece : partial + piece);
+        partial = '';
+        start = LINE_BREAK.lastIndex;
+        // A '\r' at the very end may be the first half of a '\r\n' split across chunks.
+        if (match[0] === '\r' && start === text.length) afterCr = true;
+      }
+      if (skipping) return;
+      if (start < text.length) partial += text.slice(start);
+      if (partial.length > maxLineChars) {
+        partial = '';
+        skipping = true;
+      }
+    },
+    end() {
+      const rest = partial + decoder.decode();
+      partial = '';
+      if (rest !== '' && !skipping) line(rest);
+      skipping = false;
+      dispatch();
+    },
+  };
+}
+
+function looksLikeError(value: string): boolean {
+  return /^\s*\{\s*"type"\s*:\s*"error"/.test(value);
+}
+
+function parseError(text: string, isErrorEvent: boolean): SseError | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return isErrorEvent ? { type: 'unknown' } : null;
+  }
+  if (typeof json !== 'object' || json === null) return isErrorEvent ? { type: 'unknown' } : null;
+  const record = json as { type?: unknown; error?: unknown };
+  if (!isErrorEvent && record.type !== 'error') return null;
+  const error = typeof record.error === 'object' && record.error !== null ? (record.error as { type?: unknown; message?: unknown }) : {};
+  const type = typeof error.type === 'string' ? error.type : 'unknown';
+  return typeof error.message === 'string' ? { type, message: error.message } : { type };
+}

@@ -1,0 +1,169 @@
+/**
+ * The `shunt` command: `main()` in process for the control commands, and the real program (through
+ * tsx, as `pnpm shunt` runs it) for the demo, start-up and its exit codes.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../src/cli.js';
+import { startStack, type Stack } from './helpers.js';
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const tsx = join(packageDir, '..', '..', 'node_modules', '.bin', 'tsx');
+
+let stack: Stack | null = null;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await stack?.close();
+  stack = null;
+});
+
+async function tempFile(name: string, text: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'shunt-cli-'));
+  const file = join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+/** Run `main` and capture what it prints. */
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  const code = await main(args);
+  vi.restoreAllMocks();
+  return { code, out, err };
+}
+
+/** Run the real program. */
+function shunt(args: string[], options: { env?: Record<string, string>; untilOutput?: RegExp } = {}) {
+  const child = spawn(tsx, ['--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts'), ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+  /** Resolves with the pattern's first group once the output matches it. */
+  const seen = (pattern: RegExp): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const match = pattern.exec(out + err);
+        if (match !== null) resolve(match[1] ?? match[0]);
+      };
+      child.stdout.on('data', check);
+      child.stderr.on('data', check);
+      child.on('close', () => reject(new Error(`exited before ${pattern}: ${out}${err}`)));
+    });
+  return { child, done, seen };
+}
+
+describe('control commands', () => {
+  it('should pin, switch strategy and show status through the control API', async () => {
+    stack = await startStack();
+    const port = new URL(stack.controlUrl).port;
+    const config = await tempFile('config.toml', `[server]\ncontrol_port = ${port}\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
+    expect(await run(['pin', 'b', '--config', config])).toMatchObject({ code: 0, out: 'pinned to b\n' });
+    expect(stack.store.getPinned()).toBe('b');
+    expect(await run(['pin', 'auto', '--config', config])).toMatchObject({ code: 0, out: 'automatic routing\n' });
+    expect(await run(['strategy', '--config', config])).toMatchObject({ code: 0, out: 'maximus (from the configuration)\n' });
+    expect(await run(['strategy', 'reaper', '--config', config])).toMatchObject({ code: 0, out: 'reaper (set at run time)\n' });
+    expect(await run(['strategy', '--reset', '--config', config])).toMatchObject({ code: 0, out: 'maximus (from the configuration)\n' });
+    const status = await run(['status', '--config', config]);
+    expect(status.code).toBe(0);
+    expect(status.out).toMatch(/^ {2}a {16}available/m);
+    const json = await run(['status', '--json', '--config', config]);
+    expect(JSON.parse(json.out)).toMatchObject({ accounts: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
+  });
+
+  it('should explain a refused command and exit 1', async () => {
+    stack = await startStack();
+    const port = new URL(stack.controlUrl).port;
+    const config = await tempFile('config.toml', `[server]\ncontrol_port = ${port}\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
+    expect(await run(['pin', 'nobody', '--config', config])).toMatchObject({ code: 1, err: "shunt: unknown account 'nobody'\n" });
+    expect(await run(['strategy', 'fastest', '--config', config])).toMatchObject({ code: 1, err: "shunt: unknown strategy 'fastest'\n" });
+  });
+
+  it('should say when no proxy is running', async () => {
+    const config = await tempFile('config.toml', `[server]\ncontrol_port = 1\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
+    const result = await run(['status', '--config', config]);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/no shunt is answering on http:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('should print help for every command and exit 2 on bad usage', async () => {
+    for (const command of ['start', 'demo', 'pin', 'strategy', 'status']) {
+      const help = await run([command, '--help']);
+      expect(help.code).toBe(0);
+      expect(help.out).toMatch(new RegExp(`^Usage: shunt ${command}`));
+    }
+    expect((await run(['--help'])).out).toMatch(/Commands:/);
+    expect(await run(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command "frobnicate"/) });
+    expect(await run(['pin'])).toMatchObject({ code: 2, err: expect.stringMatching(/expected one account name/) });
+    expect(await run(['start', '--bogus'])).toMatchObject({ code: 2, err: expect.stringMatching(/Unknown option '--bogus'/) });
+  });
+
+  it('should report a configuration error in one line and exit 2', async () => {
+    const config = await tempFile('config.toml', `[server]\nport = "x"\n[[accounts]]\nname = "a"\n`);
+    expect(await run(['start', '--config', config])).toEqual({ code: 2, out: '', err: `shunt: ${config}: server.port: must be a port number from 0 to 65535, got "x"\n` });
+    const missing = join(dirname(config), 'nope.toml');
+    expect((await run(['start', '--config', missing])).err).toMatch(new RegExp(`^shunt: ${missing}: no such file`));
+  });
+});
+
+describe('the program', () => {
+  it('should run the demo and exit 0', { timeout: 30_000 }, async () => {
+    const { code, out } = await shunt(['demo']).done;
+    expect(code).toBe(0);
+    expect(out).toMatch(/#\s+kind\s+conversation\s+account\s+why/);
+    expect(out).toMatch(/429 on bravo/);
+    expect(out).toMatch(/held \d\.\d s/);
+    expect(out).toMatch(/sticky/);
+    expect(out).toMatch(/Every request was served/);
+  });
+
+  it('should refuse to bind openly without keys, exit 2 and name the keys', { timeout: 30_000 }, async () => {
+    const config = await tempFile('config.toml', `[server]\nport = 0\ncontrol_port = 0\n[[accounts]]\nname = "a"\napi_key_env = "A_KEY"\n`);
+    const { code, err } = await shunt(['start', '--config', config, '--host', '0.0.0.0']).done;
+    expect(code).toBe(2);
+    expect(err).toBe(
+      `shunt: ${config}: server.host: binding 0.0.0.0 would open the pooled accounts to anyone who can reach this machine; set server.remote_key and server.control_token, or bind 127.0.0.1\n`,
+    );
+  });
+
+  it('should start, serve, and stop cleanly on SIGTERM', { timeout: 30_000 }, async () => {
+    stack = await startStack();
+    const config = await tempFile(
+      'config.toml',
+      `[server]\nport = 0\ncontrol_port = 0\nupstream_url = "${stack.mock.url}"\n[[accounts]]\nname = "a"\napi_key_env = "A_KEY"\n`,
+    );
+    const proc = shunt(['start', '--config', config], { env: { A_KEY: 'key-a' } });
+    const url = await proc.seen(/ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+)/);
+    const response = await fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'anything' },
+      body: JSON.stringify({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.headers.get('x-shunt-account')).toBe('a');
+    expect(((await response.json()) as { content: Array<{ text: string }> }).content[0]?.text).toBe('served by a');
+    proc.child.kill('SIGTERM');
+    const result = await proc.done;
+    expect(result.code).toBe(0);
+    expect(result.err).toMatch(/"msg":"listening"/);
+    expect(result.err).toMatch(/SIGTERM/);
+  });
+});
