@@ -9,6 +9,8 @@ import { pickAccount } from '../src/pick.js';
 import { memoryStore, type MemoryStore } from '../src/store/memory.js';
 import { strategies, type StrategyName } from '../src/strategies/index.js';
 import type { Account } from '../src/strategies/types.js';
+import type { StateStore } from '../src/store/types.js';
+import { mulberry32 } from '../test/prng.js';
 
 /** Pool sizes measured. */
 export const POOL_SIZES: readonly number[] = [4, 16, 256, 4096];
@@ -33,16 +35,25 @@ export async function benchPick(
  * A pool on a fixed virtual clock with varied quota: utilizations across 0..1.01 and resets spread
  * over both windows, a few accounts cooling down, one exhausted in every 32, and a quarter never seen.
  */
+const NOW_MS = Date.parse('2026-01-01T12:00:00Z');
+
 function pool(size: number): { accounts: Account[]; store: MemoryStore } {
-  const nowMs = Date.parse('2026-01-01T12:00:00Z');
+  const store = memoryStore({ now: () => NOW_MS });
+  const accounts = Array.from({ length: size }, (_, i) => ({ name: `account-${String(i).padStart(4, '0')}` }));
+  fillVariedPool(store, accounts, NOW_MS);
+  return { accounts, store };
+}
+
+/**
+ * The benchmark pool's state, written through the StateStore interface so other stores (Redis)
+ * benchmark the very same pool: varied 5 h / 7 d utilization and resets, a quarter of the accounts
+ * never seen, one in 16 cooling, one in 32 with a rejected 5-hour window.
+ */
+export function fillVariedPool(store: StateStore, accounts: readonly Account[], nowMs: number): void {
   const nowSecs = nowMs / 1000;
-  const store = memoryStore({ now: () => nowMs });
-  const rand = mulberry32(size);
-  const accounts: Account[] = [];
-  for (let i = 0; i < size; i++) {
-    const name = `account-${String(i).padStart(4, '0')}`;
-    accounts.push({ name });
-    if (i % 4 === 3) continue;
+  const rand = mulberry32(accounts.length);
+  accounts.forEach(({ name }, i) => {
+    if (i % 4 === 3) return;
     const exhausted = i % 32 === 5;
     store.updateRateLimits(name, {
       utilization5h: exhausted ? 1.01 : Math.round(rand() * 100) / 100,
@@ -54,8 +65,7 @@ function pool(size: number): { accounts: Account[]; store: MemoryStore } {
       updatedMs: nowMs,
     });
     if (i % 16 === 7) store.setCooldown(name, 60_000);
-  }
-  return { accounts, store };
+  });
 }
 
 function measure(accounts: readonly Account[], store: MemoryStore, strategy: StrategyName, minTimeMs: number): number {
@@ -84,18 +94,6 @@ function measure(accounts: readonly Account[], store: MemoryStore, strategy: Str
   }
   if (sink === 0) throw new Error('benchmark: no account was ever picked');
   return picks / (Number(now - start) / 1e9);
-}
-
-/** Small seeded PRNG so every run benchmarks the same pool. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { mulberry32 } from './prng.js';
 
 const CORRUPTION_SNIPPETS = [',', ':', '"', '\\', '{', '}', '[', ']', 'x', '0', '-', 'tru', ' ', '\\x', '\\u12'];
 const INVALID_UTF8 = [[0x80], [0xc0, 0x80], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff], [0xf8]];
@@ -425,17 +426,6 @@ function base64(rand: () => number, length: number): string {
   return out;
 }
 
-/** Small seeded PRNG so every run benchmarks the same bytes. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `String.prototype.isWellFormed` (ES2024; Node 20 has it, the ES2023 lib typings do not). */
 function isWellFormed(s: string): boolean {

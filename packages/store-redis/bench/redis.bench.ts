@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { memoryStore, pickAccount, type Account, type StateStore } from '@shunt/core';
 import { machineLine, writeBenchSection } from '../../../scripts/bench-doc.js';
+import { fillVariedPool } from '../../core/bench/pick.bench.js';
 import { hasRedisServer, startRedis } from '../test/redis-server.js';
 import { redisStore, type RedisStore } from '../src/index.js';
 
@@ -115,7 +116,7 @@ async function measureInChild(kind: 'memory' | 'redis', size: number, conversati
     await shared.ready();
     store = shared;
   }
-  fillPool(store, accounts);
+  fillVariedPool(store, accounts, nowMs);
   await shared?.flush();
   let best = 0;
   for (let round = 0; round < 5; round++) best = Math.max(best, await picksPerSec(accounts, store, conversation ? 'conversation' : null));
@@ -125,26 +126,6 @@ async function measureInChild(kind: 'memory' | 'redis', size: number, conversati
 
 function poolAccounts(size: number): Account[] {
   return Array.from({ length: size }, (_, i) => ({ name: `account-${String(i).padStart(4, '0')}` }));
-}
-
-/** The varied pool of core's pick benchmark, applied through the StateStore interface. */
-function fillPool(store: StateStore, accounts: readonly Account[]): void {
-  const nowSecs = nowMs / 1000;
-  const rand = mulberry32(accounts.length);
-  accounts.forEach(({ name }, i) => {
-    if (i % 4 === 3) return;
-    const exhausted = i % 32 === 5;
-    store.updateRateLimits(name, {
-      utilization5h: exhausted ? 1.01 : Math.round(rand() * 100) / 100,
-      reset5h: nowSecs + 1 + Math.floor(rand() * 18_000),
-      status5h: exhausted ? 'rejected' : rand() < 0.1 ? 'allowed_warning' : 'allowed',
-      utilization7d: Math.round(rand() * 100) / 100,
-      reset7d: nowSecs + 1 + Math.floor(rand() * 604_800),
-      status7d: 'allowed',
-      updatedMs: nowMs,
-    });
-    if (i % 16 === 7) store.setCooldown(name, 60_000);
-  });
 }
 
 async function picksPerSec(accounts: readonly Account[], store: StateStore, fingerprint: string | null): Promise<number> {
@@ -200,16 +181,4 @@ async function cooldownPropagation(): Promise<{ p50: number; p90: number; p99: n
 function redisVersion(): string {
   const out = execFileSync('redis-server', ['--version'], { encoding: 'utf8' });
   return /v=(\S+)/.exec(out)?.[1] ?? 'unknown';
-}
-
-/** Small seeded PRNG so every run benchmarks the same pool. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
