@@ -17,6 +17,7 @@ import { parse } from 'csv-parse';
 import { strategies } from '@shunt/core';
 import { machineLine, writeBenchSection } from '../../scripts/bench-doc.js';
 import { generateTrace } from '../src/generate/record.js';
+import { csvOptions } from '../src/trace/reader.js';
 import { simulate } from '../src/replay/simulate.js';
 
 /** One trace size's result. */
@@ -158,7 +159,8 @@ async function runChild(mode: string, file: string): Promise<void> {
   const wall0 = performance.now();
   if (mode === 'parse') {
     await new Promise<void>((resolve, reject) => {
-      const parser = createReadStream(file).pipe(parse({ from_line: 2 }));
+      // The reader's own csv-parse options (it strips the marker line itself; here from_line does).
+      const parser = createReadStream(file).pipe(parse({ ...csvOptions(false), from_line: 2 }));
       parser.on('readable', () => {
         while (parser.read() !== null);
       });

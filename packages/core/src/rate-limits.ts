@@ -65,16 +65,31 @@ export type HeaderSource =
  * ```
  */
 export function parseRateLimitHeaders(headers: HeaderSource, nowMs: number): RateLimitInfo | null {
-  const read = headerReader(headers);
   const info: Mutable<RateLimitInfo> = { updatedMs: nowMs };
   let found = false;
-  for (const [suffix, key, parse] of FIELDS) {
-    const raw = read(PREFIX + suffix);
-    if (raw === undefined) continue;
-    const value = parse(raw);
-    if (value === undefined) continue;
-    (info as Record<string, unknown>)[key] = value;
-    found = true;
+  // Hot path (every upstream response, and millions of them in a simulation): constant header
+  // names, and a `get`-style source read directly, without a closure per call.
+  if (typeof (headers as { get?: unknown }).get === 'function') {
+    const h = headers as { get(name: string): string | null };
+    for (let i = 0; i < FIELD_COUNT; i++) {
+      const raw = h.get(FIELD_NAMES[i] as string) ?? undefined;
+      if (raw === undefined) continue;
+      const value = (FIELD_PARSERS[i] as FieldParser)(raw);
+      if (value === undefined) continue;
+      (info as Record<string, unknown>)[FIELD_KEYS[i] as string] = value;
+      found = true;
+    }
+  } else {
+    const record = headers as HeaderRecord;
+    const lookup: RecordLookup = { record, lowered: undefined };
+    for (let i = 0; i < FIELD_COUNT; i++) {
+      const raw = readRecord(lookup, FIELD_NAMES[i] as string);
+      if (raw === undefined) continue;
+      const value = (FIELD_PARSERS[i] as FieldParser)(raw);
+      if (value === undefined) continue;
+      (info as Record<string, unknown>)[FIELD_KEYS[i] as string] = value;
+      found = true;
+    }
   }
   return found ? info : null;
 }
@@ -132,27 +147,39 @@ export function hasRateLimitHeaders(headers: HeaderSource): boolean {
  * with ", " as fetch does. Returns undefined when absent.
  */
 export function readHeader(headers: HeaderSource, name: string): string | undefined {
-  return headerReader(headers)(name.toLowerCase());
+  const lowerName = name.toLowerCase();
+  if (typeof (headers as { get?: unknown }).get === 'function') {
+    return (headers as { get(name: string): string | null }).get(lowerName) ?? undefined;
+  }
+  return readRecord({ record: headers as HeaderRecord, lowered: undefined }, lowerName);
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-const PREFIX = 'anthropic-ratelimit-unified-';
-
 /** The largest reset whose value in milliseconds is still a safe integer. */
 const MAX_EPOCH_SECS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
 
-const FIELDS: ReadonlyArray<readonly [string, keyof RateLimitInfo, (raw: string) => number | string | undefined]> = [
-  ['5h-utilization', 'utilization5h', parseUtilization],
-  ['5h-reset', 'reset5h', parseEpochSeconds],
-  ['5h-status', 'status5h', parseToken],
-  ['7d-utilization', 'utilization7d', parseUtilization],
-  ['7d-reset', 'reset7d', parseEpochSeconds],
-  ['7d-status', 'status7d', parseToken],
-  ['overage-status', 'overageStatus', parseToken],
-  ['overage-disabled-reason', 'overageDisabledReason', parseToken],
-  ['representative-claim', 'representativeClaim', parseToken],
+type FieldParser = (raw: string) => number | string | undefined;
+
+/**
+ * The `anthropic-ratelimit-unified-*` fields, with full header names written out: building
+ * `prefix + suffix` on every call (and comparing the resulting rope) cost more than the lookup.
+ */
+const FIELDS: ReadonlyArray<readonly [string, keyof RateLimitInfo, FieldParser]> = [
+  ['anthropic-ratelimit-unified-5h-utilization', 'utilization5h', parseUtilization],
+  ['anthropic-ratelimit-unified-5h-reset', 'reset5h', parseEpochSeconds],
+  ['anthropic-ratelimit-unified-5h-status', 'status5h', parseToken],
+  ['anthropic-ratelimit-unified-7d-utilization', 'utilization7d', parseUtilization],
+  ['anthropic-ratelimit-unified-7d-reset', 'reset7d', parseEpochSeconds],
+  ['anthropic-ratelimit-unified-7d-status', 'status7d', parseToken],
+  ['anthropic-ratelimit-unified-overage-status', 'overageStatus', parseToken],
+  ['anthropic-ratelimit-unified-overage-disabled-reason', 'overageDisabledReason', parseToken],
+  ['anthropic-ratelimit-unified-representative-claim', 'representativeClaim', parseToken],
 ];
+const FIELD_COUNT = FIELDS.length;
+const FIELD_NAMES: readonly string[] = FIELDS.map(([name]) => name);
+const FIELD_KEYS: readonly string[] = FIELDS.map(([, key]) => key);
+const FIELD_PARSERS: readonly FieldParser[] = FIELDS.map(([, , parse]) => parse);
 
 function parseUtilization(raw: string): number | undefined {
   const value = parseStrictNumber(raw);
@@ -174,32 +201,88 @@ function parseToken(raw: string): string | undefined {
 function parseStrictNumber(raw: string): number | undefined {
   const text = raw.trim();
   // Number('') is 0 and Number('0x1') is 1: accept only plain decimal notation.
-  if (!/^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) return undefined;
+  if (!isPlainDecimal(text)) return undefined;
   const value = Number(text);
   return Number.isFinite(value) ? value : undefined;
 }
 
-function headerReader(headers: HeaderSource): (lowerName: string) => string | undefined {
-  if (typeof (headers as { get?: unknown }).get === 'function') {
-    const h = headers as { get(name: string): string | null };
-    return (name) => h.get(name) ?? undefined;
+/**
+ * Exactly `/^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)`, by hand: this runs for
+ * several headers of every response.
+ */
+function isPlainDecimal(text: string): boolean {
+  const n = text.length;
+  let i = 0;
+  if (i < n && text.charCodeAt(i) === 43 /* + */) i++;
+  const intStart = i;
+  while (i < n && isDigit(text.charCodeAt(i))) i++;
+  const intDigits = i - intStart;
+  if (i < n && text.charCodeAt(i) === 46 /* . */) {
+    i++;
+    const fractionStart = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (intDigits === 0 && i === fractionStart) return false;
+  } else if (intDigits === 0) {
+    return false;
   }
-  const record = headers as Readonly<Record<string, string | readonly string[] | number | undefined>>;
-  let lowered: Map<string, string> | undefined;
-  return (name) => {
-    // Node's IncomingHttpHeaders are already lower-case: try the fast path first.
-    // Own keys only: `constructor` or `__proto__` must not read Object.prototype.
-    const direct = Object.hasOwn(record, name) ? record[name] : undefined;
-    if (direct !== undefined) return joinHeader(direct);
-    if (lowered === undefined) {
-      lowered = new Map();
-      for (const key of Object.keys(record)) {
-        const value = record[key];
-        if (value !== undefined && key !== key.toLowerCase()) lowered.set(key.toLowerCase(), joinHeader(value));
-      }
+  if (i < n) {
+    const e = text.charCodeAt(i);
+    if (e !== 101 /* e */ && e !== 69 /* E */) return false;
+    i++;
+    if (i < n) {
+      const sign = text.charCodeAt(i);
+      if (sign === 43 /* + */ || sign === 45 /* - */) i++;
     }
-    return lowered.get(name);
-  };
+    const exponentStart = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (i === exponentStart) return false;
+  }
+  return i === n;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+type HeaderRecord = Readonly<Record<string, string | readonly string[] | number | undefined>>;
+
+/** A plain-record header source, with its case-folded index built on the first miss (if ever needed). */
+interface RecordLookup {
+  readonly record: HeaderRecord;
+  /** Values of the keys that are not lower-case, by lower-cased key; null when there are none. */
+  lowered: Map<string, string> | null | undefined;
+}
+
+/** Read a lower-case `name` from a plain record, case-insensitively (own keys only). */
+function readRecord(lookup: RecordLookup, name: string): string | undefined {
+  const record = lookup.record;
+  // Node's IncomingHttpHeaders are already lower-case: try the direct lookup first.
+  // Own keys only: `constructor` or `__proto__` must not read Object.prototype.
+  const direct = Object.hasOwn(record, name) ? record[name] : undefined;
+  if (direct !== undefined) return joinHeader(direct);
+  let lowered = lookup.lowered;
+  if (lowered === undefined) {
+    lowered = null;
+    for (const key of Object.keys(record)) {
+      const value = record[key];
+      if (value === undefined || !hasUpperCase(key)) continue;
+      const lower = key.toLowerCase();
+      if (lower === key) continue;
+      lowered ??= new Map();
+      lowered.set(lower, joinHeader(value));
+    }
+    lookup.lowered = lowered;
+  }
+  return lowered === null ? undefined : lowered.get(name);
+}
+
+/** False only when `key.toLowerCase() === key` for sure (ASCII without A-Z); true means "maybe". */
+function hasUpperCase(key: string): boolean {
+  for (let i = 0; i < key.length; i++) {
+    const code = key.charCodeAt(i);
+    if ((code >= 65 && code <= 90) || code > 127) return true;
+  }
+  return false;
 }
 
 function headerNames(headers: HeaderSource): Iterable<string> {

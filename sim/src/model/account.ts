@@ -144,14 +144,26 @@ export function createAccountModel(name: string, capacity: Capacity, startMs: nu
   const current = responseHeaders();
   const ok: { status: 200; headers: ModelHeaders } = { status: 200, headers: current };
   const refused: { status: 429; headers: ModelHeaders } = { status: 429, headers: current };
+  // Each header's text is rendered here, once per answer, without building new strings where it
+  // can: a reset keeps its text until it moves, and a utilization below 1 comes from a table.
+  let reset5hTextFor: number | null = null;
+  let reset7dTextFor: number | null = null;
   const headers = (rejected5h: boolean, rejected7d: boolean): void => {
-    const u5 = headerUtilization(used5h);
-    const u7 = headerUtilization(used7d);
-    current.utilization5h = u5;
-    current.reset5hSecs = reset5hMs === null ? null : Math.ceil(reset5hMs / 1000);
+    const k5 = headerUtilizationTicks(used5h);
+    const k7 = headerUtilizationTicks(used7d);
+    const u5 = k5 / UTILIZATION_TICKS;
+    const u7 = k7 / UTILIZATION_TICKS;
+    current.utilization5h = utilizationText(k5, u5);
+    if (reset5hMs !== reset5hTextFor) {
+      reset5hTextFor = reset5hMs;
+      current.reset5h = reset5hMs === null ? null : String(Math.ceil(reset5hMs / 1000));
+    }
     current.status5h = windowStatus(u5, rejected5h);
-    current.utilization7d = u7;
-    current.reset7dSecs = reset7dMs === null ? null : Math.ceil(reset7dMs / 1000);
+    current.utilization7d = utilizationText(k7, u7);
+    if (reset7dMs !== reset7dTextFor) {
+      reset7dTextFor = reset7dMs;
+      current.reset7d = reset7dMs === null ? null : String(Math.ceil(reset7dMs / 1000));
+    }
     current.status7d = windowStatus(u7, rejected7d);
     current.claim = rejected7d || (!rejected5h && u7 > u5) ? 'seven_day' : 'five_hour';
   };
@@ -195,12 +207,13 @@ export function nextWeeklyReset(anchorMs: number, afterMs: number): number {
   return anchorMs + weeks * WINDOW_7D_MS;
 }
 
+/** The rendered header values (what `get` returns). */
 interface HeaderValues {
-  utilization5h: number;
-  reset5hSecs: number | null;
+  utilization5h: string;
+  reset5h: string | null;
   status5h: string;
-  utilization7d: number;
-  reset7dSecs: number | null;
+  utilization7d: string;
+  reset7d: string | null;
   status7d: string;
   claim: string;
 }
@@ -208,16 +221,16 @@ interface HeaderValues {
 const PREFIX = 'anthropic-ratelimit-unified-';
 
 /**
- * Headers that render their values only when read (core reads each once). One shared `get`, not a
- * closure per response: responses are made millions of times.
+ * Headers that are rendered once per answer and read by name. One shared `get`, not a closure per
+ * response: responses are made millions of times.
  */
 function responseHeaders(): ModelHeaders & HeaderValues {
   return {
-    utilization5h: 0,
-    reset5hSecs: null,
+    utilization5h: '0',
+    reset5h: null,
     status5h: 'allowed',
-    utilization7d: 0,
-    reset7dSecs: null,
+    utilization7d: '0',
+    reset7d: null,
     status7d: 'allowed',
     claim: 'five_hour',
     get: readModelHeader,
@@ -229,15 +242,15 @@ function responseHeaders(): ModelHeaders & HeaderValues {
 function readModelHeader(this: HeaderValues, name: string): string | null {
   switch (headerIndex(name)) {
     case 0:
-      return String(this.utilization5h);
+      return this.utilization5h;
     case 1:
-      return this.reset5hSecs === null ? null : String(this.reset5hSecs);
+      return this.reset5h;
     case 2:
       return this.status5h;
     case 3:
-      return String(this.utilization7d);
+      return this.utilization7d;
     case 4:
-      return this.reset7dSecs === null ? null : String(this.reset7dSecs);
+      return this.reset7d;
     case 5:
       return this.status7d;
     case 6:
@@ -293,7 +306,27 @@ const HEADER_NAMES: readonly string[] = HEADER_SUFFIXES.map((suffix) => PREFIX +
  * generator records the same 4 decimals, so a recorded trace holds exactly what routing saw).
  */
 export function headerUtilization(utilization: number): number {
-  return Number.isFinite(utilization) ? Math.round(utilization * 10_000) / 10_000 : 0;
+  return headerUtilizationTicks(utilization) / UTILIZATION_TICKS;
+}
+
+/** Steps of 1/10,000 per unit of utilization (the headers' 4 decimals). */
+const UTILIZATION_TICKS = 10_000;
+
+/** {@link headerUtilization} × 10,000: a whole number. */
+function headerUtilizationTicks(utilization: number): number {
+  return Number.isFinite(utilization) ? Math.round(utilization * UTILIZATION_TICKS) : 0;
+}
+
+/** `String(k / 10000)` for every k below 10,000 (utilization under 100 %), made once. */
+let utilizationTexts: string[] | undefined;
+
+/** `String(value)`, where `value` is `ticks / 10000`, from the table when it is there. */
+function utilizationText(ticks: number, value: number): string {
+  if (ticks >= 0 && ticks < UTILIZATION_TICKS) {
+    utilizationTexts ??= Array.from({ length: UTILIZATION_TICKS }, (_, k) => String(k / UTILIZATION_TICKS));
+    return utilizationTexts[ticks] as string;
+  }
+  return String(value);
 }
 
 function windowStatus(utilization: number, rejected: boolean): string {

@@ -87,7 +87,52 @@ function parseTimestampMs(raw: string): number | typeof INVALID {
     const ms = parseCount(raw);
     return ms !== INVALID && ms >= MIN_EPOCH_MS ? ms : INVALID;
   }
+  if (raw.length === 24) {
+    const ms = parseIsoMillisZ(raw);
+    if (ms !== -1) return ms;
+  }
   if (first < 48 || first > 57 || !ISO_8601.test(raw)) return INVALID;
   const ms = Date.parse(raw);
   return Number.isFinite(ms) ? ms : INVALID;
+}
+
+/**
+ * The shape recorders write, `YYYY-MM-DDTHH:MM:SS.sssZ`, without a regular expression or
+ * Date.parse; -1 for anything else (the caller falls back to the general path). Only dates that
+ * are valid in every month (days 1-28) take this path, so it agrees with Date.parse exactly.
+ */
+function parseIsoMillisZ(raw: string): number {
+  if (
+    raw.charCodeAt(4) !== 45 /* - */ ||
+    raw.charCodeAt(7) !== 45 ||
+    raw.charCodeAt(10) !== 84 /* T */ ||
+    raw.charCodeAt(13) !== 58 /* : */ ||
+    raw.charCodeAt(16) !== 58 ||
+    raw.charCodeAt(19) !== 46 /* . */ ||
+    raw.charCodeAt(23) !== 90 /* Z */
+  ) {
+    return -1;
+  }
+  const year = digits(raw, 0, 4);
+  const month = digits(raw, 5, 2);
+  const day = digits(raw, 8, 2);
+  const hour = digits(raw, 11, 2);
+  const minute = digits(raw, 14, 2);
+  const second = digits(raw, 17, 2);
+  const millis = digits(raw, 20, 3);
+  // Date.UTC reads years 0-99 as 1900-1999.
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23) return -1;
+  if (minute < 0 || minute > 59 || second < 0 || second > 59 || millis < 0) return -1;
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
+}
+
+/** The number written by `count` ASCII digits at `start`, or -1. */
+function digits(raw: string, start: number, count: number): number {
+  let value = 0;
+  for (let i = start; i < start + count; i++) {
+    const digit = raw.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
 }

@@ -145,7 +145,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     updateRateLimits(name, info) {
       const state = entry(name);
-      state.rateLimits = mergeRateLimitInfo(state.rateLimits, info);
+      const previous = state.rateLimits;
+      // The store owns its record (`rateLimits()` hands out copies), so the usual case, where no
+      // window has rolled over, merges in place: the same fields in the same order as
+      // mergeRateLimitInfo's copy, without a new object per response. A rollover (which drops the
+      // old window's fields) goes through mergeRateLimitInfo itself.
+      if (previous !== undefined && !rolledOver(previous, info.updatedMs)) {
+        assignDefined(previous, info);
+        return;
+      }
+      // mergeRateLimitInfo drops a rolled-over window with `delete`, which leaves a slow
+      // (dictionary-mode) object; copied, the record stays fast for the in-place merges to come.
+      const merged = mergeRateLimitInfo(previous, info);
+      state.rateLimits = previous === undefined ? merged : fastCopy(merged);
     },
 
     setCooldown(name, ms) {
@@ -279,6 +291,35 @@ interface AccountState {
 interface StickyEntry {
   readonly account: string;
   readonly expiresAtMs: number;
+}
+
+/** Whether a window of `previous` had reset by `updatedMs` (mergeRateLimitInfo drops such a window). */
+function rolledOver(previous: RateLimitInfo, updatedMs: number): boolean {
+  return (
+    (previous.reset5h !== undefined && previous.reset5h * 1000 <= updatedMs) ||
+    (previous.reset7d !== undefined && previous.reset7d * 1000 <= updatedMs)
+  );
+}
+
+/** `next`'s own enumerable fields that are not undefined, written into `target` (as mergeRateLimitInfo does). */
+function assignDefined(target: RateLimitInfo, next: RateLimitInfo): void {
+  for (const key in next) {
+    if (!Object.hasOwn(next, key)) continue;
+    const value = next[key as keyof RateLimitInfo];
+    if (value !== undefined) (target as unknown as Record<string, unknown>)[key] = value;
+  }
+}
+
+/** The same own enumerable properties in the same order (as `{ ...info }`), as a fast-mode object. */
+function fastCopy(info: RateLimitInfo): RateLimitInfo {
+  const out: Record<PropertyKey, unknown> = {};
+  for (const key of Reflect.ownKeys(info)) {
+    if (!Object.prototype.propertyIsEnumerable.call(info, key)) continue;
+    const value = (info as unknown as Record<PropertyKey, unknown>)[key];
+    if (key === '__proto__') Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+    else out[key] = value;
+  }
+  return out as unknown as RateLimitInfo;
 }
 
 function isRejected(status: string | undefined): boolean {
