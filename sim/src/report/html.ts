@@ -9,6 +9,7 @@ import type { SimulationResult } from '../replay/simulate.js';
 import type { ReplayResult } from '../replay/replayer.js';
 import { formatDurationMs } from '../util/duration.js';
 import type { ReportSettings } from './json.js';
+import { bestIndexes, COLUMNS, int } from './columns.js';
 import type { StrategyReport, TimelinePoint } from './metrics.js';
 
 const WIDTH = 960;
@@ -63,38 +64,8 @@ function summaryLine(result: SimulationResult): string {
     .join(', ')}`;
 }
 
-interface Column {
-  readonly title: string;
-  readonly value: (r: StrategyReport) => number | null;
-  readonly text: (r: StrategyReport) => string;
-  readonly better: 'higher' | 'lower' | null;
-}
-
-const COLUMNS: readonly Column[] = [
-  { title: 'served', value: (r) => r.served, text: (r) => int(r.served), better: 'higher' },
-  { title: 'after hold', value: (r) => r.servedAfterHold, text: (r) => int(r.servedAfterHold), better: null },
-  { title: 'failed', value: (r) => r.failed, text: (r) => int(r.failed), better: 'lower' },
-  { title: '429s', value: (r) => r.rateLimited, text: (r) => int(r.rateLimited), better: 'lower' },
-  { title: 'hold p50', value: (r) => holdValue(r, r.holdMs.p50), text: (r) => holdText(r, r.holdMs.p50), better: 'lower' },
-  { title: 'hold p95', value: (r) => holdValue(r, r.holdMs.p95), text: (r) => holdText(r, r.holdMs.p95), better: 'lower' },
-  { title: 'hold max', value: (r) => holdValue(r, r.holdMs.max), text: (r) => holdText(r, r.holdMs.max), better: 'lower' },
-  { title: 'dry min', value: (r) => r.exhaustedMinutes, text: (r) => r.exhaustedMinutes.toFixed(1), better: 'lower' },
-  { title: 'switches', value: (r) => r.switches, text: (r) => int(r.switches), better: 'lower' },
-  { title: 'sticky', value: (r) => r.stickyHitRate, text: (r) => percent(r.stickyHitRate), better: 'higher' },
-  { title: 'wk expired', value: (r) => r.expiredWeeklyQuota, text: (r) => percent(r.expiredWeeklyQuota), better: 'lower' },
-  { title: 'gini', value: (r) => r.spread.gini, text: (r) => r.spread.gini.toFixed(2), better: null },
-];
-
 function comparisonTable(reports: readonly StrategyReport[]): string {
-  const best = COLUMNS.map((column) => {
-    if (column.better === null || reports.length < 2) return new Set<number>();
-    const values = reports.map(column.value);
-    const ranked = values.filter((v): v is number => v !== null);
-    if (ranked.length < 2) return new Set<number>();
-    const target = column.better === 'higher' ? Math.max(...ranked) : Math.min(...ranked);
-    if (ranked.every((v) => v === target)) return new Set<number>();
-    return new Set(values.flatMap((v, i) => (v === target ? [i] : [])));
-  });
+  const best = COLUMNS.map((column) => bestIndexes(reports, column));
   const head = `<tr><th>strategy</th>${COLUMNS.map((c) => `<th>${c.title}</th>`).join('')}</tr>`;
   const rows = reports
     .map(
@@ -103,14 +74,6 @@ function comparisonTable(reports: readonly StrategyReport[]): string {
     )
     .join('\n');
   return `<table>\n${head}\n${rows}\n</table>`;
-}
-
-function holdValue(report: StrategyReport, ms: number): number | null {
-  return report.held === 0 ? null : ms;
-}
-
-function holdText(report: StrategyReport, ms: number): string {
-  return report.held === 0 ? '–' : formatDurationMs(ms);
 }
 
 function strategySection(result: ReplayResult, accounts: readonly string[], startMs: number, endMs: number): string {
@@ -215,10 +178,6 @@ function color(i: number): string {
 
 function escape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function int(n: number): string {
-  return n.toLocaleString('en-US');
 }
 
 function percent(fraction: number): string {
