@@ -7,11 +7,14 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError, DEFAULT_SERVER_CONFIG, defaultConfigPath, loadConfig, type ShuntConfig } from './config.js';
+import { ConfigError, DEFAULT_SERVER_CONFIG, defaultConfigPath, loadConfig, parseConfig, type ShuntConfig } from './config.js';
 import type { ProxyStatus } from './control.js';
 import { runDemo } from './demo.js';
 import { jsonLogger } from './logger.js';
-import { createProxy } from './proxy.js';
+import { configWarnings, loadAccountCredentials } from './oauth-accounts.js';
+import { LoginError, runImportClaudeCode, runLogin, type LoginTarget } from './oauth-login.js';
+import { assertSafeBind, createProxy, type ShuntProxy } from './proxy.js';
+import { openState } from './state.js';
 import { VERSION } from './version.js';
 
 const USAGE = `shunt ${VERSION}: pool several Claude accounts behind one local endpoint
@@ -24,6 +27,9 @@ Commands:
   status                   the accounts as the running proxy sees them
   pin <account|auto>       send every request to one account, or back to automatic routing
   strategy [name]          show the routing strategy, or switch it (maximus, cushion, reaper, carousel)
+  login <account>          log a subscription (OAuth) account in and save its tokens
+  import-claude-code <account>
+                           copy Claude Code's stored subscription login into shunt's credentials
 
 Options:
   -h, --help               help for shunt or for a command (shunt start --help)
@@ -68,6 +74,24 @@ routing. Talks to the running proxy's control API.
 
   --config FILE            configuration file (for the control port and token)
 `,
+  login: `Usage: shunt login <account> [--config FILE]
+
+Logs a Claude subscription (Pro/Max/Team) account in: prints a URL to open in a browser, reads the
+code the page shows (CODE#STATE) from standard input, and saves the tokens to the credentials file
+(server.credentials_path, default ~/.config/shunt/credentials.json, mode 0600). Tokens are never
+printed. Add the account to the configuration with auth = "oauth", then restart shunt.
+
+  --config FILE            configuration file (for credentials_path and the oauth_* endpoints)
+`,
+  'import-claude-code': `Usage: shunt import-claude-code <account> [--from FILE] [--config FILE]
+
+Copies Claude Code's stored subscription login (~/.claude/.credentials.json) into the credentials
+file as <account>. On macOS, Claude Code keeps its login in the Keychain, which shunt does not
+read: use \`shunt login\` there (or --from a file exported by hand).
+
+  --from FILE              Claude Code's credentials file (default ~/.claude/.credentials.json)
+  --config FILE            configuration file (for credentials_path)
+`,
   strategy: `Usage: shunt strategy [name] [--reset] [--config FILE]
 
 Without a name, prints the strategy in force and where it comes from. With a name (maximus,
@@ -107,6 +131,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await status(rest);
       case 'pin':
         return await pin(rest);
+      case 'login':
+        return await login(rest);
+      case 'import-claude-code':
+        return await importClaudeCode(rest);
       case 'strategy':
         return await strategy(rest);
       default:
@@ -118,6 +146,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
     if (error instanceof UsageError) return usageError(error.message, command);
+    if (error instanceof LoginError) {
+      process.stderr.write(`shunt: ${error.message}\n`);
+      return error.exitCode;
+    }
     if (error instanceof ControlError) {
       process.stderr.write(`shunt: ${error.message}\n`);
       return 1;
@@ -145,8 +177,20 @@ async function start(args: readonly string[]): Promise<number> {
   }
   const logger = jsonLogger({ level: config.server.logLevel });
   // Refusals (an open bind without keys) come before the warnings: one line, then exit 2.
-  const proxy = createProxy({ config, logger });
-  for (const warning of config.warnings) logger.warn('config', { warning });
+  assertSafeBind(config);
+  // Credentials: the credentials file's entry, else api_key, else api_key_env.
+  const credentials = await loadAccountCredentials(config);
+  for (const warning of configWarnings(config, credentials.fromFile)) logger.warn('config', { warning });
+  // The routing state: the saved file restored, or the shared state loaded from Redis (or, with
+  // Redis unreachable, a local replica that syncs once it answers).
+  const state = await openState(config, { logger });
+  let proxy: ShuntProxy;
+  try {
+    proxy = createProxy({ config, logger, state, credential: credentials.credential });
+  } catch (error) {
+    await state.close();
+    throw error;
+  }
   let addresses;
   try {
     addresses = await proxy.listen();
@@ -192,18 +236,45 @@ async function status(args: readonly string[]): Promise<number> {
   }
   const now = Date.now();
   process.stdout.write(
-    `shunt ${report.version}: strategy ${report.strategy.name} (${report.strategy.source}), pinned ${report.pinned_account ?? 'no'}, last used ${report.last_used_account ?? '-'}, ${report.in_flight} in flight, ${report.held} held\n\n`,
+    `shunt ${report.version}: strategy ${report.strategy.name} (${report.strategy.source}), pinned ${report.pinned_account ?? 'no'}, last used ${report.last_used_account ?? '-'}, ${report.in_flight} in flight, ${report.held} held\n${stateLine(report.state, now)}\n`,
   );
   for (const a of report.accounts) {
     const details: string[] = [];
     if (a.reset_5h !== null || a.utilization_5h > 0) details.push(`5h ${Math.round(a.utilization_5h * 100)} %${a.reset_5h === null ? '' : ` (resets in ${duration(a.reset_5h * 1000 - now)})`}`);
     if (a.reset_7d !== null || a.utilization_7d > 0) details.push(`7d ${Math.round(a.utilization_7d * 100)} %${a.reset_7d === null ? '' : ` (resets in ${duration(a.reset_7d * 1000 - now)})`}`);
     if (a.cooldown_until_ms > now) details.push(`cooling ${duration(a.cooldown_until_ms - now)}`);
-    if (a.disabled_reason !== null) details.push(a.disabled_reason);
+    if (a.status === 'needs_login') details.push(`the token refresh was refused: run \`shunt login ${a.name}\`, then restart`);
+    else if (a.disabled_reason !== null) details.push(a.disabled_reason);
     if (details.length === 0) details.push('no data yet (it appears after the first request)');
     process.stdout.write(`  ${a.name.padEnd(16)} ${a.status.padEnd(10)} ${details.join(', ')}\n`);
   }
   return 0;
+}
+
+async function login(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(args, { config: { type: 'string' } }, true);
+  const [name, extra] = positionals;
+  if (name === undefined || extra !== undefined) throw new UsageError('expected one account name');
+  await runLogin(name, await loginTarget(values.config), { input: process.stdin, write: (text) => process.stderr.write(text) });
+  return 0;
+}
+
+async function importClaudeCode(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(args, { config: { type: 'string' }, from: { type: 'string' } }, true);
+  const [name, extra] = positionals;
+  if (name === undefined || extra !== undefined) throw new UsageError('expected one account name');
+  await runImportClaudeCode(name, await loginTarget(values.config), { from: values.from, write: (text) => process.stdout.write(text) });
+  return 0;
+}
+
+/** The OAuth settings and account list from the configuration, or the defaults when there is no file. */
+async function loginTarget(file: string | undefined): Promise<LoginTarget> {
+  const path = file ?? defaultConfigPath();
+  if (file === undefined && !existsSync(path)) {
+    return { oauth: parseConfig({ accounts: [{ name: 'x', auth: 'oauth' }] }).oauth, accounts: null };
+  }
+  const config = await loadConfig(path);
+  return { oauth: config.oauth, accounts: config.accounts };
 }
 
 async function pin(args: readonly string[]): Promise<number> {
@@ -284,6 +355,19 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
 function usageError(message: string, command?: string): number {
   process.stderr.write(`shunt: ${message}\n${command === undefined ? 'Run `shunt --help` for the commands.' : `Run \`shunt ${command} --help\`.`}\n`);
   return 2;
+}
+
+/** The state backend in one line (an older proxy's report has no `state`). */
+function stateLine(state: ProxyStatus['state'] | undefined, now: number): string {
+  if (state === undefined || state.backend === 'custom') return '';
+  if (state.backend === 'redis') {
+    return state.connected
+      ? `state: redis (${state.key_prefix}), connected${state.pending_writes > 0 ? `, ${state.pending_writes} writes pending` : ''}\n`
+      : `state: redis (${state.key_prefix}), UNREACHABLE${state.degraded_since_ms === null ? '' : ` for ${duration(now - state.degraded_since_ms)}`}, serving from the local replica, ${state.pending_writes} writes pending\n`;
+  }
+  if (state.path === null) return 'state: memory, not saved\n';
+  const saved = state.last_saved_ms === null ? 'not saved yet' : `saved ${duration(now - state.last_saved_ms)} ago`;
+  return `state: ${state.path}, ${saved}${state.last_error === null ? '' : `, LAST SAVE FAILED: ${state.last_error}`}\n`;
 }
 
 function duration(ms: number): string {

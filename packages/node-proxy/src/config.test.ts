@@ -204,3 +204,35 @@ describe('round trip', () => {
     if (server.remote_key !== undefined) expect(fromObject.server.remoteKey).toBe(server.remote_key);
   });
 });
+
+describe('subscription (OAuth) settings', () => {
+  it('should default to the claude.ai endpoints and $XDG_CONFIG_HOME/shunt/credentials.json', () => {
+    const config = parseConfig({ accounts: [{ name: 'max', auth: 'oauth' }] }, { file: '/etc/shunt/config.toml', env: { XDG_CONFIG_HOME: '/cfg' } });
+    expect(config.oauth).toEqual({
+      credentialsPath: '/cfg/shunt/credentials.json',
+      tokenUrl: 'https://platform.claude.com/v1/oauth/token',
+      authorizeUrl: 'https://claude.ai/oauth/authorize',
+      clientId: '9d1c250a-e61b-44d9-88ed-5944d1962f5e',
+    });
+    // An OAuth account needs no key, and is not warned about: its tokens are in the credentials file.
+    expect(config.accounts[0]).toMatchObject({ name: 'max', auth: 'oauth', apiKey: null });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('should read credentials_path (relative to the config file) and the oauth_* keys', () => {
+    const config = parseConfig(
+      {
+        server: { credentials_path: 'creds.json', oauth_token_url: 'http://127.0.0.1:7777/token', oauth_authorize_url: 'http://127.0.0.1:7777/auth', oauth_client_id: 'cid' },
+        accounts: [{ name: 'max', auth: 'oauth' }],
+      },
+      { file: '/etc/shunt/config.toml', env: {} },
+    );
+    expect(config.oauth).toEqual({ credentialsPath: '/etc/shunt/creds.json', tokenUrl: 'http://127.0.0.1:7777/token', authorizeUrl: 'http://127.0.0.1:7777/auth', clientId: 'cid' });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('should refuse an unknown auth and a token URL that is not http(s)', () => {
+    expect(() => parseConfig({ accounts: [{ name: 'max', auth: 'cookie' }] }, { env: {} })).toThrow(/accounts\[0\]\.auth: "cookie" is not "oauth" or "api_key"/);
+    expect(() => parseConfig({ server: { oauth_token_url: 'ftp://x' }, accounts: [{ name: 'max', auth: 'oauth' }] }, { env: {} })).toThrow(/server\.oauth_token_url/);
+  });
+});

@@ -11,6 +11,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { resolveStrategy } from '@shunt/core';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { isLoopbackHost } from './address.js';
+import { defaultCredentialsPath } from './credentials-file.js';
+import { ANTHROPIC_OAUTH } from './oauth.js';
 import type { LogLevel } from './logger.js';
 
 /** The `[server]` table, with every default applied. */
@@ -69,8 +71,8 @@ export interface ServerConfig {
    */
   readonly controlToken: string | null;
   /**
-   * Where routing state is saved between runs (used once persistence lands; accepted now).
-   * @default "$XDG_STATE_HOME/shunt/state.json"
+   * Where the memory backend saves routing state between runs (`[state] backend = "memory"`).
+   * @default "$XDG_DATA_HOME/shunt/state.json" (else "~/.local/share/shunt/state.json")
    */
   readonly statePath: string;
   /**
@@ -83,7 +85,43 @@ export interface ServerConfig {
    * @default "info"
    */
   readonly logLevel: LogLevel;
+  /**
+   * Append one trace row per upstream response to this file (`record_trace`, or `shunt start
+   * --record FILE`), in the simulator's trace format v1; null records nothing.
+   * @default null
+   */
+  readonly recordTrace: string | null;
+  /**
+   * Size at which the trace file is rotated (`FILE` → `FILE.1` …), in MiB (`record_trace_max_mb`).
+   * @default 64
+   */
+  readonly recordTraceMaxMb: number;
+  /**
+   * Trace files kept, the live one included (`record_trace_keep`); older ones are deleted.
+   * @default 4
+   */
+  readonly recordTraceKeep: number;
 }
+
+/** The `[state]` table: where the routing state lives. */
+export interface StateConfig {
+  /**
+   * `memory`: in this process, saved to `server.state_path`; `redis`: shared with other proxies
+   * through Redis (`@shunt/store-redis`).
+   * @default "memory"
+   */
+  readonly backend: 'memory' | 'redis';
+  /** The Redis server (`redis://` or `rediss://`), required when `backend` is `redis`; null otherwise. */
+  readonly url: string | null;
+  /**
+   * Prefix of every Redis key; proxies that share state use the same one.
+   * @default "shunt:"
+   */
+  readonly keyPrefix: string;
+}
+
+/** The `[state]` defaults. */
+export const DEFAULT_STATE_CONFIG: StateConfig = Object.freeze({ backend: 'memory', url: null, keyPrefix: 'shunt:' });
 
 /** One `[[accounts]]` entry. */
 export interface AccountConfig {
@@ -100,6 +138,32 @@ export interface AccountConfig {
   readonly apiKey: string | null;
   /** Why {@link AccountConfig.apiKey} is null, for the status view and the log; null when a key was found. */
   readonly missingCredential: string | null;
+  /** `oauth` when the file says `auth = "oauth"`: a subscription account whose tokens are in the credentials file. */
+  readonly auth?: 'oauth';
+}
+
+/** Subscription (OAuth) settings, from `[server]`. */
+export interface OAuthConfig {
+  /**
+   * The credentials file (`server.credentials_path`): OAuth tokens and API keys by account name.
+   * @default "$XDG_CONFIG_HOME/shunt/credentials.json" (else "~/.config/shunt/credentials.json")
+   */
+  readonly credentialsPath: string;
+  /**
+   * The token endpoint (`server.oauth_token_url`).
+   * @default "https://platform.claude.com/v1/oauth/token"
+   */
+  readonly tokenUrl: string;
+  /**
+   * The login page (`server.oauth_authorize_url`).
+   * @default "https://claude.ai/oauth/authorize"
+   */
+  readonly authorizeUrl: string;
+  /**
+   * The OAuth client id (`server.oauth_client_id`).
+   * @default Claude Code's client id
+   */
+  readonly clientId: string;
 }
 
 /** A validated configuration. */
@@ -108,8 +172,12 @@ export interface ShuntConfig {
   readonly file: string;
   /** The `[server]` table with defaults applied. */
   readonly server: ServerConfig;
+  /** The `[state]` table with defaults applied. */
+  readonly state: StateConfig;
   /** The Anthropic accounts, in file order (routing ties go to the first). */
   readonly accounts: readonly AccountConfig[];
+  /** Subscription (OAuth) settings. */
+  readonly oauth: OAuthConfig;
   /** Non-fatal problems (unknown keys, inline secrets, accounts without a key), one line each. */
   readonly warnings: readonly string[];
 }
@@ -155,6 +223,9 @@ export const DEFAULT_SERVER_CONFIG: Omit<ServerConfig, 'statePath'> = Object.fre
   controlToken: null,
   maxBodyMb: 32,
   logLevel: 'info',
+  recordTrace: null,
+  recordTraceMaxMb: 64,
+  recordTraceKeep: 4,
 });
 
 /**
@@ -253,7 +324,7 @@ export function parseConfig(raw: unknown, options: ConfigOptions & { readonly fi
   if (!isTable(raw)) fail('', 'the top level must be a table');
   const top = raw as Record<string, unknown>;
   for (const key of Object.keys(top)) {
-    if (key === 'server' || key === 'accounts') continue;
+    if (key === 'server' || key === 'accounts' || key === 'state') continue;
     if (key === 'model_mapping') warn(key, 'model mapping is not supported by the Node shunt (Anthropic accounts only); ignored');
     else warn(key, 'unknown key, ignored');
   }
@@ -261,6 +332,11 @@ export function parseConfig(raw: unknown, options: ConfigOptions & { readonly fi
   const serverRaw = top['server'] ?? {};
   if (!isTable(serverRaw)) fail('server', 'must be a table ([server])');
   const server = parseServer(serverRaw as Record<string, unknown>, { file, env, fail, warn });
+  const oauth = parseOAuth(serverRaw as Record<string, unknown>, { file, env, fail, warn });
+
+  const stateRaw = top['state'] ?? {};
+  if (!isTable(stateRaw)) fail('state', 'must be a table ([state])');
+  const state = parseState(stateRaw as Record<string, unknown>, { file, env, fail, warn });
 
   const accountsRaw = top['accounts'];
   if (accountsRaw === undefined) fail('accounts', 'no accounts: add at least one [[accounts]] entry with a name and api_key_env');
@@ -280,7 +356,7 @@ export function parseConfig(raw: unknown, options: ConfigOptions & { readonly fi
     accounts.push(account);
   });
   if (accounts.length === 0) fail('accounts', 'no Anthropic account: add at least one [[accounts]] entry');
-  return { file, server, accounts, warnings };
+  return { file, server, state, accounts, oauth, warnings };
 }
 
 interface Context {
@@ -318,9 +394,16 @@ const SERVER_KEYS: ReadonlySet<string> = new Set([
   'state_path',
   'max_body_mb',
   'log_level',
+  'record_trace',
+  'record_trace_max_mb',
+  'record_trace_keep',
+  'credentials_path',
+  'oauth_token_url',
+  'oauth_authorize_url',
+  'oauth_client_id',
 ]);
 
-const ACCOUNT_KEYS: ReadonlySet<string> = new Set(['name', 'plan_type', 'provider', 'api_key', 'api_key_env', 'upstream_url']);
+const ACCOUNT_KEYS: ReadonlySet<string> = new Set(['name', 'plan_type', 'provider', 'api_key', 'api_key_env', 'upstream_url', 'auth']);
 
 function parseServer(raw: Record<string, unknown>, ctx: Context): ServerConfig {
   const { fail, warn, env } = ctx;
@@ -373,6 +456,14 @@ function parseServer(raw: Record<string, unknown>, ctx: Context): ServerConfig {
         ? stateRaw
         : resolve(dirname(ctx.file), stateRaw);
 
+  const recordRaw = optionalString(raw, 'record_trace', at, fail);
+  if (recordRaw !== undefined && recordRaw.trim() === '') fail(at('record_trace'), 'must not be empty (leave it out to record nothing)');
+  const recordTrace =
+    recordRaw === undefined ? d.recordTrace : isAbsolute(recordRaw) || ctx.file.startsWith('<') ? recordRaw : resolve(dirname(ctx.file), recordRaw);
+  const recordTraceMaxMb = optionalNumber(raw, 'record_trace_max_mb', at, fail, { min: 0, exclusiveMin: true, max: 1_048_576 }) ?? d.recordTraceMaxMb;
+  const recordTraceKeep = optionalNumber(raw, 'record_trace_keep', at, fail, { min: 1, max: 1000 }) ?? d.recordTraceKeep;
+  if (!Number.isInteger(recordTraceKeep)) fail(at('record_trace_keep'), `must be a whole number of files, got ${recordTraceKeep}`);
+
   let logLevel: LogLevel = d.logLevel;
   const level = optionalString(raw, 'log_level', at, fail);
   if (level !== undefined) {
@@ -397,7 +488,48 @@ function parseServer(raw: Record<string, unknown>, ctx: Context): ServerConfig {
     statePath,
     maxBodyMb,
     logLevel,
+    recordTrace,
+    recordTraceMaxMb,
+    recordTraceKeep,
   };
+}
+
+const STATE_KEYS: ReadonlySet<string> = new Set(['backend', 'url', 'key_prefix']);
+
+function parseState(raw: Record<string, unknown>, ctx: Context): StateConfig {
+  const { fail, warn } = ctx;
+  const at = (key: string): string => `state.${key}`;
+  for (const key of Object.keys(raw)) {
+    if (!STATE_KEYS.has(key)) warn(at(key), 'unknown key, ignored');
+  }
+  const d = DEFAULT_STATE_CONFIG;
+  const backendRaw = optionalString(raw, 'backend', at, fail);
+  let backend = d.backend;
+  if (backendRaw !== undefined) {
+    const lower = backendRaw.trim().toLowerCase();
+    if (lower !== 'memory' && lower !== 'redis') fail(at('backend'), `${JSON.stringify(backendRaw)} is not a state backend: expected "memory" or "redis"`);
+    backend = lower as StateConfig['backend'];
+  }
+  const urlRaw = optionalString(raw, 'url', at, fail);
+  let url: string | null = null;
+  if (urlRaw !== undefined) {
+    // The URL may carry a password: it is never echoed in a message.
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(urlRaw.trim());
+    } catch {
+      fail(at('url'), 'is not a URL: expected redis://[:password@]host[:port][/db] or rediss://…');
+    }
+    const protocol = (parsed as URL).protocol;
+    if (protocol !== 'redis:' && protocol !== 'rediss:') fail(at('url'), `must be a redis:// or rediss:// URL, got ${protocol}`);
+    if ((parsed as URL).hostname === '') fail(at('url'), 'has no host');
+    url = urlRaw.trim();
+    if (backend !== 'redis') warn(at('url'), 'set but state.backend is not "redis"; ignored');
+  }
+  if (backend === 'redis' && url === null) fail(at('url'), 'missing: state.backend = "redis" needs the server, e.g. url = "redis://127.0.0.1:6379"');
+  const keyPrefix = optionalString(raw, 'key_prefix', at, fail) ?? d.keyPrefix;
+  if (keyPrefix === '' || /[\s\x00-\x1f\x7f]/.test(keyPrefix)) fail(at('key_prefix'), 'must be non-empty, without spaces or control characters');
+  return { backend, url: backend === 'redis' ? url : null, keyPrefix };
 }
 
 function parseAccount(
@@ -435,8 +567,16 @@ function parseAccount(
   if (envName !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(envName)) {
     fail(key('api_key_env'), `${JSON.stringify(envName)} is not an environment variable name`);
   }
+  const authRaw = optionalString(raw, 'auth', key, fail);
+  const auth = authRaw?.trim().toLowerCase();
+  if (auth !== undefined && auth !== 'oauth' && auth !== 'api_key') fail(key('auth'), `${JSON.stringify(authRaw)} is not "oauth" or "api_key"`);
   let apiKey: string | null = null;
   let missingCredential: string | null = null;
+  if (auth === 'oauth') {
+    // The tokens are in the credentials file, read when the proxy starts.
+    missingCredential = `no OAuth login in the credentials file (run \`shunt login ${accountName}\` or \`shunt import-claude-code ${accountName}\`)`;
+    return { name: accountName, planType, upstreamUrl, apiKey, missingCredential, auth: 'oauth' };
+  }
   if (inline !== null) {
     apiKey = inline;
     warn(key('api_key'), 'the key is written in the file; prefer api_key_env so it stays out of the config');
@@ -473,9 +613,34 @@ function validateUpstream(
   return url.href.replace(/\/+$/, '');
 }
 
+function parseOAuth(raw: Record<string, unknown>, ctx: Context): OAuthConfig {
+  const { fail, warn, env } = ctx;
+  const at = (key: string): string => `server.${key}`;
+  const pathRaw = optionalString(raw, 'credentials_path', at, fail);
+  if (pathRaw !== undefined && pathRaw.trim() === '') fail(at('credentials_path'), 'must not be empty');
+  const credentialsPath =
+    pathRaw === undefined
+      ? defaultCredentialsPath(env)
+      : isAbsolute(pathRaw) || ctx.file.startsWith('<')
+        ? pathRaw
+        : resolve(dirname(ctx.file), pathRaw);
+  const url = (name: string, fallback: string): string => {
+    const value = optionalString(raw, name, at, fail);
+    return value === undefined ? fallback : validateUpstream(value, at(name), fail, warn);
+  };
+  const clientId = optionalString(raw, 'oauth_client_id', at, fail) ?? ANTHROPIC_OAUTH.clientId;
+  if (clientId.trim() === '') fail(at('oauth_client_id'), 'must not be empty');
+  return {
+    credentialsPath,
+    tokenUrl: url('oauth_token_url', ANTHROPIC_OAUTH.tokenUrl),
+    authorizeUrl: url('oauth_authorize_url', ANTHROPIC_OAUTH.authorizeUrl),
+    clientId,
+  };
+}
+
 function defaultStatePath(env: Readonly<Record<string, string | undefined>>): string {
-  const xdg = nonEmpty(env['XDG_STATE_HOME']);
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'state');
+  const xdg = nonEmpty(env['XDG_DATA_HOME']);
+  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(homedir(), '.local', 'share');
   return join(base, 'shunt', 'state.json');
 }
 

@@ -1,7 +1,7 @@
 /**
  * @module
  * The control API (default 127.0.0.1:19081), in the Rust shunt's shape: `GET /health`,
- * `GET /status`, `POST /use`, `GET|POST|DELETE /strategy`.
+ * `GET /status`, `POST /use`, `GET|POST|DELETE /strategy`; plus `GET /metrics` (Prometheus).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -9,6 +9,7 @@ import type { RateLimitInfo, StateStore } from '@shunt/core';
 import { hostName, isLoopbackHost, isLoopbackOrigin } from './address.js';
 import type { Logger } from './logger.js';
 import type { ProxyAccount, ShuntProxy } from './proxy.js';
+import type { StateStatus } from './state.js';
 
 /** One account in the `/status` report. */
 export interface AccountStatus {
@@ -16,8 +17,11 @@ export interface AccountStatus {
   readonly plan_type: string;
   /** The credential's kind (`api_key`, …), or null when the account has none. */
   readonly credential: string | null;
-  /** `available`, `cooling`, `exhausted` (a rejected window) or `disabled`. */
-  readonly status: 'available' | 'cooling' | 'exhausted' | 'disabled';
+  /**
+   * `available`, `cooling`, `exhausted` (a rejected window), `disabled`, or `needs_login` (a
+   * subscription account whose token refresh was refused: run `shunt login`).
+   */
+  readonly status: 'available' | 'cooling' | 'exhausted' | 'disabled' | 'needs_login';
   /** True when a request could be routed here now. */
   readonly available: boolean;
   readonly disabled: boolean;
@@ -56,6 +60,12 @@ export interface ProxyStatus {
   readonly in_flight: number;
   /** Requests held, waiting for an account to come back. */
   readonly held: number;
+  /**
+   * Where the routing state lives and its health: `{backend: "memory", path, last_saved_ms,
+   * last_error}` or `{backend: "redis", key_prefix, connected, degraded_since_ms, last_sync_ms,
+   * pending_writes}` (`{backend: "custom"}` for a store passed in by an embedder).
+   */
+  readonly state: StateStatus;
   readonly accounts: readonly AccountStatus[];
 }
 
@@ -68,6 +78,8 @@ export interface StatusInput {
   readonly strategy: { readonly name: string; readonly source: 'config' | 'override' };
   readonly inFlight: number;
   readonly held: number;
+  /** The state backend's health. @default { backend: 'custom' } */
+  readonly state?: StateStatus | undefined;
 }
 
 /** Build the `/status` report from the store. */
@@ -81,6 +93,7 @@ export function statusReport(input: StatusInput): ProxyStatus {
     last_used_account: store.getLastUsed(),
     in_flight: input.inFlight,
     held: input.held,
+    state: input.state ?? { backend: 'custom' },
     accounts: input.accounts.map((account) => accountStatus(store, account)),
   };
 }
@@ -129,6 +142,12 @@ export function createControlHandler(options: ControlOptions): (req: IncomingMes
     }
     if (path === '/status' && method === 'GET') {
       send(res, 200, proxy.status());
+      return;
+    }
+    if (path === '/metrics' && method === 'GET') {
+      const { contentType, body } = await proxy.metrics();
+      res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(body);
       return;
     }
     if (path === '/use' && method === 'POST') {
@@ -186,7 +205,7 @@ export function createControlHandler(options: ControlOptions): (req: IncomingMes
         return;
       }
     }
-    send(res, 404, { error: `no route for ${method} ${path}`, routes: ['GET /health', 'GET /status', 'POST /use', 'GET|POST|DELETE /strategy'] });
+    send(res, 404, { error: `no route for ${method} ${path}`, routes: ['GET /health', 'GET /status', 'GET /metrics', 'POST /use', 'GET|POST|DELETE /strategy'] });
   };
 
   return (req, res) => {
@@ -210,7 +229,7 @@ function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus 
     name,
     plan_type: account.planType,
     credential: account.credential?.kind ?? null,
-    status: disabledReason !== null ? 'disabled' : cooling ? 'cooling' : exhausted ? 'exhausted' : 'available',
+    status: disabledReason === 'needs_login' ? 'needs_login' : disabledReason !== null ? 'disabled' : cooling ? 'cooling' : exhausted ? 'exhausted' : 'available',
     available: disabledReason === null && !cooling && !exhausted,
     disabled: disabledReason !== null,
     disabled_reason: disabledReason,

@@ -13,8 +13,18 @@ export interface Credential {
   headers(): Readonly<Record<string, string>>;
   /** Whether {@link Credential.refresh} can fix a 401 (an API key cannot). */
   readonly canRefresh: boolean;
-  /** Obtain fresh credentials after a 401; the request is then retried on the same account once. */
-  refresh?(signal: AbortSignal): Promise<void>;
+  /**
+   * Obtain fresh credentials after a 401; the request is then retried on the same account once.
+   * `used` is the {@link Credential.headers} object the refused request carried: when the
+   * credential has moved on since (another request refreshed it), there is nothing to do.
+   */
+  refresh?(signal: AbortSignal, used?: Readonly<Record<string, string>>): Promise<void>;
+  /**
+   * Called before each attempt on the account: returns a promise to await when the credential
+   * must be renewed first (an OAuth token about to expire), else undefined. Rejects when the
+   * account cannot be used now (the request then fails over).
+   */
+  ensureFresh?(signal: AbortSignal): Promise<void> | undefined;
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 export { createProxy } from './proxy.js';
 export type {
+  CredentialContext,
   ProxyAccount,
   ProxyAddresses,
   ProxyOptions,
@@ -18,16 +19,48 @@ export type {
 export {
   ConfigError,
   DEFAULT_SERVER_CONFIG,
+  DEFAULT_STATE_CONFIG,
   configPathCandidates,
   defaultConfigPath,
   loadConfig,
   parseConfig,
   parseConfigText,
 } from './config.js';
-export type { AccountConfig, ConfigOptions, ServerConfig, ShuntConfig } from './config.js';
+export type { AccountConfig, ConfigOptions, OAuthConfig, ServerConfig, ShuntConfig, StateConfig } from './config.js';
+
+export { fileBackend, openState, plainBackend } from './state.js';
+export type { OpenStateOptions, StateBackend, StateStatus } from './state.js';
+
+export { persistentStore } from './persistent-store.js';
+export type { LoadResult, PersistFs, PersistTimers, PersistenceStatus, PersistentStore, PersistentStoreOptions } from './persistent-store.js';
+
+export { createMetrics, SCRAPE_GAUGES } from './metrics.js';
+export type { MetricsSource, ProxyMetrics, Sample, ScrapeGauge } from './metrics.js';
 
 export { apiKeyCredential } from './credentials.js';
 export type { Credential } from './credentials.js';
+
+export { credentialsFile, defaultCredentialsPath, parseCredentialEntry, writeFileAtomic } from './credentials-file.js';
+export type { ApiKeyEntry, CredentialEntry, CredentialsFile, OAuthEntry } from './credentials-file.js';
+
+export {
+  ANTHROPIC_OAUTH,
+  OAUTH_BETA,
+  OAuthError,
+  REFRESH_MARGIN_MS,
+  authorizeUrl,
+  exchangeCode,
+  needsRefresh,
+  oauthCredential,
+  pkce,
+  refreshTokens,
+} from './oauth.js';
+export type { FetchLike, OAuthCredential, OAuthCredentialOptions, PkceLogin, SingleFlight, TokenEndpoint } from './oauth.js';
+
+export { NEEDS_LOGIN, accountCredentials, configWarnings, loadAccountCredentials, storeSingleFlight } from './oauth-accounts.js';
+export type { AccountCredentialsOptions } from './oauth-accounts.js';
+
+export { ClaudeCodeImportError, defaultClaudeCodeCredentialsPath, parseClaudeCodeCredentials, readClaudeCodeCredentials } from './claude-code-import.js';
 
 export { jsonLogger, silentLogger, LOG_LEVELS } from './logger.js';
 export type { JsonLoggerOptions, LogFields, LogLevel, Logger } from './logger.js';

@@ -42,7 +42,7 @@ export type MockReply =
 export interface MockAccountOptions {
   /** Name, echoed in the reply text ("served by …") and in the request log. */
   readonly name: string;
-  /** The API key that selects this account (`x-api-key`). */
+  /** The API key that selects this account (`x-api-key`, or an OAuth `authorization: Bearer` token). */
   readonly key: string;
   /**
    * 5-hour utilization at start (0..1).
@@ -111,6 +111,8 @@ export interface MockUpstream {
   window(account: string): MockWindow;
   /** Forget the request log and every queued reply. */
   reset(): void;
+  /** Make `key` the only key that selects `account` (an OAuth token rotated: the old one now gets a 401). */
+  setKey(account: string, key: string): void;
 }
 
 /** One account's windows in the mock. */
@@ -164,7 +166,8 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const key = req.headers['x-api-key'];
+      const bearer = /^Bearer (.+)$/.exec(req.headers['authorization'] ?? '')?.[1];
+      const key = req.headers['x-api-key'] ?? bearer;
       const state = typeof key === 'string' ? byKey.get(key) : undefined;
       let reply: MockRequest['reply'];
       let parsed: { stream?: unknown; model?: unknown } | null = null;
@@ -366,6 +369,12 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
     reset() {
       requests.length = 0;
       for (const state of byName.values()) state.queue.length = 0;
+    },
+    setKey(account, key) {
+      const state = byName.get(account);
+      if (state === undefined) throw new Error(`mock upstream: no account named ${JSON.stringify(account)}`);
+      for (const [k, s] of byKey) if (s === state) byKey.delete(k);
+      byKey.set(key, state);
     },
   };
 }

@@ -36,6 +36,8 @@ import { apiKeyCredential, type Credential } from './credentials.js';
 import { allAccountsSpent, anthropicError, type ProxyErrorResponse } from './errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { jsonLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { plainBackend, type StateBackend } from './state.js';
 import { isEventStream, sseErrorSniffer, type SseError, type SseErrorSniffer } from './sse.js';
 import { cancellation, type Cancellation } from './cancellation.js';
 import { upstreamClient, type UpstreamResponse } from './upstream.js';
@@ -59,9 +61,15 @@ export interface ProxyOptions {
   readonly config: ShuntConfig;
   /**
    * What the router remembers.
-   * @default memoryStore({ now })
+   * @default `state.store`, else memoryStore({ now })
    */
   readonly store?: StateStore | undefined;
+  /**
+   * The state backend from `openState(config)`: its store is the router's, its health shows in
+   * `/status` and `/metrics`, and `close()` saves or flushes it. Takes precedence over `store`.
+   * @default none: `store` (or a fresh memory store) is used as it is, unsaved
+   */
+  readonly state?: StateBackend | undefined;
   /**
    * The clock, in epoch milliseconds: deadlines, holds and the default store.
    * @default Date.now
@@ -80,12 +88,20 @@ export interface ProxyOptions {
   /** Overrides of core's failover cooldowns. */
   readonly policy?: Partial<FailoverPolicy> | undefined;
   /**
-   * The credential of each account.
+   * The credential of each account (`context` lets an OAuth credential mark its account
+   * `needs_login` in the store; see `oauthCredentials()`).
    * @default an API-key credential when the account has a key, else null (account disabled)
    */
-  readonly credential?: ((account: AccountConfig) => Credential | null) | undefined;
+  readonly credential?: ((account: AccountConfig, context: CredentialContext) => Credential | null) | undefined;
   /** Called once per finished request with what happened, for reports and tests. */
   readonly onRequest?: ((record: RequestRecord) => void) | undefined;
+}
+
+/** What a credential factory may use: the proxy's store, log and clock. */
+export interface CredentialContext {
+  readonly store: StateStore;
+  readonly logger: Logger;
+  readonly now: () => number;
 }
 
 /** One upstream attempt of a request. */
@@ -180,6 +196,10 @@ export interface ShuntProxy {
   setStrategy(name: string | null): string;
   /** The `/status` report. */
   status(): ProxyStatus;
+  /** The state backend (memory, redis or custom) and its health. */
+  readonly state: StateBackend;
+  /** The `/metrics` exposition, in Prometheus text format. */
+  metrics(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
 
 /**
@@ -199,19 +219,11 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
   const { config } = options;
   const server = config.server;
   const openHost = !isLoopbackHost(server.host);
-  if (openHost && (server.remoteKey === null || server.controlToken === null)) {
-    const missing = [server.remoteKey === null ? 'server.remote_key' : null, server.controlToken === null ? 'server.control_token' : null]
-      .filter((key) => key !== null)
-      .join(' and ');
-    throw new ConfigError(
-      config.file,
-      'server.host',
-      `binding ${server.host} would open the pooled accounts to anyone who can reach this machine; set ${missing}, or bind 127.0.0.1`,
-    );
-  }
+  assertSafeBind(config);
 
   const now = options.now ?? Date.now;
-  const store = options.store ?? memoryStore({ now });
+  const state = options.state ?? (options.store === undefined ? plainBackend(memoryStore({ now }), 'memory') : plainBackend(options.store, 'custom'));
+  const store = state.store;
   const sleep = options.sleep ?? defaultSleep;
   const logger = options.logger ?? jsonLogger({ level: server.logLevel, now });
   const policy = options.policy;
@@ -223,7 +235,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
     name: account.name,
     planType: account.planType,
     upstreamUrl: account.upstreamUrl ?? server.upstreamUrl,
-    credential: makeCredential(account),
+    credential: makeCredential(account, { store, logger, now }),
   }));
   const routes = new Map<string, { readonly origin: string; readonly basePath: string }>();
   for (const account of accounts) {
@@ -232,8 +244,12 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
     if (account.credential === null) {
       const missing = config.accounts.find((a) => a.name === account.name)?.missingCredential ?? 'no credential';
       store.disable(account.name, `no credential: ${missing}`);
+    } else if (store.disabledReason(account.name)?.startsWith('no credential: ') === true) {
+      // Restored from a run when the account had no key; it has one now.
+      store.enable(account.name);
     }
   }
+  const metrics = createMetrics({ accounts, store, state });
 
   const configStrategy = resolveStrategy(server.routingStrategy);
   let strategyOverride: Strategy | null = null;
@@ -303,6 +319,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       };
       if (finalOutcome === 'served' || finalOutcome === 'client_gone') logger.info('request', fields);
       else logger.warn('request', fields);
+      metrics.observeRequest({ account, outcome: finalOutcome, attempts });
       if (onRequest === undefined) return;
       onRequest({
         id,
@@ -441,6 +458,25 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
 
         const route = routes.get(account.name) as { origin: string; basePath: string };
         const credential = account.credential as Credential;
+        // An OAuth token about to expire is renewed first (every request waits for the same renewal).
+        const renewing = credential.ensureFresh?.(signal.toSignal());
+        if (renewing !== undefined) {
+          try {
+            await renewing;
+          } catch (error) {
+            if (signal.aborted) return;
+            // Refused (the account is now needs_login and out of routing) or unreachable: fail over.
+            const failed = classifyResponse({ transportError: error }, { nowMs: now() }, policy);
+            if (store.disabledReason(account.name) === null) recordResponse(store, account.name, failed);
+            attempts.push({ account: account.name, reason: decision.reason, status: null, action: 'failover', failover: 'unauthorized' });
+            logger.warn('failover', { id, account: account.name, why: 'credential_refresh_failed', error: errorCode(error) });
+            lastFailure = transportFailure(account.name);
+            tried.add(account.name);
+            roundFailures.push('unauthorized');
+            continue;
+          }
+        }
+        const sentHeaders = credential.headers();
         let response: UpstreamResponse | null = null;
         let transportError: unknown = null;
         try {
@@ -448,7 +484,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             origin: route.origin,
             path: route.basePath + url,
             method,
-            headers: upstreamRequestHeaders(req.headers, credential.headers()),
+            headers: upstreamRequestHeaders(req.headers, sentHeaders),
             body: body.length === 0 && (method === 'GET' || method === 'HEAD') ? null : body,
             signal,
           });
@@ -471,7 +507,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           refreshed.add(account.name);
           try {
             if (credential.refresh === undefined) throw new Error('the credential cannot refresh');
-            await credential.refresh(signal.toSignal());
+            await credential.refresh(signal.toSignal(), sentHeaders);
             retry = { account, reason: decision.reason };
             continue;
           } catch (error) {
@@ -654,7 +690,10 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         strategy: proxy.strategy(),
         inFlight: active.size,
         held,
+        state: state.status(),
       }),
+    state,
+    metrics: () => metrics.render(),
     async listen() {
       proxyServer = createServer({ keepAliveTimeout: 65_000 }, handleRequest);
       controlServer = createServer({ keepAliveTimeout: 5_000 }, proxy.handleControl);
@@ -692,6 +731,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       await upstream.close();
       proxyServer = null;
       controlServer = null;
+      // Save the state file, or flush to Redis and disconnect.
+      await state.close().catch((error: unknown) => logger.warn('closing the state store failed', { error: errorCode(error) }));
       logger.info('stopped', {});
     },
   };
@@ -700,6 +741,25 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
   let controlServer: Server | null = null;
   const control = createControlHandler({ proxy, logger, controlToken: server.controlToken, checkHost: !openHost });
   return proxy;
+}
+
+/**
+ * Throw a `ConfigError` when `server.host` is not a loopback address and `remote_key` or
+ * `control_token` is missing (`createProxy` calls it; `shunt start` calls it first, so the refusal
+ * is the only line it prints).
+ */
+export function assertSafeBind(config: ShuntConfig): void {
+  const server = config.server;
+  if (!isLoopbackHost(server.host) && (server.remoteKey === null || server.controlToken === null)) {
+    const missing = [server.remoteKey === null ? 'server.remote_key' : null, server.controlToken === null ? 'server.control_token' : null]
+      .filter((key) => key !== null)
+      .join(' and ');
+    throw new ConfigError(
+      config.file,
+      'server.host',
+      `binding ${server.host} would open the pooled accounts to anyone who can reach this machine; set ${missing}, or bind 127.0.0.1`,
+    );
+  }
 }
 
 /** Reasons a wait can fix: the account is out of capacity for a while, not broken. */

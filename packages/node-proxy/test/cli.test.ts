@@ -3,7 +3,7 @@
  * tsx, as `pnpm shunt` runs it) for the demo, start-up and its exit codes.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,7 +149,7 @@ describe('the program', () => {
     stack = await startStack();
     const config = await tempFile(
       'config.toml',
-      `[server]\nport = 0\ncontrol_port = 0\nupstream_url = "${stack.mock.url}"\n[[accounts]]\nname = "a"\napi_key_env = "A_KEY"\n`,
+      `[server]\nport = 0\ncontrol_port = 0\nupstream_url = "${stack.mock.url}"\nstate_path = "state.json"\n[[accounts]]\nname = "a"\napi_key_env = "A_KEY"\n`,
     );
     const proc = shunt(['start', '--config', config], { env: { A_KEY: 'key-a' } });
     const url = await proc.seen(/ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+)/);
@@ -165,5 +165,8 @@ describe('the program', () => {
     expect(result.code).toBe(0);
     expect(result.err).toMatch(/"msg":"listening"/);
     expect(result.err).toMatch(/SIGTERM/);
+    // The state was saved at shutdown, next to the config file (state_path is relative to it).
+    const saved = JSON.parse(await readFile(join(dirname(config), 'state.json'), 'utf8')) as { lastUsed: string | null };
+    expect(saved.lastUsed).toBe('a');
   });
 });

@@ -1,0 +1,149 @@
+/**
+ * @module
+ * `GET /metrics`: the proxy's Prometheus series, on a registry of its own (never prom-client's
+ * global one, so several proxies in one process do not collide).
+ *
+ * Two kinds of series:
+ * - **gauges read from the store at scrape time**: one entry in {@link SCRAPE_GAUGES} each (a
+ *   name, a help text, label names and a function returning the samples). Adding a series is adding
+ *   an entry.
+ * - **counters fed by the request path**: `observeRequest()` is called once per finished request
+ *   with its {@link RequestRecord} (the same record `onRequest` gets); add counters there.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { StateStore } from '@shunt/core';
+import type { RequestRecord } from './proxy.js';
+import type { StateBackend } from './state.js';
+
+/** What the scrape-time gauges read. */
+export interface MetricsSource {
+  /** The account names, in config order. */
+  readonly accounts: readonly { readonly name: string }[];
+  readonly store: StateStore;
+  readonly state: StateBackend;
+}
+
+/** One sample: label values and the value. */
+export type Sample = readonly [labels: Readonly<Record<string, string>>, value: number];
+
+/** A gauge computed from the store at every scrape. */
+export interface ScrapeGauge {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  /** The samples at this instant (`nowMs` is the store's clock). */
+  samples(source: MetricsSource, nowMs: number): Iterable<Sample>;
+}
+
+const WINDOWS = [
+  { window: '5h', utilization: (s: StateStore, n: string) => s.utilization5h(n), reset: (s: StateStore, n: string) => s.reset5hSecs(n) },
+  { window: '7d', utilization: (s: StateStore, n: string) => s.utilization7d(n), reset: (s: StateStore, n: string) => s.reset7dSecs(n) },
+] as const;
+
+/** Every scrape-time gauge, in the order they are exposed. */
+export const SCRAPE_GAUGES: readonly ScrapeGauge[] = [
+  {
+    name: 'shunt_state_backend_up',
+    help: 'Whether the state backend is healthy: Redis reachable (redis), the state file writable (memory). 1 or 0.',
+    labelNames: ['backend'],
+    *samples({ state }) {
+      yield [{ backend: state.kind }, state.up() ? 1 : 0];
+    },
+  },
+  {
+    name: 'shunt_account_utilization',
+    help: 'Utilization of the account\'s rate-limit window (0..1) as last reported by the API; 0 when unknown or reset.',
+    labelNames: ['account', 'window'],
+    *samples({ accounts, store }) {
+      for (const { name } of accounts) for (const w of WINDOWS) yield [{ account: name, window: w.window }, w.utilization(store, name)];
+    },
+  },
+  {
+    name: 'shunt_account_reset_seconds',
+    help: 'Seconds until the account\'s rate-limit window resets; absent when unknown or already past.',
+    labelNames: ['account', 'window'],
+    *samples({ accounts, store }, nowMs) {
+      for (const { name } of accounts) {
+        for (const w of WINDOWS) {
+          const reset = w.reset(store, name);
+          if (reset !== null) yield [{ account: name, window: w.window }, Math.max(0, reset - nowMs / 1000)];
+        }
+      }
+    },
+  },
+  {
+    name: 'shunt_account_cooldown_seconds',
+    help: 'Seconds left of the account\'s cooldown (after a 429, 529, 5xx…); 0 when not cooling.',
+    labelNames: ['account'],
+    *samples({ accounts, store }, nowMs) {
+      for (const { name } of accounts) {
+        const until = store.cooldownUntil(name);
+        yield [{ account: name }, until === null ? 0 : Math.max(0, (until - nowMs) / 1000)];
+      }
+    },
+  },
+  {
+    name: 'shunt_account_available',
+    help: 'Whether a request could be routed to the account now (not disabled, cooling or exhausted). 1 or 0.',
+    labelNames: ['account'],
+    *samples({ accounts, store }) {
+      for (const { name } of accounts) {
+        const available = store.disabledReason(name) === null && store.isAvailable(name) && !store.isExhausted(name);
+        yield [{ account: name }, available ? 1 : 0];
+      }
+    },
+  },
+];
+
+/** A proxy's metrics. */
+export interface ProxyMetrics {
+  /** The proxy's own registry (add series to it if you embed the proxy). */
+  readonly registry: Registry;
+  /** Count one finished request (called by the proxy with its record's account, outcome and attempts). */
+  observeRequest(record: Pick<RequestRecord, 'account' | 'outcome' | 'attempts'>): void;
+  /** The exposition, in Prometheus text format. */
+  render(): Promise<{ readonly contentType: string; readonly body: string }>;
+}
+
+/** Create the metrics of one proxy. */
+export function createMetrics(source: MetricsSource): ProxyMetrics {
+  const registry = new Registry();
+  for (const def of SCRAPE_GAUGES) {
+    new Gauge({
+      name: def.name,
+      help: def.help,
+      labelNames: [...def.labelNames],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [labels, value] of def.samples(source, source.store.now())) this.set(labels, value);
+      },
+    });
+  }
+
+  const requests = new Counter({
+    name: 'shunt_requests_total',
+    help: 'Finished requests by the account that answered ("none" when the proxy answered itself) and outcome (served, failed_over_out, spent, rejected, client_gone, stream_failed).',
+    labelNames: ['account', 'outcome'],
+    registers: [registry],
+  });
+  const failovers = new Counter({
+    name: 'shunt_failovers_total',
+    help: 'Upstream attempts that failed over to another account, by the account left and why (window_rejected, retry_after, rate_limited, overloaded, server_error, transport_error, stream_error, …).',
+    labelNames: ['account', 'reason'],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    observeRequest(record) {
+      requests.inc({ account: record.account ?? 'none', outcome: record.outcome });
+      for (const attempt of record.attempts) {
+        if (attempt.action === 'failover') failovers.inc({ account: attempt.account, reason: attempt.failover ?? 'unknown' });
+      }
+    },
+    async render() {
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * `GET /metrics`: Prometheus text from the proxy's own registry, gauges read from the store at
+ * scrape time, counters fed by the request path, behind the control token.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { control, messageParams, startStack, streamText, textOf, type Stack } from './helpers.js';
+
+let stacks: Stack[] = [];
+afterEach(async () => {
+  await Promise.all(stacks.map((s) => s.close()));
+  stacks = [];
+});
+
+async function metricsOf(stack: Stack, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; text: string }> {
+  const response = await fetch(`${stack.controlUrl}/metrics`, { headers });
+  return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
+}
+
+/** The value of one series (`name{labels}`), or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return undefined;
+}
+
+describe('/metrics', () => {
+  it('should expose cooldowns, availability and counters after a 429 then a success', async () => {
+    const stack = await startStack({ accounts: [{ name: 'a', key: 'key-a', utilization5h: 0.25 }, { name: 'b', key: 'key-b' }] });
+    stacks.push(stack);
+    stack.mock.script('a', { kind: 'burst-429', retryAfterSecs: 30 });
+    expect(textOf(await stack.client.messages.create(messageParams('m1')))).toBe('served by b');
+    expect(await streamText(stack.client, 'm2')).toBe('served by b');
+
+    const { status, type, text } = await metricsOf(stack);
+    expect(status).toBe(200);
+    expect(type).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(text).toMatch(/# HELP shunt_account_cooldown_seconds /);
+    expect(text).toMatch(/# TYPE shunt_requests_total counter/);
+
+    const cooldown = sample(text, 'shunt_account_cooldown_seconds{account="a"}');
+    expect(cooldown).toBeGreaterThan(25);
+    expect(cooldown).toBeLessThanOrEqual(30);
+    expect(sample(text, 'shunt_account_cooldown_seconds{account="b"}')).toBe(0);
+    expect(sample(text, 'shunt_account_available{account="a"}')).toBe(0);
+    expect(sample(text, 'shunt_account_available{account="b"}')).toBe(1);
+    expect(sample(text, 'shunt_requests_total{account="b",outcome="served"}')).toBe(2);
+    expect(sample(text, 'shunt_failovers_total{account="a",reason="retry_after"}')).toBe(1);
+    expect(sample(text, 'shunt_state_backend_up{backend="custom"}')).toBe(1);
+
+    // Windows from the rate-limit headers: a's 429 carried its 5-hour utilization.
+    expect(sample(text, 'shunt_account_utilization{account="a",window="5h"}')).toBeCloseTo(0.25, 2);
+    expect(sample(text, 'shunt_account_utilization{account="b",window="7d"}')).toBeGreaterThan(0);
+    const reset = sample(text, 'shunt_account_reset_seconds{account="b",window="5h"}');
+    expect(reset).toBeGreaterThan(0);
+    expect(reset).toBeLessThanOrEqual(5 * 3600);
+  });
+
+  it('should count what the proxy answered itself under account "none"', async () => {
+    const stack = await startStack();
+    stacks.push(stack);
+    const response = await fetch(`${stack.proxyUrl}/not-the-api`);
+    expect(response.status).toBe(404);
+    await response.text();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sample((await metricsOf(stack)).text, 'shunt_requests_total{account="none",outcome="rejected"}')).toBe(1);
+  });
+
+  it('should keep each proxy\'s series apart', async () => {
+    const one = await startStack();
+    const two = await startStack();
+    stacks.push(one, two);
+    one.mock.script('a', { kind: 'burst-429', retryAfterSecs: 30 });
+    await one.client.messages.create(messageParams('x'));
+    expect(sample((await metricsOf(one)).text, 'shunt_failovers_total{account="a",reason="retry_after"}')).toBe(1);
+    expect(sample((await metricsOf(two)).text, 'shunt_failovers_total{account="a",reason="retry_after"}')).toBeUndefined();
+    expect(sample((await metricsOf(two)).text, 'shunt_account_cooldown_seconds{account="a"}')).toBe(0);
+  });
+
+  it('should require the control token when one is set', async () => {
+    const stack = await startStack({ server: { control_token: 'control-secret-1' } });
+    stacks.push(stack);
+    expect((await metricsOf(stack)).status).toBe(401);
+    const ok = await metricsOf(stack, { authorization: 'Bearer control-secret-1' });
+    expect(ok.status).toBe(200);
+    expect(ok.text).toMatch(/shunt_account_available\{account="a"\} 1/);
+    expect((await control(stack, 'GET', '/nope', undefined, { authorization: 'Bearer control-secret-1' })).json).toMatchObject({
+      routes: expect.arrayContaining(['GET /metrics']),
+    });
+  });
+});
