@@ -2,8 +2,8 @@
  * @module
  * `@shunt/sim`: replay a recorded rate-limit trace through `@shunt/core`'s strategies in virtual
  * time. The CLIs are `cli.ts` (`pnpm sim`) and `gen-cli.ts` (`pnpm sim:gen`); this barrel is for
- * code that records or replays traces itself (the proxy's recorder writes with
- * `createTraceWriter`).
+ * code that records or replays traces itself. One row is written by `formatTraceRow` from
+ * `@shunt/core` (re-exported here), which the proxy's recorder uses too.
  */
 export { TRACE_COLUMNS, TRACE_FORMAT_MARKER, TRACE_FORMAT_VERSION, WINDOW_STATUSES } from './trace/columns.js';
 export type { TraceColumn, TraceRecord, TraceRow } from './trace/columns.js';

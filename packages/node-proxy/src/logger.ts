@@ -1,8 +1,10 @@
 /**
  * @module
- * The proxy's log: one JSON object per line, to stderr by default. What is logged is decided by
- * the proxy's call sites, which never pass request bodies, prompts or credentials.
+ * The proxy's log: one JSON object per line (pino), to stderr by default. What is logged is decided
+ * by the proxy's call sites, which never pass request bodies, prompts or credentials; credential
+ * field names are redacted as well, in case one ever does.
  */
+import { pino } from 'pino';
 
 /** Log levels, least to most severe. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -26,7 +28,7 @@ export interface Logger {
 export interface JsonLoggerOptions {
   /**
    * Where each line goes (the line ends with its newline).
-   * @default stderr, the lines of one event-loop turn in one write
+   * @default stderr (asynchronous, flushed at exit)
    */
   readonly write?: ((line: string) => void) | undefined;
   /**
@@ -45,7 +47,25 @@ export interface JsonLoggerOptions {
 export const LOG_LEVELS: Readonly<Record<LogLevel, number>> = Object.freeze({ debug: 10, info: 20, warn: 30, error: 40 });
 
 /**
- * A logger writing JSON lines: `{"time":"…","level":"info","msg":"…",…fields}`.
+ * Field names whose values are replaced by `[redacted]` wherever they appear (top level or one
+ * object down), whatever a call site passes. The call sites never log credentials; this is the
+ * second guard.
+ */
+export const REDACTED_FIELDS: readonly string[] = Object.freeze([
+  'authorization',
+  'x-api-key',
+  'api_key',
+  'apiKey',
+  'access_token',
+  'accessToken',
+  'refresh_token',
+  'refreshToken',
+  'password',
+  'cookie',
+]);
+
+/**
+ * A logger writing JSON lines through pino: `{"level":"info","time":"…",…fields,"msg":"…"}`.
  *
  * @example
  * ```ts
@@ -54,58 +74,49 @@ export const LOG_LEVELS: Readonly<Record<LogLevel, number>> = Object.freeze({ de
  * ```
  */
 export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
-  const write = options.write ?? writeStderr;
-  const min = LOG_LEVELS[options.level ?? 'info'];
   const now = options.now ?? Date.now;
-  const emit = (level: LogLevel, message: string, fields: LogFields | undefined): void => {
-    if (LOG_LEVELS[level] < min) return;
-    // Built by hand rather than by spreading the fields into a new object: this runs per request.
-    const head = `{"time":"${new Date(now()).toISOString()}","level":"${level}","msg":${JSON.stringify(message)}`;
-    let rest: string;
-    try {
-      rest = fields === undefined ? '}' : JSON.stringify(fields);
-    } catch {
-      rest = '{"fields":"unserialisable"}';
-    }
-    write(`${head}${rest.length > 2 ? `,${rest.slice(1)}` : '}'}\n`);
-  };
+  const paths = REDACTED_FIELDS.flatMap((name) => [`["${name}"]`, `*["${name}"]`]);
+  const log = pino(
+    {
+      level: options.level ?? 'info',
+      base: null,
+      messageKey: 'msg',
+      // The proxy's clock (injectable), as ISO text rather than pino's epoch number.
+      timestamp: () => `,"time":"${new Date(now()).toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths, censor: '[redacted]' },
+    },
+    options.write === undefined ? stderrDestination() : { write: options.write },
+  );
   return {
-    debug: (message, fields) => emit('debug', message, fields),
-    info: (message, fields) => emit('info', message, fields),
-    warn: (message, fields) => emit('warn', message, fields),
-    error: (message, fields) => emit('error', message, fields),
+    debug: (message, fields) => log.debug(fields ?? {}, message),
+    info: (message, fields) => log.info(fields ?? {}, message),
+    warn: (message, fields) => log.warn(fields ?? {}, message),
+    error: (message, fields) => log.error(fields ?? {}, message),
   };
 }
 
 /**
- * Lines for stderr are gathered and written once per event-loop turn: under load that is one
- * write for many requests instead of one each. Whatever is pending is written when the process
- * exits.
+ * One asynchronous stderr destination per process: lines written while an earlier write is under
+ * way go out together (one write for many requests under load); what is pending is flushed when the
+ * process exits.
  */
-let pending = '';
-let scheduled = false;
-let exitHooked = false;
+let stderr: ReturnType<typeof pino.destination> | undefined;
 
-function flushStderr(): void {
-  scheduled = false;
-  if (pending === '') return;
-  const text = pending;
-  pending = '';
-  process.stderr.write(text);
-}
-
-function writeStderr(line: string): void {
-  pending += line;
-  if (pending.length >= 65_536) {
-    flushStderr();
-  } else if (!scheduled) {
-    if (!exitHooked) {
-      exitHooked = true;
-      process.on('exit', flushStderr);
-    }
-    scheduled = true;
-    setImmediate(flushStderr).unref();
+function stderrDestination(): ReturnType<typeof pino.destination> {
+  if (stderr === undefined) {
+    // minLength 0: a line goes out at once, and lines produced while a write is under way go out together.
+    const destination = pino.destination({ dest: 2, sync: false, minLength: 0 });
+    process.on('exit', () => {
+      try {
+        destination.flushSync();
+      } catch {
+        // Nothing pending, or stderr is gone: there is nowhere left to report it.
+      }
+    });
+    stderr = destination;
   }
+  return stderr;
 }
 
 /** A logger that drops everything. */

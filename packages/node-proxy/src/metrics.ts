@@ -10,7 +10,7 @@
  * - **counters fed by the request path**: `observeRequest()` is called once per finished request
  *   with its {@link RequestRecord} (the same record `onRequest` gets); add counters there.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StateStore } from '@shunt/core';
 import type { RequestRecord } from './proxy.js';
 import type { StateBackend } from './state.js';
@@ -99,8 +99,10 @@ export const SCRAPE_GAUGES: readonly ScrapeGauge[] = [
 export interface ProxyMetrics {
   /** The proxy's own registry (add series to it if you embed the proxy). */
   readonly registry: Registry;
-  /** Count one finished request (called by the proxy with its record's account, outcome and attempts). */
-  observeRequest(record: Pick<RequestRecord, 'account' | 'outcome' | 'attempts'>): void;
+  /** Count one finished request (called by the proxy with its record's account, outcome, attempts and hold). */
+  observeRequest(record: Pick<RequestRecord, 'account' | 'outcome' | 'attempts' | 'heldMs'>): void;
+  /** Time one upstream attempt: from sending the request to its response headers (or the transport error). */
+  observeUpstream(account: string, latencyMs: number): void;
   /** The exposition, in Prometheus text format. */
   render(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
@@ -134,10 +136,36 @@ export function createMetrics(source: MetricsSource): ProxyMetrics {
     registers: [registry],
   });
 
+  const holds = new Counter({
+    name: 'shunt_holds_total',
+    help: 'Requests that were held because no account was eligible, whatever happened next (served after the hold, or 503 past the limit).',
+    registers: [registry],
+  });
+  const holdSeconds = new Histogram({
+    name: 'shunt_hold_seconds',
+    help: 'How long held requests waited for an account to come back.',
+    buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600],
+    registers: [registry],
+  });
+  const upstreamLatency = new Histogram({
+    name: 'shunt_upstream_latency_seconds',
+    help: 'Time from sending a request upstream to its response headers (time to first byte for a stream), by account.',
+    labelNames: ['account'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [registry],
+  });
+
   return {
     registry,
+    observeUpstream(account, latencyMs) {
+      upstreamLatency.observe({ account }, Math.max(0, latencyMs) / 1000);
+    },
     observeRequest(record) {
       requests.inc({ account: record.account ?? 'none', outcome: record.outcome });
+      if (record.heldMs > 0) {
+        holds.inc();
+        holdSeconds.observe(record.heldMs / 1000);
+      }
       for (const attempt of record.attempts) {
         if (attempt.action === 'failover') failovers.inc({ account: attempt.account, reason: attempt.failover ?? 'unknown' });
       }

@@ -38,6 +38,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { plainBackend, type StateBackend } from './state.js';
+import { createTraceRecorder, jsonUsageScanner, requestModel, sseUsageScanner, traceRateLimitFields, type TraceRecorder, type UsageScanner } from './recorder.js';
 import { isEventStream, sseErrorSniffer, type SseError, type SseErrorSniffer } from './sse.js';
 import { cancellation, type Cancellation } from './cancellation.js';
 import { upstreamClient, type UpstreamResponse } from './upstream.js';
@@ -95,6 +96,12 @@ export interface ProxyOptions {
   readonly credential?: ((account: AccountConfig, context: CredentialContext) => Credential | null) | undefined;
   /** Called once per finished request with what happened, for reports and tests. */
   readonly onRequest?: ((record: RequestRecord) => void) | undefined;
+  /**
+   * Where trace rows go (one per upstream response, see docs/recording.md); null records nothing.
+   * A recorder passed here is the caller's to close.
+   * @default a recorder for `server.recordTrace` (closed with the proxy), else none
+   */
+  readonly recorder?: TraceRecorder | null | undefined;
 }
 
 /** What a credential factory may use: the proxy's store, log and clock. */
@@ -228,6 +235,13 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
   const logger = options.logger ?? jsonLogger({ level: server.logLevel, now });
   const policy = options.policy;
   const onRequest = options.onRequest;
+  const ownsRecorder = options.recorder === undefined && server.recordTrace !== null;
+  const recorder: TraceRecorder | null =
+    options.recorder !== undefined
+      ? options.recorder
+      : server.recordTrace === null
+        ? null
+        : createTraceRecorder({ path: server.recordTrace, maxBytes: server.recordTraceMaxMb * 1024 * 1024, keep: server.recordTraceKeep, logger });
   const makeCredential =
     options.credential ?? ((account: AccountConfig) => (account.apiKey === null ? null : apiKeyCredential(account.apiKey)));
 
@@ -296,8 +310,10 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
     let outcome: RequestRecord['outcome'] = 'served';
     let status = 0;
 
+    let routed: (() => void) | null = null;
     const finish = (): void => {
       active.delete(signal);
+      routed?.();
       const durationMs = now() - t0;
       const finalOutcome = signal.aborted && outcome !== 'stream_failed' ? 'client_gone' : outcome;
       const account = chosen?.account ?? null;
@@ -319,7 +335,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       };
       if (finalOutcome === 'served' || finalOutcome === 'client_gone') logger.info('request', fields);
       else logger.warn('request', fields);
-      metrics.observeRequest({ account, outcome: finalOutcome, attempts });
+      metrics.observeRequest({ account, outcome: finalOutcome, attempts, heldMs });
       if (onRequest === undefined) return;
       onRequest({
         id,
@@ -377,6 +393,34 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
 
       // 4. The conversation, for stickiness.
       const conversation = body.length === 0 ? null : safeFingerprint(body);
+      // Trace rows (record_trace): the model name and the fingerprint, never content.
+      const model = recorder === null || body.length === 0 ? undefined : requestModel(body);
+      let traced = 0;
+      const traceRow = (
+        account: string | undefined,
+        rowStatus: number,
+        headers: Readonly<Record<string, string | string[] | undefined>> | null,
+        sinceMs: number,
+        usage: UsageScanner | null = null,
+      ): void => {
+        if (recorder === null) return;
+        traced++;
+        recorder.record({
+          tsMs: t0,
+          requestId: id,
+          session: conversation ?? undefined,
+          account,
+          model,
+          status: rowStatus,
+          ...usage?.tokens(),
+          durationMs: Math.max(0, now() - sinceMs),
+          ...(headers === null ? {} : traceRateLimitFields(headers)),
+        });
+      };
+      // A request the proxy answered itself, with no upstream response to show for it, is still demand.
+      routed = () => {
+        if (traced === 0 && (outcome === 'spent' || outcome === 'failed_over_out') && status >= 100) traceRow(undefined, status, null, t0);
+      };
 
       // 5. Pick, forward, fail over, hold.
       const tried = new Set<string>();
@@ -477,6 +521,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           }
         }
         const sentHeaders = credential.headers();
+        const attemptMs = now();
         let response: UpstreamResponse | null = null;
         let transportError: unknown = null;
         try {
@@ -492,6 +537,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           if (signal.aborted) return;
           transportError = error;
         }
+        metrics.observeUpstream(account.name, now() - attemptMs);
         const outcomeOf: UpstreamOutcome =
           response === null ? { transportError } : { status: response.statusCode, headers: response.headers };
         let action = classifyResponse(
@@ -504,6 +550,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           recordResponse(store, account.name, action);
           attempts.push({ account: account.name, reason: decision.reason, status: response?.statusCode ?? null, action: 'refresh' });
           await discard(response);
+          if (response !== null) traceRow(account.name, response.statusCode, response.headers, attemptMs);
           refreshed.add(account.name);
           try {
             if (credential.refresh === undefined) throw new Error('the credential cannot refresh');
@@ -539,6 +586,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             response === null
               ? transportFailure(account.name)
               : { account: account.name, status: response.statusCode, headers: response.headers, body: await readLimited(response.body, 65_536) };
+          if (response !== null) traceRow(account.name, response.statusCode, response.headers, attemptMs);
           tried.add(account.name);
           roundFailures.push(action.reason);
           continue;
@@ -601,6 +649,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             logger.warn('failover', { id, account: account.name, status: answer.statusCode, why: `stream opened with ${blocking.type}` });
             if (!prefix.ended) answer.body.destroy();
             lastFailure = { account: account.name, status: answer.statusCode, headers: answer.headers, body: Buffer.concat(prefix.chunks) };
+            // Recorded as the status the error stands for: the simulator counts a 2xx as served.
+            traceRow(account.name, blocking.type === 'rate_limit_error' ? 429 : 529, answer.headers, attemptMs);
             tried.add(account.name);
             roundFailures.push('stream_error');
             continue;
@@ -632,12 +682,17 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         status = answer.statusCode;
         outcome = 'served';
         res.writeHead(answer.statusCode, clientResponseHeaders(answer.headers, account.name));
+        const usage = recorder === null ? null : sse ? sseUsageScanner() : jsonUsageScanner();
         try {
+          if (usage !== null && prefix !== null) {
+            for (const chunk of prefix.chunks) usage.push(chunk);
+            if (prefix.ended) usage.end();
+          }
           if (prefix !== null && prefix.ended) {
             res.end(Buffer.concat(prefix.chunks));
           } else {
             if (prefix !== null) for (const chunk of prefix.chunks) res.write(chunk);
-            await pipeBody(answer.body, res, sniffer);
+            await pipeBody(answer.body, res, usage === null ? sniffer : sniffer === null ? usage : bothObservers(sniffer, usage));
           }
         } catch (error) {
           if (signal.aborted) return; // the client left; the upstream request is already aborted
@@ -647,6 +702,9 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           recordResponse(store, account.name, classifyResponse({ transportError: error }, { nowMs: now() }, policy));
           logger.warn('upstream broke off a response under way', { id, account: account.name, error: errorCode(error) });
           res.destroy();
+        } finally {
+          // Once the answer has ended (or broken off): what it cost, as far as it got.
+          traceRow(account.name, answer.statusCode, answer.headers, attemptMs, usage);
         }
         return;
       }
@@ -731,6 +789,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       await upstream.close();
       proxyServer = null;
       controlServer = null;
+      if (ownsRecorder) await recorder?.close();
       // Save the state file, or flush to Redis and disconnect.
       await state.close().catch((error: unknown) => logger.warn('closing the state store failed', { error: errorCode(error) }));
       logger.info('stopped', {});
@@ -846,6 +905,20 @@ function safeFingerprint(body: Buffer): string | null {
   } catch {
     return null;
   }
+}
+
+/** Show each chunk to two observers (the SSE error sniffer and the trace's usage scanner). */
+function bothObservers(a: SseErrorSniffer, b: SseErrorSniffer): SseErrorSniffer {
+  return {
+    push(chunk) {
+      a.push(chunk);
+      b.push(chunk);
+    },
+    end() {
+      a.end();
+      b.end();
+    },
+  };
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | typeof TOO_LARGE | typeof ABORTED> {

@@ -85,7 +85,8 @@ describe('control commands', () => {
     expect(await run(['strategy', '--reset', '--config', config])).toMatchObject({ code: 0, out: 'maximus (from the configuration)\n' });
     const status = await run(['status', '--config', config]);
     expect(status.code).toBe(0);
-    expect(status.out).toMatch(/^ {2}a {16}available/m);
+    expect(status.out).toMatch(/^a {2}\S+ {2}✓ available/m);
+    expect(status.out).not.toContain('\u001b['); // not a TTY: no colour
     const json = await run(['status', '--json', '--config', config]);
     expect(JSON.parse(json.out)).toMatchObject({ accounts: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
   });
@@ -122,6 +123,19 @@ describe('control commands', () => {
     expect(await run(['start', '--config', config])).toEqual({ code: 2, out: '', err: `shunt: ${config}: server.port: must be a port number from 0 to 65535, got "x"\n` });
     const missing = join(dirname(config), 'nope.toml');
     expect((await run(['start', '--config', missing])).err).toMatch(new RegExp(`^shunt: ${missing}: no such file`));
+  });
+});
+
+describe('start --record', () => {
+  it('should refuse a file that is not a trace, in one line, with exit 2', async () => {
+    const config = await tempFile('config.toml', `[server]\nport = 0\ncontrol_port = 0\nstate_path = "state.json"\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
+    const notes = join(dirname(config), 'notes.csv');
+    await writeFile(notes, 'name,amount\n');
+    const { code, err } = await run(['start', '--config', config, '--record', notes]);
+    expect(code).toBe(2);
+    expect(err).toBe(
+      `shunt: ${notes}: exists and is not a shunt trace v1 with this version's columns (its first line is "name,amount"); record to a new file or move this one away\n`,
+    );
   });
 });
 
@@ -168,5 +182,30 @@ describe('the program', () => {
     // The state was saved at shutdown, next to the config file (state_path is relative to it).
     const saved = JSON.parse(await readFile(join(dirname(config), 'state.json'), 'utf8')) as { lastUsed: string | null };
     expect(saved.lastUsed).toBe('a');
+  });
+
+  it('should record a trace with --record and write it out on SIGTERM', { timeout: 30_000 }, async () => {
+    stack = await startStack();
+    const config = await tempFile(
+      'config.toml',
+      `[server]\nport = 0\ncontrol_port = 0\nupstream_url = "${stack.mock.url}"\nstate_path = "state.json"\n[[accounts]]\nname = "a"\napi_key_env = "A_KEY"\n`,
+    );
+    const trace = join(dirname(config), 'week.csv');
+    const proc = shunt(['start', '--config', config, '--record', trace], { env: { A_KEY: 'key-a' } });
+    const url = await proc.seen(/ANTHROPIC_BASE_URL=(http:\/\/127\.0\.0\.1:\d+)/);
+    await fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'anything' },
+      body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 1, messages: [{ role: 'user', content: 'a secret prompt' }] }),
+    }).then((r) => r.arrayBuffer());
+    proc.child.kill('SIGTERM');
+    expect((await proc.done).code).toBe(0);
+    const text = await readFile(trace, 'utf8');
+    const [marker, header, row, ...rest] = text.split('\n');
+    expect(marker).toBe('# shunt-trace v1');
+    expect(header?.startsWith('ts,request_id,session,account,model,status,')).toBe(true);
+    expect(row).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z,[\w-]+,[0-9a-f]{64},a,claude-haiku-4-5,200,12,4,,,\d+,0\.001,\d+,allowed,0\.0001,\d+,allowed$/);
+    expect(rest).toEqual(['']);
+    expect(text).not.toContain('secret');
   });
 });

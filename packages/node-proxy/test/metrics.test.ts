@@ -3,6 +3,9 @@
  * scrape time, counters fed by the request path, behind the control token.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { memoryStore } from '@shunt/core';
+import { createMetrics } from '../src/metrics.js';
+import { plainBackend } from '../src/state.js';
 import { control, messageParams, startStack, streamText, textOf, type Stack } from './helpers.js';
 
 let stacks: Stack[] = [];
@@ -47,6 +50,10 @@ describe('/metrics', () => {
     expect(sample(text, 'shunt_requests_total{account="b",outcome="served"}')).toBe(2);
     expect(sample(text, 'shunt_failovers_total{account="a",reason="retry_after"}')).toBe(1);
     expect(sample(text, 'shunt_state_backend_up{backend="custom"}')).toBe(1);
+    // One upstream attempt on a (the 429), two on b; nothing was held.
+    expect(sample(text, 'shunt_upstream_latency_seconds_count{account="a"}')).toBe(1);
+    expect(sample(text, 'shunt_upstream_latency_seconds_count{account="b"}')).toBe(2);
+    expect(sample(text, 'shunt_holds_total')).toBe(0);
 
     // Windows from the rate-limit headers: a's 429 carried its 5-hour utilization.
     expect(sample(text, 'shunt_account_utilization{account="a",window="5h"}')).toBeCloseTo(0.25, 2);
@@ -54,6 +61,19 @@ describe('/metrics', () => {
     const reset = sample(text, 'shunt_account_reset_seconds{account="b",window="5h"}');
     expect(reset).toBeGreaterThan(0);
     expect(reset).toBeLessThanOrEqual(5 * 3600);
+  });
+
+  it('should count holds and their duration', async () => {
+    const store = memoryStore();
+    const metrics = createMetrics({ accounts: [{ name: 'a' }], store, state: plainBackend(store, 'custom') });
+    metrics.observeRequest({ account: 'a', outcome: 'served', attempts: [], heldMs: 1_500 });
+    metrics.observeRequest({ account: null, outcome: 'spent', attempts: [], heldMs: 600_000 });
+    metrics.observeRequest({ account: 'a', outcome: 'served', attempts: [], heldMs: 0 });
+    const { body } = await metrics.render();
+    expect(sample(body, 'shunt_holds_total')).toBe(2);
+    expect(sample(body, 'shunt_hold_seconds_count')).toBe(2);
+    expect(sample(body, 'shunt_hold_seconds_sum')).toBeCloseTo(601.5, 6);
+    expect(sample(body, 'shunt_hold_seconds_bucket{le="5"}')).toBe(1);
   });
 
   it('should count what the proxy answered itself under account "none"', async () => {

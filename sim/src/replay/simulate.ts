@@ -15,7 +15,7 @@ import { createRequestAssembler, type TokenCounts, type TraceRequest } from '../
 import { TraceError } from '../trace/errors.js';
 import { readTrace, type TraceHeader } from '../trace/reader.js';
 import { TRACE_FORMAT_MARKER } from '../trace/columns.js';
-import { createReplayer, type PoolAccount, type ReplayRequest, type ReplayResult, type Replayer, type RoutingSettings } from './replayer.js';
+import { createReplayer, type AttemptEvent, type PoolAccount, type ReplayRequest, type ReplayResult, type Replayer, type RoutingSettings } from './replayer.js';
 
 /** An account named in `--accounts FILE`. */
 export interface AccountSpec {
@@ -58,6 +58,8 @@ export interface SimulateOptions {
   readonly onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
   /** Non-fatal problems, one line each. */
   readonly onWarning?: ((message: string) => void) | undefined;
+  /** Every replayed attempt, with the strategy that made it (for comparing with the recorded picks). */
+  readonly onAttempt?: ((strategy: string, event: AttemptEvent<ReplayRequest>) => void) | undefined;
 }
 
 /** An account of the simulated pool, as reported. */
@@ -156,6 +158,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         routing,
         startMs: Number.isNaN(startMs) ? 0 : startMs,
         timelineStepMs: options.timelineStepMs ?? null,
+        onAttempt: options.onAttempt === undefined ? undefined : (event) => options.onAttempt?.(strategy.name, event),
       }),
     );
     for (let i = 0; i < warm.length; i++) feed(warm[i] as WarmRequest, built.warmCosts[i] as RequestCost);

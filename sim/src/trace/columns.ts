@@ -1,109 +1,22 @@
 /**
  * @module
- * Trace format v1: the columns, the version marker, and the record one row holds.
- * docs/trace-format.md is the specification; this file is its executable twin.
+ * Trace format v1: the columns, the version marker and the record one row holds live in
+ * `@shunt/core` (the proxy's recorder writes the same rows); this module adds what only the
+ * reader needs. docs/trace-format.md is the specification.
  */
+import type { TraceRecord } from '@shunt/core';
 
-/** The first line of every trace this version writes; a reader rejects any other version. */
-export const TRACE_FORMAT_MARKER = '# shunt-trace v1';
-
-/** The version this reader and writer speak. */
-export const TRACE_FORMAT_VERSION = 1;
-
-/** Every v1 column, in the order the writer emits them. Readers accept any order. */
-export const TRACE_COLUMNS = [
-  'ts',
-  'request_id',
-  'session',
-  'account',
-  'model',
-  'status',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_creation_tokens',
-  'duration_ms',
-  'util_5h',
-  'reset_5h',
-  'status_5h',
-  'util_7d',
-  'reset_7d',
-  'status_7d',
-] as const;
-
-/** A v1 column name. */
-export type TraceColumn = (typeof TRACE_COLUMNS)[number];
-
-/** Window statuses a v1 trace may carry (what Anthropic sends in `anthropic-ratelimit-unified-*-status`). */
-export const WINDOW_STATUSES: readonly string[] = ['allowed', 'allowed_warning', 'rejected'];
-
-/**
- * One row of a trace: one upstream response (or attempt). Only `tsMs` is required; every other
- * field is undefined when the column is missing or the cell is empty.
- */
-export interface TraceRecord {
-  /** When the attempt started, in epoch milliseconds. */
-  readonly tsMs: number;
-  /** Shared by all attempts of one client request. */
-  readonly requestId?: string | undefined;
-  /** Conversation key (the core fingerprint or any stable id). */
-  readonly session?: string | undefined;
-  /** The account that served (or refused) the attempt when it was recorded. */
-  readonly account?: string | undefined;
-  /** The model named in the request. */
-  readonly model?: string | undefined;
-  /** HTTP status of the upstream response. */
-  readonly status?: number | undefined;
-  /** Uncached input tokens. */
-  readonly inputTokens?: number | undefined;
-  /** Output tokens. */
-  readonly outputTokens?: number | undefined;
-  /** Input tokens read from the prompt cache. */
-  readonly cacheReadTokens?: number | undefined;
-  /** Input tokens written to the prompt cache. */
-  readonly cacheCreationTokens?: number | undefined;
-  /** Wall time of the attempt, in milliseconds. */
-  readonly durationMs?: number | undefined;
-  /** `anthropic-ratelimit-unified-5h-utilization` on the response (fraction, may exceed 1). */
-  readonly utilization5h?: number | undefined;
-  /** `anthropic-ratelimit-unified-5h-reset`, in epoch seconds. */
-  readonly reset5hSecs?: number | undefined;
-  /** `anthropic-ratelimit-unified-5h-status`. */
-  readonly status5h?: string | undefined;
-  /** `anthropic-ratelimit-unified-7d-utilization` (fraction, may exceed 1). */
-  readonly utilization7d?: number | undefined;
-  /** `anthropic-ratelimit-unified-7d-reset`, in epoch seconds. */
-  readonly reset7dSecs?: number | undefined;
-  /** `anthropic-ratelimit-unified-7d-status`. */
-  readonly status7d?: string | undefined;
-}
+export {
+  TRACE_COLUMNS,
+  TRACE_COLUMN_FIELDS as COLUMN_FIELDS,
+  TRACE_FORMAT_MARKER,
+  TRACE_FORMAT_VERSION,
+  TRACE_WINDOW_STATUSES as WINDOW_STATUSES,
+} from '@shunt/core';
+export type { TraceCellKind as CellKind, TraceColumn, TraceRecord } from '@shunt/core';
 
 /** A record as read from a file, with the 1-based line it started on. */
 export interface TraceRow extends TraceRecord {
   /** 1-based line number in the file (the marker line counts). */
   readonly line: number;
 }
-
-/** Which record field each column fills, and how its cell is read. */
-export const COLUMN_FIELDS: Readonly<Record<TraceColumn, { readonly field: keyof TraceRecord; readonly kind: CellKind }>> = {
-  ts: { field: 'tsMs', kind: 'timestamp' },
-  request_id: { field: 'requestId', kind: 'text' },
-  session: { field: 'session', kind: 'text' },
-  account: { field: 'account', kind: 'text' },
-  model: { field: 'model', kind: 'text' },
-  status: { field: 'status', kind: 'httpStatus' },
-  input_tokens: { field: 'inputTokens', kind: 'count' },
-  output_tokens: { field: 'outputTokens', kind: 'count' },
-  cache_read_tokens: { field: 'cacheReadTokens', kind: 'count' },
-  cache_creation_tokens: { field: 'cacheCreationTokens', kind: 'count' },
-  duration_ms: { field: 'durationMs', kind: 'count' },
-  util_5h: { field: 'utilization5h', kind: 'utilization' },
-  reset_5h: { field: 'reset5hSecs', kind: 'epochSecs' },
-  status_5h: { field: 'status5h', kind: 'windowStatus' },
-  util_7d: { field: 'utilization7d', kind: 'utilization' },
-  reset_7d: { field: 'reset7dSecs', kind: 'epochSecs' },
-  status_7d: { field: 'status7d', kind: 'windowStatus' },
-};
-
-/** How a cell is validated. */
-export type CellKind = 'timestamp' | 'text' | 'httpStatus' | 'count' | 'utilization' | 'epochSecs' | 'windowStatus';

@@ -1,0 +1,177 @@
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TRACE_PREAMBLE } from '@shunt/core';
+import { describe, expect, it } from 'vitest';
+import { jsonLogger } from './logger.js';
+import {
+  TraceFileError,
+  createTraceRecorder,
+  jsonUsageScanner,
+  requestModel,
+  sseUsageScanner,
+  traceRateLimitFields,
+  type TraceRecorderFs,
+} from './recorder.js';
+
+const T0 = Date.UTC(2026, 0, 5, 9);
+const dir = (): string => mkdtempSync(join(tmpdir(), 'shunt-recorder-'));
+const row = (i: number) => ({ tsMs: T0 + i, requestId: `r${i}`, session: 'fp', account: 'a', model: 'claude-x', status: 200, outputTokens: i });
+const lines = (path: string): string[] => readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+
+describe('createTraceRecorder', () => {
+  it('should write the marker and header once, then append rows, with mode 0600', async () => {
+    const path = join(dir(), 'trace.csv');
+    const first = createTraceRecorder({ path });
+    first.record(row(1));
+    await first.close();
+    const second = createTraceRecorder({ path });
+    second.record(row(2));
+    second.record(row(3));
+    await second.close();
+    const text = readFileSync(path, 'utf8');
+    expect(text.startsWith(TRACE_PREAMBLE)).toBe(true);
+    expect(text.split('# shunt-trace v1').length).toBe(2);
+    expect(lines(path).slice(2).map((l) => l.split(',')[1])).toEqual(['r1', 'r2', 'r3']);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('should write nothing for an idle run, and accept an existing empty file', async () => {
+    const path = join(dir(), 'trace.csv');
+    await createTraceRecorder({ path }).close();
+    expect(() => readFileSync(path)).toThrow();
+    writeFileSync(path, '');
+    const recorder = createTraceRecorder({ path });
+    recorder.record(row(1));
+    await recorder.close();
+    expect(lines(path)).toHaveLength(3);
+  });
+
+  it('should refuse a file that is not a v1 trace, and leave it alone', () => {
+    const path = join(dir(), 'notes.csv');
+    writeFileSync(path, 'name,amount\nrent,1200\n');
+    expect(() => createTraceRecorder({ path })).toThrow(TraceFileError);
+    expect(() => createTraceRecorder({ path })).toThrow(/not a shunt trace v1 .*first line is "name,amount"/);
+    writeFileSync(path, '# shunt-trace v2\nts\n');
+    expect(() => createTraceRecorder({ path })).toThrow(/first line is "# shunt-trace v2"/);
+    expect(readFileSync(path, 'utf8')).toBe('# shunt-trace v2\nts\n');
+  });
+
+  it('should rotate at the size limit and keep `keep` files, each a whole trace', async () => {
+    const d = dir();
+    const path = join(d, 'trace.csv');
+    const recorder = createTraceRecorder({ path, maxBytes: 600, keep: 3 });
+    for (let i = 0; i < 40; i++) {
+      recorder.record(row(i));
+      await recorder.flush();
+    }
+    await recorder.close();
+    expect(readdirSync(d).sort()).toEqual(['trace.csv', 'trace.csv.1', 'trace.csv.2']);
+    expect(recorder.stats().rotations).toBeGreaterThan(2);
+    const kept: string[] = [];
+    for (const name of ['trace.csv.2', 'trace.csv.1', 'trace.csv']) {
+      const file = join(d, name);
+      expect(readFileSync(file, 'utf8').startsWith(TRACE_PREAMBLE)).toBe(true);
+      expect(statSync(file).size).toBeLessThanOrEqual(600);
+      kept.push(...lines(file).slice(2).map((l) => l.split(',')[1] as string));
+    }
+    // The newest rows, in order, with nothing lost between the kept files.
+    expect(kept.at(-1)).toBe('r39');
+    expect(kept).toEqual(kept.map((_, i) => `r${40 - kept.length + i}`));
+  });
+
+  it('should log one warning when writing fails, drop rows, and recover', async () => {
+    const path = join(dir(), 'trace.csv');
+    const logs: string[] = [];
+    let broken = true;
+    const fs: TraceRecorderFs = {
+      appendFile: async (p, data, options) => {
+        if (broken) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+        await appendFile(p, data, { mode: options.mode });
+      },
+      rename,
+      rm,
+      stat,
+    };
+    const recorder = createTraceRecorder({ path, fs, logger: jsonLogger({ level: 'info', write: (l) => logs.push(l) }) });
+    for (let i = 0; i < 5; i++) {
+      recorder.record(row(i));
+      await recorder.flush();
+    }
+    expect(logs.filter((l) => l.includes('trace recording failed'))).toHaveLength(1);
+    expect(logs[0]).toContain('ENOSPC');
+    broken = false;
+    recorder.record(row(9));
+    await recorder.close();
+    expect(recorder.stats()).toMatchObject({ rows: 6, dropped: 5 });
+    expect(lines(path).slice(2).map((l) => l.split(',')[1])).toEqual(['r9']);
+    expect(logs.some((l) => l.includes('trace recording works again'))).toBe(true);
+  });
+});
+
+describe('usage scanners', () => {
+  const sse = [
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"m","content":[],"usage":{"input_tokens":3,"cache_creation_input_tokens":1602,"cache_read_input_tokens":19641,"output_tokens":1}}}\n\n',
+    `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${'x'.repeat(100_000)}"}}\n\n`,
+    'event: message_delta\r\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":188}}\r\n\r\n',
+  ].join('');
+
+  it('should read message_start and message_delta usage from a stream split anywhere', () => {
+    const bytes = Buffer.from(sse);
+    for (const size of [1, 7, 4096, bytes.length]) {
+      const scanner = sseUsageScanner();
+      for (let at = 0; at < bytes.length; at += size) scanner.push(bytes.subarray(at, at + size));
+      scanner.end();
+      expect(scanner.tokens()).toEqual({ inputTokens: 3, outputTokens: 188, cacheReadTokens: 19_641, cacheCreationTokens: 1_602 });
+    }
+  });
+
+  it('should read usage from a JSON answer, and nothing from one without it', () => {
+    const json = jsonUsageScanner();
+    const body = Buffer.from(JSON.stringify({ type: 'message', content: [], usage: { input_tokens: 12, output_tokens: 431, cache_read_input_tokens: 14000, cache_creation_input_tokens: 5210 } }));
+    json.push(body.subarray(0, 10));
+    json.push(body.subarray(10));
+    json.end();
+    expect(json.tokens()).toEqual({ inputTokens: 12, outputTokens: 431, cacheReadTokens: 14_000, cacheCreationTokens: 5_210 });
+    const none = jsonUsageScanner();
+    none.push(Buffer.from('{"type":"error"}'));
+    expect(none.tokens()).toEqual({});
+  });
+});
+
+describe('trace fields', () => {
+  it('should take the unified headers as they came, leaving out values the format cannot hold', () => {
+    expect(
+      traceRateLimitFields({
+        'anthropic-ratelimit-unified-5h-utilization': '0.0041',
+        'anthropic-ratelimit-unified-5h-reset': '1767621600',
+        'anthropic-ratelimit-unified-5h-status': 'allowed_warning',
+        'anthropic-ratelimit-unified-7d-utilization': 'n/a',
+        'anthropic-ratelimit-unified-7d-reset': '2026-01-05',
+        'anthropic-ratelimit-unified-7d-status': 'exhausted',
+      }),
+    ).toEqual({ utilization5h: 0.0041, reset5hSecs: 1_767_621_600, status5h: 'allowed_warning' });
+    expect(traceRateLimitFields({})).toEqual({});
+  });
+
+  it('should find the model near the start of a body, and nothing else of it', () => {
+    expect(requestModel(Buffer.from('{"model":"claude-opus-4-5","messages":[]}'))).toBe('claude-opus-4-5');
+    expect(requestModel(Buffer.from('{"messages":[{"role":"user","content":"my secret"}]}'))).toBeUndefined();
+    expect(requestModel(Buffer.from('{"model":"has a space"}'))).toBeUndefined();
+  });
+});
+
+describe('record_trace in the config', () => {
+  it('should default to recording nothing, resolve a relative path against the config file, and check the limits', async () => {
+    const { parseConfig } = await import('./config.js');
+    const base = { accounts: [{ name: 'a', api_key: 'k' }] };
+    expect(parseConfig(base, { env: {} }).server).toMatchObject({ recordTrace: null, recordTraceMaxMb: 64, recordTraceKeep: 4 });
+    const server = parseConfig({ ...base, server: { record_trace: 'traces/week.csv', record_trace_max_mb: 8, record_trace_keep: 2 } }, { file: '/etc/shunt/config.toml', env: {} }).server;
+    expect(server).toMatchObject({ recordTrace: '/etc/shunt/traces/week.csv', recordTraceMaxMb: 8, recordTraceKeep: 2 });
+    expect(() => parseConfig({ ...base, server: { record_trace: '' } }, { file: '/c.toml', env: {} })).toThrow(/server\.record_trace: must not be empty/);
+    expect(() => parseConfig({ ...base, server: { record_trace_keep: 0 } }, { file: '/c.toml', env: {} })).toThrow(/server\.record_trace_keep: must be a number of at least 1/);
+    expect(() => parseConfig({ ...base, server: { record_trace_keep: 1.5 } }, { file: '/c.toml', env: {} })).toThrow(/server\.record_trace_keep: must be a whole number/);
+    expect(() => parseConfig({ ...base, server: { record_trace_max_mb: 0 } }, { file: '/c.toml', env: {} })).toThrow(/server\.record_trace_max_mb: must be a number greater than 0/);
+  });
+});

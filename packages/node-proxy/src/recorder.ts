@@ -1,0 +1,435 @@
+/**
+ * @module
+ * Trace recording (`record_trace = "FILE"`, `shunt start --record FILE`): one row per upstream
+ * response in the simulator's trace format v1 (docs/trace-format.md), written with `@shunt/core`'s
+ * `formatTraceRow`, so `pnpm sim FILE` replays what the proxy saw. Rows are buffered and appended
+ * off the request path; the file is rotated by size and a failing disk costs one warning, never a
+ * request. Nothing of a request's content is recorded: the conversation is its fingerprint.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { appendFile, rename, rm, stat } from 'node:fs/promises';
+import { TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core';
+import type { Logger } from './logger.js';
+
+/** The file operations the recorder uses (tests swap in failing ones). */
+export interface TraceRecorderFs {
+  /** Append `data`, creating the file with `mode` when it does not exist. */
+  appendFile(path: string, data: string, options: { readonly mode: number }): Promise<void>;
+  /** Rename `from` to `to`, replacing `to`. */
+  rename(from: string, to: string): Promise<void>;
+  /** Delete a file; no error when it does not exist. */
+  rm(path: string, options: { readonly force: true }): Promise<void>;
+  /** The file's size in bytes; rejects (ENOENT) when it does not exist. */
+  stat(path: string): Promise<{ readonly size: number }>;
+}
+
+/** Options for {@link createTraceRecorder}. */
+export interface TraceRecorderOptions {
+  /** The trace file. Created (mode 0600) with the marker and header if missing; appended to otherwise. */
+  readonly path: string;
+  /**
+   * Size at which the file is rotated: `path` becomes `path.1`, `path.1` becomes `path.2`, …
+   * @default 67108864 (64 MiB)
+   */
+  readonly maxBytes?: number | undefined;
+  /**
+   * Files kept, the live one included; the oldest beyond this is deleted at rotation.
+   * @default 4
+   */
+  readonly keep?: number | undefined;
+  /** Where the one warning about a failing write goes. */
+  readonly logger?: Logger | undefined;
+  /**
+   * How often buffered rows are appended, in milliseconds (and on close).
+   * @default 1000
+   */
+  readonly flushIntervalMs?: number | undefined;
+  /** File operations. @default node:fs/promises */
+  readonly fs?: TraceRecorderFs | undefined;
+}
+
+/** An open trace file. */
+export interface TraceRecorder {
+  /** The file rows go to. */
+  readonly path: string;
+  /** Queue one row; it reaches the file at the next flush. Never throws, never waits. */
+  record(record: TraceRecord): void;
+  /** Append everything queued now. Resolves when it is written (or the write failed and was logged). */
+  flush(): Promise<void>;
+  /** Flush and stop the timer. Later rows are dropped. */
+  close(): Promise<void>;
+  /** Rows queued so far, rows dropped (failing disk or an over-full buffer), and rotations done. */
+  stats(): { readonly rows: number; readonly dropped: number; readonly rotations: number };
+}
+
+/** Thrown when the file exists but is not a v1 trace (the recorder never appends to someone else's file). */
+export class TraceFileError extends Error {
+  /** The file. */
+  readonly path: string;
+  constructor(path: string, reason: string) {
+    super(`${path}: ${reason}`);
+    this.name = 'TraceFileError';
+    this.path = path;
+  }
+}
+
+/** Default rotation size: 64 MiB, about 300,000 rows. */
+export const DEFAULT_TRACE_MAX_BYTES: number = 64 * 1024 * 1024;
+/** Default number of files kept (the live one and three rotated ones). */
+export const DEFAULT_TRACE_KEEP = 4;
+
+/** Rows queued beyond this many bytes (the disk is stalled) are dropped instead of held. */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+const defaultFs: TraceRecorderFs = {
+  appendFile: (path, data, options) => appendFile(path, data, { mode: options.mode, encoding: 'utf8' }),
+  rename,
+  rm,
+  stat,
+};
+
+/**
+ * Open (or create) a trace file for appending. Throws a {@link TraceFileError} at once when `path`
+ * exists, is not empty and does not start with the v1 marker and header: point the recorder at a
+ * new file, or move the old one away.
+ *
+ * @example
+ * ```ts
+ * const recorder = createTraceRecorder({ path: 'week.csv' });
+ * recorder.record({ tsMs: Date.now(), requestId: 'r1', account: 'work', status: 200 });
+ * await recorder.close();
+ * ```
+ */
+export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorder {
+  const { path, logger } = options;
+  const maxBytes = options.maxBytes ?? DEFAULT_TRACE_MAX_BYTES;
+  const keep = Math.max(1, Math.floor(options.keep ?? DEFAULT_TRACE_KEEP));
+  const fs = options.fs ?? defaultFs;
+  checkExisting(path);
+
+  let queue: string[] = [];
+  let queuedBytes = 0;
+  let rows = 0;
+  let dropped = 0;
+  let rotations = 0;
+  let failing = false;
+  let closed = false;
+  // One write at a time, in order.
+  let writing: Promise<void> = Promise.resolve();
+
+  const drop = (count: number, error: unknown): void => {
+    dropped += count;
+    if (failing) return;
+    failing = true;
+    logger?.warn('trace recording failed; rows are dropped until a write succeeds (requests are still served)', {
+      path,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  };
+
+  const write = async (lines: string[]): Promise<void> => {
+    let data = lines.join('');
+    try {
+      let size = await fs.stat(path).then(
+        (s) => s.size,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return 0;
+          throw error;
+        },
+      );
+      if (size > TRACE_PREAMBLE.length && size + Buffer.byteLength(data) > maxBytes) {
+        await rotate();
+        size = 0;
+      }
+      if (size === 0) data = TRACE_PREAMBLE + data;
+      await fs.appendFile(path, data, { mode: 0o600 });
+      if (failing) logger?.info('trace recording works again', { path, dropped });
+      failing = false;
+    } catch (error) {
+      drop(lines.length, error);
+    }
+  };
+
+  const rotate = async (): Promise<void> => {
+    // path.(keep-1) is the oldest kept; it goes, and every other moves up one.
+    if (keep === 1) {
+      await fs.rm(path, { force: true });
+    } else {
+      await fs.rm(`${path}.${keep - 1}`, { force: true });
+      for (let i = keep - 2; i >= 1; i--) {
+        await fs.rename(`${path}.${i}`, `${path}.${i + 1}`).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+        });
+      }
+      await fs.rename(path, `${path}.1`);
+    }
+    rotations++;
+  };
+
+  const flush = (): Promise<void> => {
+    if (queue.length > 0) {
+      const lines = queue;
+      queue = [];
+      queuedBytes = 0;
+      writing = writing.then(() => write(lines));
+    }
+    return writing;
+  };
+
+  const timer = setInterval(() => void flush(), options.flushIntervalMs ?? 1000);
+  timer.unref();
+
+  return {
+    path,
+    record(record) {
+      if (closed) return;
+      let line: string;
+      try {
+        line = formatTraceRow(record);
+      } catch (error) {
+        drop(1, error);
+        return;
+      }
+      if (queuedBytes + line.length > MAX_QUEUED_BYTES) {
+        drop(1, new Error('the disk is not keeping up: more than 16 MiB of rows are waiting'));
+        return;
+      }
+      queue.push(line);
+      queuedBytes += line.length;
+      rows++;
+    },
+    flush,
+    async close() {
+      if (closed) return writing;
+      closed = true;
+      clearInterval(timer);
+      await flush();
+    },
+    stats: () => ({ rows, dropped, rotations }),
+  };
+}
+
+/** Refuse a non-empty file that is not a v1 trace with this recorder's columns. */
+function checkExisting(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new TraceFileError(path, `cannot open the trace file (${(error as Error).message})`);
+  }
+  try {
+    const head = Buffer.alloc(TRACE_PREAMBLE.length);
+    const read = readSync(fd, head, 0, head.length, 0);
+    if (read === 0) return;
+    const text = head.subarray(0, read).toString('utf8');
+    if (text !== TRACE_PREAMBLE) {
+      const first = JSON.stringify((text.split('\n')[0] ?? '').slice(0, 60));
+      throw new TraceFileError(
+        path,
+        `exists and is not a shunt trace v1 with this version's columns (its first line is ${first}); record to a new file or move this one away`,
+      );
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The unified rate-limit headers of a response, as trace fields (values that do not parse are left out). */
+export function traceRateLimitFields(headers: Readonly<Record<string, string | string[] | undefined>>): Partial<TraceRecord> {
+  const out: {
+    utilization5h?: number;
+    reset5hSecs?: number;
+    status5h?: string;
+    utilization7d?: number;
+    reset7dSecs?: number;
+    status7d?: string;
+  } = {};
+  const u5 = decimal(headers['anthropic-ratelimit-unified-5h-utilization']);
+  if (u5 !== undefined) out.utilization5h = u5;
+  const r5 = epochSecs(headers['anthropic-ratelimit-unified-5h-reset']);
+  if (r5 !== undefined) out.reset5hSecs = r5;
+  const s5 = windowStatus(headers['anthropic-ratelimit-unified-5h-status']);
+  if (s5 !== undefined) out.status5h = s5;
+  const u7 = decimal(headers['anthropic-ratelimit-unified-7d-utilization']);
+  if (u7 !== undefined) out.utilization7d = u7;
+  const r7 = epochSecs(headers['anthropic-ratelimit-unified-7d-reset']);
+  if (r7 !== undefined) out.reset7dSecs = r7;
+  const s7 = windowStatus(headers['anthropic-ratelimit-unified-7d-status']);
+  if (s7 !== undefined) out.status7d = s7;
+  return out;
+}
+
+/**
+ * The `model` of a request body, when it is named near the start (where every client puts it).
+ * A cheap look at the first 4 KiB with a model-id alphabet; nothing else of the body is read.
+ */
+export function requestModel(body: Uint8Array): string | undefined {
+  const head = Buffer.from(body.buffer, body.byteOffset, Math.min(body.length, 4096)).toString('latin1');
+  return MODEL_FIELD.exec(head)?.[1];
+}
+
+const MODEL_FIELD = /"model"\s*:\s*"([A-Za-z0-9._:@/-]{1,128})"/;
+
+/** Token counts read from a response's `usage`, as trace fields. */
+export interface UsageTokens {
+  inputTokens?: number;
+  outputTokens?: number;
+  cacheReadTokens?: number;
+  cacheCreationTokens?: number;
+}
+
+/** Watches response bytes go by (unchanged) and reads the token usage out of them. */
+export interface UsageScanner {
+  /** Look at the next chunk. */
+  push(chunk: Uint8Array): void;
+  /** The body ended. */
+  end(): void;
+  /** What was found so far (empty when nothing was). */
+  tokens(): UsageTokens;
+}
+
+/**
+ * A scanner for a streamed answer: the `usage` of `message_start` (input and cache tokens) and of
+ * each `message_delta` (output tokens, cumulative; input and cache tokens when the API repeats
+ * them). Only those events' `data:` lines are decoded; every other line is skipped unread.
+ */
+export function sseUsageScanner(): UsageScanner {
+  const tokens: UsageTokens = {};
+  // The unfinished line's pieces (joined only when the line ends).
+  let partial: Buffer[] = [];
+  let partialBytes = 0;
+  let skipping = false;
+  const line = (bytes: Buffer): void => {
+    if (bytes.length < 6 || bytes[0] !== 0x64 /* d */ || !bytes.subarray(0, 5).equals(DATA)) return;
+    if (!(bytes.includes(MESSAGE_START) || bytes.includes(MESSAGE_DELTA))) return;
+    try {
+      const event = JSON.parse(bytes.subarray(5).toString('utf8')) as { type?: unknown; message?: { usage?: unknown }; usage?: unknown };
+      const usage = event.type === 'message_start' ? event.message?.usage : event.type === 'message_delta' ? event.usage : undefined;
+      readUsage(usage, tokens);
+    } catch {
+      // Not JSON: not an event this scanner reads.
+    }
+  };
+  return {
+    push(chunk) {
+      let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      let start = 0;
+      for (;;) {
+        const nl = buf.indexOf(0x0a, start);
+        if (nl === -1) break;
+        if (skipping) {
+          skipping = false;
+        } else if (partialBytes > 0) {
+          partial.push(buf.subarray(start, nl));
+          line(stripCr(Buffer.concat(partial)));
+        } else {
+          line(stripCr(buf.subarray(start, nl)));
+        }
+        partial = [];
+        partialBytes = 0;
+        start = nl + 1;
+      }
+      if (start < buf.length && !skipping) {
+        buf = buf.subarray(start);
+        // A usage line is short; a long unfinished line is a content delta, skipped to its end.
+        if (partialBytes + buf.length > MAX_USAGE_LINE) {
+          partial = [];
+          partialBytes = 0;
+          skipping = true;
+        } else {
+          partial.push(buf);
+          partialBytes += buf.length;
+        }
+      }
+    },
+    end() {
+      if (partialBytes > 0 && !skipping) line(stripCr(Buffer.concat(partial)));
+      partial = [];
+      partialBytes = 0;
+    },
+    tokens: () => tokens,
+  };
+}
+
+/**
+ * A scanner for a JSON answer: keeps the body (up to 4 MiB; larger answers record no tokens) and
+ * reads `usage` from it once it has ended, after the client has it.
+ */
+export function jsonUsageScanner(): UsageScanner {
+  let chunks: Buffer[] | null = [];
+  let size = 0;
+  let tokens: UsageTokens | null = null;
+  return {
+    push(chunk) {
+      if (chunks === null) return;
+      size += chunk.length;
+      if (size > MAX_JSON_BODY) chunks = null;
+      else chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    },
+    end() {},
+    tokens() {
+      if (tokens !== null) return tokens;
+      tokens = {};
+      if (chunks !== null && chunks.length > 0) {
+        try {
+          readUsage((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { usage?: unknown }).usage, tokens);
+        } catch {
+          // Not JSON after all: no tokens.
+        }
+      }
+      chunks = null;
+      return tokens;
+    },
+  };
+}
+
+const DATA = Buffer.from('data:');
+const MESSAGE_START = Buffer.from('"message_start"');
+const MESSAGE_DELTA = Buffer.from('"message_delta"');
+const MAX_USAGE_LINE = 64 * 1024;
+const MAX_JSON_BODY = 4 * 1024 * 1024;
+
+function stripCr(bytes: Buffer): Buffer {
+  return bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, -1) : bytes;
+}
+
+function readUsage(usage: unknown, into: UsageTokens): void {
+  if (typeof usage !== 'object' || usage === null) return;
+  const u = usage as Record<string, unknown>;
+  const input = count(u['input_tokens']);
+  if (input !== undefined) into.inputTokens = input;
+  const output = count(u['output_tokens']);
+  if (output !== undefined) into.outputTokens = output;
+  const cacheRead = count(u['cache_read_input_tokens']);
+  if (cacheRead !== undefined) into.cacheReadTokens = cacheRead;
+  const cacheCreation = count(u['cache_creation_input_tokens']);
+  if (cacheCreation !== undefined) into.cacheCreationTokens = cacheCreation;
+}
+
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  return v === undefined ? undefined : v.trim();
+}
+
+function decimal(raw: string | string[] | undefined): number | undefined {
+  const v = headerValue(raw);
+  if (v === undefined || !/^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function epochSecs(raw: string | string[] | undefined): number | undefined {
+  const v = headerValue(raw);
+  if (v === undefined || !/^\d{1,11}$/.test(v)) return undefined;
+  return Number(v);
+}
+
+function windowStatus(raw: string | string[] | undefined): string | undefined {
+  const v = headerValue(raw);
+  return v !== undefined && TRACE_WINDOW_STATUSES.includes(v) ? v : undefined;
+}
