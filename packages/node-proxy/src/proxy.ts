@@ -38,7 +38,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { plainBackend, type StateBackend } from './state.js';
-import { createTraceRecorder, jsonUsageScanner, requestModel, sseUsageScanner, traceRateLimitFields, type TraceRecorder, type UsageScanner } from './recorder.js';
+import { createTraceRecorder, jsonUsageScanner, requestModel, sseUsageScanner, traceRateLimitFields, type TraceRecorder, type UsageScanner, type UsageTokens } from './recorder.js';
 import { isEventStream, sseErrorSniffer, type SseError, type SseErrorSniffer } from './sse.js';
 import { cancellation, type Cancellation } from './cancellation.js';
 import { upstreamClient, type UpstreamResponse } from './upstream.js';
@@ -309,6 +309,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
     } | null = null;
     let outcome: RequestRecord['outcome'] = 'served';
     let status = 0;
+    // What the answer cost, read from its usage as it went by (empty when unknown).
+    let tokens: UsageTokens = NO_TOKENS;
 
     let routed: (() => void) | null = null;
     const finish = (): void => {
@@ -332,6 +334,10 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         held_ms: heldMs,
         duration_ms: durationMs,
         stream,
+        input_tokens: tokens.inputTokens ?? null,
+        output_tokens: tokens.outputTokens ?? null,
+        cache_read_tokens: tokens.cacheReadTokens ?? null,
+        cache_creation_tokens: tokens.cacheCreationTokens ?? null,
       };
       if (finalOutcome === 'served' || finalOutcome === 'client_gone') logger.info('request', fields);
       else logger.warn('request', fields);
@@ -682,9 +688,10 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         status = answer.statusCode;
         outcome = 'served';
         res.writeHead(answer.statusCode, clientResponseHeaders(answer.headers, account.name));
-        const usage = recorder === null ? null : sse ? sseUsageScanner() : jsonUsageScanner();
+        // Usage is read for the request log line and the trace row, from the bytes as they go by.
+        const usage = sse ? sseUsageScanner() : jsonUsageScanner();
         try {
-          if (usage !== null && prefix !== null) {
+          if (prefix !== null) {
             for (const chunk of prefix.chunks) usage.push(chunk);
             if (prefix.ended) usage.end();
           }
@@ -692,7 +699,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             res.end(Buffer.concat(prefix.chunks));
           } else {
             if (prefix !== null) for (const chunk of prefix.chunks) res.write(chunk);
-            await pipeBody(answer.body, res, usage === null ? sniffer : sniffer === null ? usage : bothObservers(sniffer, usage));
+            await pipeBody(answer.body, res, sniffer === null ? usage : bothObservers(sniffer, usage));
           }
         } catch (error) {
           if (signal.aborted) return; // the client left; the upstream request is already aborted
@@ -704,6 +711,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           res.destroy();
         } finally {
           // Once the answer has ended (or broken off): what it cost, as far as it got.
+          tokens = usage.tokens();
           traceRow(account.name, answer.statusCode, answer.headers, attemptMs, usage);
         }
         return;
@@ -824,6 +832,7 @@ export function assertSafeBind(config: ShuntConfig): void {
 /** Reasons a wait can fix: the account is out of capacity for a while, not broken. */
 const CAPACITY_REASONS: ReadonlySet<string> = new Set(['window_rejected', 'retry_after', 'rate_limited', 'overloaded', 'stream_error']);
 
+const NO_TOKENS: UsageTokens = Object.freeze({});
 const NO_FAILOVERS: readonly string[] = Object.freeze([]);
 
 function failoversOf(attempts: readonly RequestAttempt[]): string[] {

@@ -168,6 +168,23 @@ describe('logging', () => {
     expect(log).not.toContain('CANARY');
     expect(log).not.toContain(canaryKey);
   });
+
+  it('should log one line per request with its account, reason, status, latency, attempts and tokens', async () => {
+    stack = await startStack({ accounts: [{ name: 'a', key: 'key-a' }, { name: 'b', key: 'key-b' }] });
+    await stack.client.messages.create(messageParams('tokens-json'));
+    await streamText(stack.client, 'tokens-stream');
+    const lines = stack.logs
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('"msg":"request"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toHaveLength(2);
+    for (const [line, stream] of [[lines[0], false], [lines[1], true]] as const) {
+      expect(line).toMatchObject({ account: expect.stringMatching(/^[ab]$/), reason: 'strategy', status: 200, attempts: 1, stream, input_tokens: 12, output_tokens: 4 });
+      expect(typeof line?.['duration_ms']).toBe('number');
+      expect(typeof line?.['id']).toBe('string');
+    }
+  });
 });
 
 function fetchRaw(url: string, headers: Record<string, string>): Promise<{ status: number }> {
