@@ -23,7 +23,7 @@ describe('jsonLogger', () => {
     expect(JSON.parse(lines[0] ?? '')).toMatchObject({ msg: 'cyclic', level: 'warn' });
   });
 
-  it('should redact credential fields even if a call site passes one', () => {
+  it('should redact credential fields (top level and in headers) even if a call site passes one', () => {
     const lines: string[] = [];
     const logger = jsonLogger({ write: (line) => lines.push(line) });
     logger.warn('oops', { authorization: 'Bearer sk-canary-1', headers: { 'x-api-key': 'sk-canary-2' }, refresh_token: 'rt-canary-3' });

@@ -28,7 +28,7 @@ export interface Logger {
 export interface JsonLoggerOptions {
   /**
    * Where each line goes (the line ends with its newline).
-   * @default stderr (asynchronous, flushed at exit)
+   * @default stderr, in batches (4 KiB or 250 ms) and flushed at exit
    */
   readonly write?: ((line: string) => void) | undefined;
   /**
@@ -47,9 +47,10 @@ export interface JsonLoggerOptions {
 export const LOG_LEVELS: Readonly<Record<LogLevel, number>> = Object.freeze({ debug: 10, info: 20, warn: 30, error: 40 });
 
 /**
- * Field names whose values are replaced by `[redacted]` wherever they appear (top level or one
- * object down), whatever a call site passes. The call sites never log credentials; this is the
- * second guard.
+ * Field names whose values are replaced by `[redacted]`, at the top level of a record or inside its
+ * `headers`, whatever a call site passes. The call sites never log credentials; this is the second
+ * guard. Explicit paths, not pino's `*` wildcards: a wildcard costs ~25 µs per line, explicit
+ * paths ~1 µs.
  */
 export const REDACTED_FIELDS: readonly string[] = Object.freeze([
   'authorization',
@@ -75,7 +76,7 @@ export const REDACTED_FIELDS: readonly string[] = Object.freeze([
  */
 export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
   const now = options.now ?? Date.now;
-  const paths = REDACTED_FIELDS.flatMap((name) => [`["${name}"]`, `*["${name}"]`]);
+  const paths = REDACTED_FIELDS.flatMap((name) => [`["${name}"]`, `headers["${name}"]`]);
   const log = pino(
     {
       level: options.level ?? 'info',
@@ -97,16 +98,22 @@ export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
 }
 
 /**
- * One asynchronous stderr destination per process: lines written while an earlier write is under
- * way go out together (one write for many requests under load); what is pending is flushed when the
- * process exits.
+ * One asynchronous stderr destination per process. Lines are gathered and written in batches (4 KiB,
+ * or every 250 ms, whichever comes first): under load that is one write for many requests instead of
+ * a system call per line. What is pending is flushed when the process exits.
  */
 let stderr: ReturnType<typeof pino.destination> | undefined;
 
 function stderrDestination(): ReturnType<typeof pino.destination> {
   if (stderr === undefined) {
-    // minLength 0: a line goes out at once, and lines produced while a write is under way go out together.
-    const destination = pino.destination({ dest: 2, sync: false, minLength: 0 });
+    const destination = pino.destination({ dest: 2, sync: false, minLength: 4096 });
+    setInterval(() => {
+      try {
+        destination.flush();
+      } catch {
+        // A write is already under way: what is buffered goes out with the next tick.
+      }
+    }, 250).unref();
     process.on('exit', () => {
       try {
         destination.flushSync();
