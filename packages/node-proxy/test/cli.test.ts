@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli.js';
-import { startStack, type Stack } from './helpers.js';
+import { runMain, startStack, type Stack } from './helpers.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsx = join(packageDir, '..', '..', 'node_modules', '.bin', 'tsx');
@@ -26,23 +25,6 @@ async function tempFile(name: string, text: string): Promise<string> {
   const file = join(dir, name);
   await writeFile(file, text);
   return file;
-}
-
-/** Run `main` and capture what it prints. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  const code = await main(args);
-  vi.restoreAllMocks();
-  return { code, out, err };
 }
 
 /** Run the real program. */
@@ -77,17 +59,17 @@ describe('control commands', () => {
     stack = await startStack();
     const port = new URL(stack.controlUrl).port;
     const config = await tempFile('config.toml', `[server]\ncontrol_port = ${port}\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
-    expect(await run(['pin', 'b', '--config', config])).toMatchObject({ code: 0, out: 'pinned to b\n' });
+    expect(await runMain(['pin', 'b', '--config', config])).toMatchObject({ code: 0, out: 'pinned to b\n' });
     expect(stack.store.getPinned()).toBe('b');
-    expect(await run(['pin', 'auto', '--config', config])).toMatchObject({ code: 0, out: 'automatic routing\n' });
-    expect(await run(['strategy', '--config', config])).toMatchObject({ code: 0, out: 'maximus (from the configuration)\n' });
-    expect(await run(['strategy', 'reaper', '--config', config])).toMatchObject({ code: 0, out: 'reaper (set at run time)\n' });
-    expect(await run(['strategy', '--reset', '--config', config])).toMatchObject({ code: 0, out: 'maximus (from the configuration)\n' });
-    const status = await run(['status', '--config', config]);
+    expect(await runMain(['pin', 'auto', '--config', config])).toMatchObject({ code: 0, out: 'automatic routing\n' });
+    expect(await runMain(['strategy', '--config', config])).toMatchObject({ code: 0, out: 'maximus (from the configuration)\n' });
+    expect(await runMain(['strategy', 'reaper', '--config', config])).toMatchObject({ code: 0, out: 'reaper (set at run time)\n' });
+    expect(await runMain(['strategy', '--reset', '--config', config])).toMatchObject({ code: 0, out: 'maximus (from the configuration)\n' });
+    const status = await runMain(['status', '--config', config]);
     expect(status.code).toBe(0);
     expect(status.out).toMatch(/^a {2}\S+ {2}✓ available/m);
     expect(status.out).not.toContain('\u001b['); // not a TTY: no colour
-    const json = await run(['status', '--json', '--config', config]);
+    const json = await runMain(['status', '--json', '--config', config]);
     expect(JSON.parse(json.out)).toMatchObject({ accounts: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
   });
 
@@ -95,34 +77,34 @@ describe('control commands', () => {
     stack = await startStack();
     const port = new URL(stack.controlUrl).port;
     const config = await tempFile('config.toml', `[server]\ncontrol_port = ${port}\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
-    expect(await run(['pin', 'nobody', '--config', config])).toMatchObject({ code: 1, err: "shunt: unknown account 'nobody'\n" });
-    expect(await run(['strategy', 'fastest', '--config', config])).toMatchObject({ code: 1, err: "shunt: unknown strategy 'fastest'\n" });
+    expect(await runMain(['pin', 'nobody', '--config', config])).toMatchObject({ code: 1, err: "shunt: unknown account 'nobody'\n" });
+    expect(await runMain(['strategy', 'fastest', '--config', config])).toMatchObject({ code: 1, err: "shunt: unknown strategy 'fastest'\n" });
   });
 
   it('should say when no proxy is running', async () => {
     const config = await tempFile('config.toml', `[server]\ncontrol_port = 1\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
-    const result = await run(['status', '--config', config]);
+    const result = await runMain(['status', '--config', config]);
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/no shunt is answering on http:\/\/127\.0\.0\.1:1/);
   });
 
   it('should print help for every command and exit 2 on bad usage', async () => {
     for (const command of ['start', 'demo', 'pin', 'strategy', 'status']) {
-      const help = await run([command, '--help']);
+      const help = await runMain([command, '--help']);
       expect(help.code).toBe(0);
       expect(help.out).toMatch(new RegExp(`^Usage: shunt ${command}`));
     }
-    expect((await run(['--help'])).out).toMatch(/Commands:/);
-    expect(await run(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command "frobnicate"/) });
-    expect(await run(['pin'])).toMatchObject({ code: 2, err: expect.stringMatching(/expected one account name/) });
-    expect(await run(['start', '--bogus'])).toMatchObject({ code: 2, err: expect.stringMatching(/Unknown option '--bogus'/) });
+    expect((await runMain(['--help'])).out).toMatch(/Commands:/);
+    expect(await runMain(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command "frobnicate"/) });
+    expect(await runMain(['pin'])).toMatchObject({ code: 2, err: expect.stringMatching(/expected one account name/) });
+    expect(await runMain(['start', '--bogus'])).toMatchObject({ code: 2, err: expect.stringMatching(/Unknown option '--bogus'/) });
   });
 
   it('should report a configuration error in one line and exit 2', async () => {
     const config = await tempFile('config.toml', `[server]\nport = "x"\n[[accounts]]\nname = "a"\n`);
-    expect(await run(['start', '--config', config])).toEqual({ code: 2, out: '', err: `shunt: ${config}: server.port: must be a port number from 0 to 65535, got "x"\n` });
+    expect(await runMain(['start', '--config', config])).toEqual({ code: 2, out: '', err: `shunt: ${config}: server.port: must be a port number from 0 to 65535, got "x"\n` });
     const missing = join(dirname(config), 'nope.toml');
-    expect((await run(['start', '--config', missing])).err).toMatch(new RegExp(`^shunt: ${missing}: no such file`));
+    expect((await runMain(['start', '--config', missing])).err).toMatch(new RegExp(`^shunt: ${missing}: no such file`));
   });
 });
 
@@ -131,7 +113,7 @@ describe('start --record', () => {
     const config = await tempFile('config.toml', `[server]\nport = 0\ncontrol_port = 0\nstate_path = "state.json"\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
     const notes = join(dirname(config), 'notes.csv');
     await writeFile(notes, 'name,amount\n');
-    const { code, err } = await run(['start', '--config', config, '--record', notes]);
+    const { code, err } = await runMain(['start', '--config', config, '--record', notes]);
     expect(code).toBe(2);
     expect(err).toBe(
       `shunt: ${notes}: exists and is not a shunt trace v1 with this version's columns (its first line is "name,amount"); record to a new file or move this one away\n`,

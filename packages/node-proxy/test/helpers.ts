@@ -4,6 +4,8 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { memoryStore, type MemoryStore } from '@shunt/core';
+import { vi } from 'vitest';
+import { main } from '../src/cli.js';
 import { parseConfig } from '../src/config.js';
 import { jsonLogger } from '../src/logger.js';
 import { createMockUpstream, type MockAccountOptions, type MockUpstream } from '../src/mock-upstream.js';
@@ -164,4 +166,23 @@ export async function control(stack: Stack, method: string, path: string, body?:
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: response.status, json: await response.json() };
+}
+
+/** Run the CLI's `main` in process and capture what it prints (the program itself is tested in cli.test.ts). */
+export async function runMain(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  try {
+    return { code: await main(args), out, err };
+  } finally {
+    vi.restoreAllMocks();
+  }
 }

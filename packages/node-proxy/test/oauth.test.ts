@@ -12,11 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../src/cli.js';
 import { credentialsFile, type CredentialsFile, type OAuthEntry } from '../src/credentials-file.js';
 import { accountCredentials } from '../src/oauth-accounts.js';
 import { runLogin } from '../src/oauth-login.js';
-import { fakeClock, messageParams, startStack, T0_MS, textOf, type FakeClock, type Stack } from './helpers.js';
+import { fakeClock, messageParams, runMain, startStack, T0_MS, textOf, type FakeClock, type Stack } from './helpers.js';
 
 interface TokenCall {
   readonly contentType: string | undefined;
@@ -314,20 +313,3 @@ describe('shunt login and shunt import-claude-code', () => {
   });
 });
 
-async function runMain(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(args), out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
