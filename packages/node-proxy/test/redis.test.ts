@@ -238,7 +238,9 @@ describe.skipIf(skipReason !== null)(`two shunt processes on one Redis${skipReas
     await load;
     expect(failures).toEqual([]);
     expect(count).toBeGreaterThan(20);
+    // The log is written in batches (up to 250 ms late): wait for the lines rather than expect them at once.
     for (const instance of [east, west]) {
+      await waitFor('the outage and the recovery in the log', async () => /"msg":"Redis reachable again/.test(instance.log()), 5_000, 20);
       expect(instance.log()).toMatch(/"msg":"Redis unreachable/);
       expect(instance.log()).toMatch(/"msg":"Redis reachable again/);
     }
