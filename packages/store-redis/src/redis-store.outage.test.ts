@@ -3,11 +3,11 @@
 // so nothing either learned meanwhile is lost. A file of its own: it kills its server.
 import { randomUUID } from 'node:crypto';
 import { pickAccount } from '@shunt/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, redisSkipReason, startRedis, type RedisServer } from '../test/redis-server.js';
+import { expect, it } from 'vitest';
+import { freePort, startRedis, type RedisServer } from '../test/redis-server.js';
+import { describeWithRedis, useRedisServer } from '../test/with-redis.js';
 import { redisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
 
-const skipReason = redisSkipReason();
 const open: RedisStore[] = [];
 
 interface Watched {
@@ -39,16 +39,10 @@ async function eventually(check: () => boolean, timeoutMs: number): Promise<numb
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.skipIf(skipReason !== null)(`redisStore when Redis goes away${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
+describeWithRedis('redisStore when Redis goes away', () => {
   let server: RedisServer;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((store) => store.close()));
-  });
-  afterAll(async () => {
-    await server.stop();
+  useRedisServer(open, (started) => {
+    server = started;
   });
 
   it('should keep serving while Redis is killed mid-write, report it once, and lose nothing when it returns', async () => {

@@ -4,11 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { classifyResponse, pickAccount, recordResponse, type RateLimitInfo } from '@shunt/core';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { redisSkipReason, startRedis, type RedisServer } from '../test/redis-server.js';
+import { expect, it } from 'vitest';
+import type { RedisServer } from '../test/redis-server.js';
+import { describeWithRedis, useRedisServer } from '../test/with-redis.js';
 import { redisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
 
-const skipReason = redisSkipReason();
 const T0 = Date.UTC(2026, 0, 1);
 const S0 = T0 / 1000;
 /** What "quickly" means for pub/sub propagation on one machine; measured values are far below. */
@@ -38,15 +38,9 @@ async function eventually(check: () => boolean, timeoutMs = PROPAGATION_BOUND_MS
   return performance.now() - start;
 }
 
-describe.skipIf(skipReason !== null)(`redisStore across instances${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((store) => store.close()));
-  });
-  afterAll(async () => {
-    await server.stop();
+describeWithRedis('redisStore across instances', () => {
+  useRedisServer(open, (started) => {
+    server = started;
   });
 
   it('should show every kind of write made on A to B within the propagation bound', async () => {

@@ -2,11 +2,11 @@
 // the function runs once and both get its result; a failed or vanished leader is handled.
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, redisSkipReason, startRedis, type RedisServer } from '../test/redis-server.js';
+import { expect, it } from 'vitest';
+import { freePort, type RedisServer } from '../test/redis-server.js';
+import { describeWithRedis, useRedisServer } from '../test/with-redis.js';
 import { redisStore, type RedisStore } from './redis-store.js';
 
-const skipReason = redisSkipReason();
 let server: RedisServer;
 const open: RedisStore[] = [];
 
@@ -26,15 +26,9 @@ function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
   return { promise, resolve };
 }
 
-describe.skipIf(skipReason !== null)(`singleFlight and acquireLock${skipReason === null ? '' : ` (skipped: ${skipReason})`}`, () => {
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterEach(async () => {
-    await Promise.all(open.splice(0).map((store) => store.close()));
-  });
-  afterAll(async () => {
-    await server.stop();
+describeWithRedis('singleFlight and acquireLock', () => {
+  useRedisServer(open, (started) => {
+    server = started;
   });
 
   it('should run a refresh once when two instances race, and give both its result', async () => {
