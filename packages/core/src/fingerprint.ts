@@ -202,6 +202,22 @@ function readTextContent(sc: JsonCursor): number[] | null {
   }
 }
 
+/** What {@link readStringValue} found: a string (left in the cursor), another value (skipped), or invalid JSON. */
+const STRING = 1;
+const OTHER = 0;
+const INVALID = -1;
+
+/**
+ * After an object key: reads `: value`. A string is read and left in the cursor (`strStart`,
+ * `strEnd`, `stringEquals`); any other value is only validated. A later duplicate key overrides an
+ * earlier one, so callers reset what they remembered when the value is not a string.
+ */
+function readStringValue(sc: JsonCursor): typeof STRING | typeof OTHER | typeof INVALID {
+  if (!sc.expect(COLON)) return INVALID;
+  if (sc.peek() !== QUOTE) return sc.skipValue() ? OTHER : INVALID;
+  return sc.readString() ? STRING : INVALID;
+}
+
 /** Reads one content block object; appends its text to `pieces` when its (last) `type` is "text". */
 function readTextBlock(sc: JsonCursor, pieces: number[]): boolean {
   let isText = false;
@@ -211,27 +227,19 @@ function readTextBlock(sc: JsonCursor, pieces: number[]): boolean {
   let escaped = 0;
   const ok = readObject(sc, () => {
     if (sc.stringEquals('type')) {
-      if (!sc.expect(COLON)) return false;
-      if (sc.peek() !== QUOTE) {
-        isText = false;
-        return sc.skipValue();
-      }
-      if (!sc.readString()) return false;
-      isText = sc.stringEquals('text');
-      return true;
+      const value = readStringValue(sc);
+      isText = value === STRING && sc.stringEquals('text');
+      return value !== INVALID;
     }
     if (sc.stringEquals('text')) {
-      if (!sc.expect(COLON)) return false;
-      if (sc.peek() !== QUOTE) {
-        hasText = false;
-        return sc.skipValue();
+      const value = readStringValue(sc);
+      hasText = value === STRING;
+      if (hasText) {
+        start = sc.strStart;
+        end = sc.strEnd;
+        escaped = sc.strEscaped ? 1 : 0;
       }
-      if (!sc.readString()) return false;
-      hasText = true;
-      start = sc.strStart;
-      end = sc.strEnd;
-      escaped = sc.strEscaped ? 1 : 0;
-      return true;
+      return value !== INVALID;
     }
     return sc.expect(COLON) && sc.skipValue();
   });
@@ -256,14 +264,9 @@ function readFirstUserText(sc: JsonCursor): number[] | null {
       let content: number[] = [];
       const ok = readObject(sc, () => {
         if (sc.stringEquals('role')) {
-          if (!sc.expect(COLON)) return false;
-          if (sc.peek() !== QUOTE) {
-            isUser = false;
-            return sc.skipValue();
-          }
-          if (!sc.readString()) return false;
-          isUser = sc.stringEquals('user');
-          return true;
+          const value = readStringValue(sc);
+          isUser = value === STRING && sc.stringEquals('user');
+          return value !== INVALID;
         }
         if (sc.stringEquals('content')) {
           if (!sc.expect(COLON)) return false;
@@ -307,17 +310,14 @@ function readToolNames(sc: JsonCursor): number[] | null {
       let escaped = 0;
       const ok = readObject(sc, () => {
         if (!sc.stringEquals('name')) return sc.expect(COLON) && sc.skipValue();
-        if (!sc.expect(COLON)) return false;
-        if (sc.peek() !== QUOTE) {
-          hasName = false;
-          return sc.skipValue();
+        const value = readStringValue(sc);
+        hasName = value === STRING;
+        if (hasName) {
+          start = sc.strStart;
+          end = sc.strEnd;
+          escaped = sc.strEscaped ? 1 : 0;
         }
-        if (!sc.readString()) return false;
-        hasName = true;
-        start = sc.strStart;
-        end = sc.strEnd;
-        escaped = sc.strEscaped ? 1 : 0;
-        return true;
+        return value !== INVALID;
       });
       if (!ok) return null;
       if (hasName) names.push(start, end, escaped);
