@@ -138,7 +138,7 @@ export const defaultFailoverPolicy: FailoverPolicy = Object.freeze({
  *
  * @example
  * ```ts
- * const action = classifyResponse({ status: res.status, headers: res.headers }, { nowMs: Date.now() });
+ * const action = classifyResponse({ status: res.status, headers: res.headers }, { nowMs: store.now() });
  * recordResponse(store, account.name, action);
  * if (action.kind === 'failover') tried.add(account.name);
  * ```

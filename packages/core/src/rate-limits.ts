@@ -60,7 +60,7 @@ export type HeaderSource =
  *
  * @example
  * ```ts
- * const info = parseRateLimitHeaders(response.headers, Date.now());
+ * const info = parseRateLimitHeaders(response.headers, store.now());
  * if (info) store.updateRateLimits(account.name, info);
  * ```
  */
