@@ -99,8 +99,6 @@ export interface MetricsOptions {
 
 /** Conversations idle this long are forgotten (a prompt cache has long expired by then). */
 const CONVERSATION_MEMORY_MS = 24 * 3_600_000;
-/** How often (virtual time) idle conversations are swept. */
-const SWEEP_EVERY_MS = 3_600_000;
 
 /** Create a collector. */
 export function createMetrics(options: MetricsOptions): MetricsCollector {
@@ -122,8 +120,7 @@ export function createMetrics(options: MetricsOptions): MetricsCollector {
   let dryStart = Number.NaN;
   let dryEnd = Number.NaN;
   let dryTotalMs = 0;
-  const lastAccount = new Map<string, { account: string; atMs: number }>();
-  let lastSweepMs = Number.NEGATIVE_INFINITY;
+  const conversations = createConversationMemory();
 
   let stepMs = options.timelineStepMs ?? null;
   const maxPoints = options.timelineMaxPoints ?? 2048;
@@ -207,19 +204,9 @@ export function createMetrics(options: MetricsOptions): MetricsCollector {
         recordHold(heldMs);
       }
       if (session === null) return;
-      const last = lastAccount.get(session);
-      if (last === undefined) {
-        lastAccount.set(session, { account, atMs });
-      } else {
-        if (last.account !== account) switches++;
-        last.account = account;
-        last.atMs = atMs;
-      }
-      // Forget conversations idle for a day, sweeping once an hour of virtual time.
-      if (atMs - lastSweepMs >= SWEEP_EVERY_MS) {
-        lastSweepMs = atMs;
-        for (const [key, entry] of lastAccount) if (entry.atMs <= atMs - CONVERSATION_MEMORY_MS) lastAccount.delete(key);
-      }
+      conversations.forgetIdleSince(atMs - CONVERSATION_MEMORY_MS);
+      const previous = conversations.served(session, account, atMs);
+      if (previous !== null && previous !== account) switches++;
     },
     rateLimited() {
       rateLimitedCount++;
@@ -309,4 +296,72 @@ function isoOrNull(ms: number | null): string | null {
 
 function finiteOr0(value: number): number {
   return Number.isFinite(value) ? value : 0;
+}
+
+/** A conversation's last serving account, linked into a list from least to most recently served. */
+interface Conversation {
+  readonly session: string;
+  account: string;
+  atMs: number;
+  newer: Conversation | null;
+  older: Conversation | null;
+}
+
+/**
+ * The account each conversation last ran on, forgetting conversations idle past a horizon.
+ * Served times never decrease, so a recency list keeps the idlest conversation at its head and
+ * forgetting is O(1) per conversation; moving a conversation to the tail is pointer work, not the
+ * Map delete-and-insert that costs several times a lookup.
+ */
+function createConversationMemory(): {
+  /** Record that `session` was served by `account` at `atMs`; returns the account before, or null. */
+  served(session: string, account: string, atMs: number): string | null;
+  /** Forget conversations last served at or before `atMs`. */
+  forgetIdleSince(atMs: number): void;
+} {
+  const bySession = new Map<string, Conversation>();
+  let oldest: Conversation | null = null;
+  let newest: Conversation | null = null;
+
+  const unlink = (c: Conversation): void => {
+    if (c.older === null) oldest = c.newer;
+    else c.older.newer = c.newer;
+    if (c.newer === null) newest = c.older;
+    else c.newer.older = c.older;
+    c.older = null;
+    c.newer = null;
+  };
+  const append = (c: Conversation): void => {
+    c.older = newest;
+    if (newest === null) oldest = c;
+    else newest.newer = c;
+    newest = c;
+  };
+
+  return {
+    served(session, account, atMs) {
+      const known = bySession.get(session);
+      if (known === undefined) {
+        const c: Conversation = { session, account, atMs, newer: null, older: null };
+        bySession.set(session, c);
+        append(c);
+        return null;
+      }
+      const previous = known.account;
+      known.account = account;
+      known.atMs = atMs;
+      if (known !== newest) {
+        unlink(known);
+        append(known);
+      }
+      return previous;
+    },
+    forgetIdleSince(atMs) {
+      while (oldest !== null && oldest.atMs <= atMs) {
+        const c: Conversation = oldest;
+        bySession.delete(c.session);
+        unlink(c);
+      }
+    },
+  };
 }

@@ -51,6 +51,21 @@ describe('createRequestAssembler', () => {
     expect(assembler.lateAttempts).toBe(1);
   });
 
+  it('should remember a released id for an hour, and forget it within two', () => {
+    const out: TraceRequest[] = [];
+    const min = 60_000;
+    const assembler = createRequestAssembler({ reorderWindowMs: 1_000, onRequest: (r) => out.push(r) });
+    assembler.add(row(0, T0, { requestId: 'r1' }));
+    assembler.add(row(1, T0 + 30 * min, { requestId: 'r2' })); // releases r1
+    assembler.add(row(2, T0 + 89 * min, { requestId: 'r1' })); // within the hour: a late attempt of r1
+    assembler.add(row(3, T0 + 160 * min, { requestId: 'r3' }));
+    assembler.add(row(4, T0 + 200 * min, { requestId: 'r4' }));
+    assembler.add(row(5, T0 + 201 * min, { requestId: 'r1' })); // over two hours on: a new request
+    assembler.finish();
+    expect(assembler.lateAttempts).toBe(1);
+    expect(out.map((r) => (r.arrivalMs - T0) / min)).toEqual([0, 30, 160, 200, 201]);
+  });
+
   it('should name the row that is later than the window allows', () => {
     const assembler = createRequestAssembler({ reorderWindowMs: 1_000, onRequest: () => {}, file: 'trace.csv' });
     assembler.add(row(0, T0 + 10_000));
