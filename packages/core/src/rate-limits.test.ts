@@ -12,12 +12,15 @@ import {
   isWindowRejected,
   mergeRateLimitInfo,
   parseRateLimitHeaders,
+  parseShortDecimal,
   readHeader,
   type RateLimitInfo,
 } from './rate-limits.js';
 
 const NOW = T0_MS;
 const NOW_SECS = NOW / 1000;
+/** `n` property runs at the default of 100, scaled with FC_NUM_RUNS. */
+const runs = (n: number): number => Math.max(1, Math.round((n * (fc.readConfigureGlobal().numRuns ?? 100)) / 100));
 
 /** A full set of headers as a real Claude subscription response carries them (shape from captures). */
 const CAPTURED: Readonly<Record<string, string>> = {
@@ -184,6 +187,102 @@ describe('parseRateLimitHeaders', () => {
     const expected = Object.keys(headers).length === 0 ? null : info;
     expect(parseRateLimitHeaders(headers, NOW)).toStrictEqual(expected);
     expect(parseRateLimitHeaders(new Headers(headers), NOW)).toStrictEqual(expected);
+  });
+});
+
+describe('parseShortDecimal (the fast path of number headers)', () => {
+  /** Digit strings with zeros over-represented, so leading and trailing zeros are common. */
+  const arbDigits = (minLength: number, maxLength: number): fc.Arbitrary<string> =>
+    fc.string({ unit: fc.constantFrom('0', '0', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'), minLength, maxLength, size: 'max' });
+
+  /** `digits` with an optional `+` and a decimal point anywhere or nowhere (`.5` and `5.` included). */
+  const withSignAndPoint = (digits: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+    fc
+      .tuple(fc.constantFrom('', '', '+'), digits, fc.option(fc.nat(), { nil: undefined }))
+      .map(([sign, d, point]) => {
+        if (point === undefined) return sign + d;
+        const at = point % (d.length + 1);
+        return `${sign}${d.slice(0, at)}.${d.slice(at)}`;
+      });
+
+  const arbZeros = fc.string({ unit: fc.constant('0'), maxLength: 8 });
+
+  /** Plain decimals of 1–30 digits, and ones around the fast path's limit of 15 significant digits. */
+  const arbDecimalText = fc.oneof(
+    withSignAndPoint(arbDigits(1, 30)),
+    withSignAndPoint(
+      fc
+        .tuple(arbZeros, fc.integer({ min: 1, max: 9 }), arbDigits(0, 14), arbZeros)
+        .map(([leading, first, rest, trailing]) => `${leading}${first}${rest}${trailing}`),
+    ),
+  );
+
+  it.each([
+    ['1767600642', 1_767_600_642],
+    ['0.4712', 0.4712],
+    ['+0.25', 0.25],
+    ['.5', 0.5],
+    ['5.', 5],
+    ['0', 0],
+    ['000.000', 0],
+    ['999999999999999', 999_999_999_999_999],
+    ['0.0000000000000000000001', 1e-22],
+  ])('should read %s as Number does', (text, expected) => {
+    expect(parseShortDecimal(text)).toBe(expected);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['a lone sign', '+'],
+    ['a lone point', '.'],
+    ['negative', '-1'],
+    ['an exponent', '1.7672256e9'],
+    ['two points', '1.2.3'],
+    ['whitespace', ' 1'],
+    ['16 significant digits', '1234567890123456'],
+    ['23 fraction digits', '0.00000000000000000000001'],
+  ])('should leave %s to the general parse', (_, text) => {
+    expect(parseShortDecimal(text)).toBeUndefined();
+  });
+
+  test.prop([arbDecimalText], { numRuns: runs(2000) })('should be exactly Number(text) whenever it answers', (text) => {
+    const value = parseShortDecimal(text);
+    if (value !== undefined) expect(Object.is(value, Number(text)), `${text} → ${value}, Number: ${Number(text)}`).toBe(true);
+  });
+
+  test.prop([arbDecimalText], { numRuns: runs(2000) })(
+    'should answer for every plain decimal of at most 15 significant and 22 fraction digits',
+    (text) => {
+      const digits = text.replace(/[^0-9]/g, '');
+      const significant = digits.replace(/^0+/, '').length;
+      const point = text.indexOf('.');
+      const fractionDigits = point < 0 ? 0 : text.length - point - 1;
+      expect(parseShortDecimal(text) !== undefined).toBe(significant <= 15 && fractionDigits <= 22);
+    },
+  );
+
+  /** The number rule parseRateLimitHeaders has always applied, written the obvious way. */
+  const referenceNumber = (raw: string): number | undefined => {
+    const text = raw.trim();
+    if (!/^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) return undefined;
+    const value = Number(text);
+    return Number.isFinite(value) ? value : undefined;
+  };
+  const arbHeaderNumber = fc
+    .tuple(fc.constantFrom('', ' '), fc.oneof(arbDecimalText, fc.constantFrom('', '-1', '0x10', '1e400', 'NaN')), fc.constantFrom('', '', 'e3', 'E-2', 'x', ' '))
+    .map((parts) => parts.join(''));
+
+  test.prop([arbHeaderNumber], { numRuns: runs(2000) })('should leave what parseRateLimitHeaders reads unchanged', (text) => {
+    const value = referenceNumber(text);
+    const expected: Record<string, number> = {};
+    if (value !== undefined && value >= 0) expected['utilization5h'] = value;
+    if (value !== undefined && value >= 0 && Number.isInteger(value) && value <= Math.floor(Number.MAX_SAFE_INTEGER / 1000)) {
+      expected['reset5h'] = value;
+    }
+    const headers = { [`${U}5h-utilization`]: text, [`${U}5h-reset`]: text };
+    const info = parseRateLimitHeaders(headers, NOW);
+    expect(info).toStrictEqual(Object.keys(expected).length === 0 ? null : { updatedMs: NOW, ...expected });
+    expect(parseRateLimitHeaders(new Headers(headers), NOW)).toStrictEqual(info);
   });
 });
 

@@ -159,6 +159,16 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** The largest reset whose value in milliseconds is still a safe integer. */
 const MAX_EPOCH_SECS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
 
+/** Significant digits that always fit below 2^53, so the mantissa is built exactly. */
+const MAX_SHORT_DIGITS = 15;
+/** The largest power of ten a double holds exactly (5^22 < 2^53). */
+const MAX_EXACT_POWER_OF_10 = 22;
+/** 10^k for k = 0..22, written out: each literal is exact, and no `**` or Math.pow rounding is involved. */
+const POWERS_OF_10: readonly number[] = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+  1e21, 1e22,
+];
+
 type FieldParser = (raw: string) => number | string | undefined;
 
 /**
@@ -200,10 +210,51 @@ function parseToken(raw: string): string | undefined {
 
 function parseStrictNumber(raw: string): number | undefined {
   const text = raw.trim();
+  // What headers carry, without the general parse: several headers of every response are numbers.
+  const short = parseShortDecimal(text);
+  if (short !== undefined) return short;
   // Number('') is 0 and Number('0x1') is 1: accept only plain decimal notation.
   if (!isPlainDecimal(text)) return undefined;
   const value = Number(text);
   return Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Exactly `Number(text)` when `text` is digits with an optional `+` and an optional decimal point
+ * (`1767600642`, `0.4712`, `.5`, `5.`), with at most 15 significant digits and 22 after the point;
+ * undefined for anything else (exponents included), which the general parse handles.
+ *
+ * Exact by Clinger's fast path: the digits make an integer m < 10^15 < 2^53 and 10^k (k <= 22) is
+ * an exact double, so m / 10^k is a single correctly rounded division, the double nearest the
+ * decimal, which is what `Number` returns.
+ *
+ * Exported for its tests only; not part of the package's API.
+ */
+export function parseShortDecimal(text: string): number | undefined {
+  const n = text.length;
+  let i = 0;
+  if (i < n && text.charCodeAt(i) === 43 /* + */) i++;
+  let mantissa = 0;
+  let digits = 0;
+  let significant = 0;
+  let pointAt = -1;
+  for (; i < n; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 46 /* . */ && pointAt < 0) {
+      pointAt = digits;
+      continue;
+    }
+    if (!isDigit(code)) return undefined;
+    digits++;
+    if (significant > 0 || code !== 48 /* 0 */) {
+      if (++significant > MAX_SHORT_DIGITS) return undefined;
+    }
+    mantissa = mantissa * 10 + (code - 48);
+  }
+  if (digits === 0) return undefined;
+  if (pointAt < 0) return mantissa;
+  const fractionDigits = digits - pointAt;
+  return fractionDigits <= MAX_EXACT_POWER_OF_10 ? mantissa / (POWERS_OF_10[fractionDigits] as number) : undefined;
 }
 
 /**

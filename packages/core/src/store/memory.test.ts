@@ -1,6 +1,7 @@
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { T0_MS } from '../../test/arbitraries.js';
-import type { RateLimitInfo } from '../rate-limits.js';
+import { arbRateLimitInfo, T0_MS } from '../../test/arbitraries.js';
+import { mergeRateLimitInfo, type RateLimitInfo } from '../rate-limits.js';
 import { memoryStore, type MemoryStore, type MemoryStoreOptions } from './memory.js';
 
 const T0_SECS = T0_MS / 1000;
@@ -162,6 +163,55 @@ describe('memoryStore', () => {
       record.utilization5h = 0.9;
       expect(store.utilization5h('work')).toBe(0.1);
     });
+
+    it('should ignore inherited fields and keep keys RateLimitInfo does not declare, as mergeRateLimitInfo does', () => {
+      const { store } = setup();
+      store.updateRateLimits('work', info({ utilization5h: 0.1, reset5h: T0_SECS + 60 }));
+      const inheriting = Object.assign(Object.create({ utilization5h: 0.9 }) as RateLimitInfo, { reset5h: T0_SECS + 60, updatedMs: T0_MS + 1 });
+      store.updateRateLimits('work', inheriting);
+      expect(store.utilization5h('work')).toBe(0.1);
+      const wider = { ...info({ utilization5h: 0.2 }, T0_MS + 2), requestId: 'req_1' };
+      store.updateRateLimits('work', wider);
+      expect(store.rateLimits('work')).toStrictEqual({ utilization5h: 0.2, reset5h: T0_SECS + 60, updatedMs: T0_MS + 2, requestId: 'req_1' });
+    });
+
+    /** A record as a caller may pass one: fields in any order, some set to undefined, extra keys, any prototype. */
+    const arbCallerUpdate = fc.record({
+      advanceMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 120_000 }), fc.integer({ min: 0, max: 6 * 3_600_000 })),
+      relative: arbRateLimitInfo(0),
+      extras: fc.subarray<readonly [string, unknown]>([
+        ['requestId', 'req_1'],
+        ['utilization7d', undefined],
+        ['status5h', undefined],
+      ]),
+      order: fc.array(fc.integer(), { minLength: 13, maxLength: 13 }),
+      nullPrototype: fc.boolean(),
+    });
+
+    test.prop([fc.array(arbCallerUpdate, { maxLength: 30 })])(
+      'should hold exactly what mergeRateLimitInfo makes of the same records, keys in the same order',
+      (updates) => {
+        const { store, advance } = setup();
+        let expected: RateLimitInfo | undefined;
+        for (const update of updates) {
+          advance(update.advanceMs);
+          const nowMs = store.now();
+          const nowSecs = Math.floor(nowMs / 1000);
+          const shifted: Record<string, unknown> = { ...update.relative, updatedMs: nowMs };
+          if (update.relative.reset5h !== undefined) shifted['reset5h'] = update.relative.reset5h + nowSecs;
+          if (update.relative.reset7d !== undefined) shifted['reset7d'] = update.relative.reset7d + nowSecs;
+          const entries = [...Object.entries(shifted), ...update.extras]
+            .map((entry, i) => ({ entry, rank: update.order[i] ?? 0 }))
+            .sort((x, y) => x.rank - y.rank)
+            .map(({ entry }) => entry);
+          const record = (): RateLimitInfo =>
+            Object.assign(update.nullPrototype ? Object.create(null) : {}, Object.fromEntries(entries)) as RateLimitInfo;
+          expected = mergeRateLimitInfo(expected, record());
+          store.updateRateLimits('work', record());
+          expect(Object.entries(store.rateLimits('work') ?? {})).toStrictEqual(Object.entries(expected));
+        }
+      },
+    );
   });
 
   describe('disable', () => {
@@ -236,6 +286,49 @@ describe('memoryStore', () => {
       store.setSticky('a', 'team', 60_000);
       expect(store.getSticky('a')).toBe('team');
       expect(store.getSticky('b')).toBe('work');
+    });
+
+    it('should list entries least recently routed first: routing again moves one to the end, reading does not', () => {
+      const { store } = setup();
+      for (const fp of ['a', 'b', 'c', 'd']) store.setSticky(fp, 'work', 60_000);
+      store.setSticky('b', 'team', 60_000);
+      store.setSticky('b', 'team', 60_000); // already the most recent
+      store.setSticky('a', 'work', 60_000);
+      expect(store.getSticky('c')).toBe('work');
+      expect(Object.keys(store.snapshot().sticky)).toEqual(['c', 'd', 'b', 'a']);
+    });
+
+    it('should restore that order and evict from its least recently routed end', () => {
+      const { store } = setup({ maxStickyEntries: 3 });
+      for (const fp of ['a', 'b', 'c']) store.setSticky(fp, 'work', 60_000);
+      store.setSticky('a', 'work', 60_000);
+      const restored = setup({ maxStickyEntries: 3 }).store;
+      restored.restore(JSON.parse(JSON.stringify(store.snapshot())));
+      expect(Object.keys(restored.snapshot().sticky)).toEqual(['b', 'c', 'a']);
+      restored.setSticky('d', 'work', 60_000);
+      expect(Object.keys(restored.snapshot().sticky)).toEqual(['c', 'a', 'd']);
+    });
+
+    it('should evict below the cap when an entry is routed again in a restored store larger than the cap', () => {
+      const { store } = setup();
+      for (const fp of ['a', 'b', 'c', 'd', 'e']) store.setSticky(fp, 'work', 60_000);
+      const small = setup({ maxStickyEntries: 3 }).store;
+      small.restore(store.snapshot());
+      expect(Object.keys(small.snapshot().sticky)).toEqual(['a', 'b', 'c', 'd', 'e']);
+      small.setSticky('b', 'team', 60_000);
+      expect(Object.keys(small.snapshot().sticky)).toEqual(['d', 'e', 'b']);
+    });
+
+    it('should hand out copies of its entries in snapshots', () => {
+      const { store } = setup();
+      store.setSticky('fp', 'work', 60_000);
+      const taken = store.snapshot() as unknown as { sticky: Record<string, { account: string; expiresAtMs: number }> };
+      const entry = taken.sticky['fp'];
+      if (entry === undefined) throw new Error('fp missing from the snapshot');
+      entry.account = 'team';
+      entry.expiresAtMs = 0;
+      expect(store.getSticky('fp')).toBe('work');
+      expect(store.snapshot().sticky).toStrictEqual({ fp: { account: 'work', expiresAtMs: T0_MS + 60_000 } });
     });
 
     it('should evict correctly after a restore', () => {

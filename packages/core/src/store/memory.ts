@@ -79,9 +79,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   }
 
   let accounts = new Map<string, AccountState>();
-  // Map iteration order is insertion order; re-inserting on every write keeps it least-recently-routed
-  // first, which makes eviction O(1).
+  // Sticky entries by fingerprint, each also linked into a list in least-recently-routed order
+  // (oldest first), which makes eviction O(1). Routing a conversation again (the usual case) moves
+  // its entry to the newest end by relinking it: re-inserting into the Map instead (delete + set)
+  // cost several times more on a large map, whose hash table fills with deleted slots and rehashes.
   let sticky = new Map<string, StickyEntry>();
+  let oldest: StickyEntry | null = null;
+  let newest: StickyEntry | null = null;
   // A lower bound on the earliest sticky expiry: while it is in the future nothing has expired,
   // so a full store evicts without scanning for expired entries.
   let stickyEarliestExpiry = Infinity;
@@ -151,7 +155,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       // mergeRateLimitInfo's copy, without a new object per response. A rollover (which drops the
       // old window's fields) goes through mergeRateLimitInfo itself.
       if (previous !== undefined && !rolledOver(previous, info.updatedMs)) {
-        assignDefined(previous, info);
+        mergeInPlace(previous, info);
         return;
       }
       // mergeRateLimitInfo drops a rolled-over window with `delete`, which leaves a slow
@@ -188,7 +192,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const hit = sticky.get(fingerprint);
       if (hit === undefined) return null;
       if (hit.expiresAtMs <= now()) {
-        sticky.delete(fingerprint);
+        forgetSticky(hit);
         return null;
       }
       return hit.account;
@@ -196,11 +200,28 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     setSticky(fingerprint, name, ttlMs) {
       // NaN would never expire and Infinity would not survive a JSON snapshot.
       if (!Number.isFinite(ttlMs)) throw new RangeError(`setSticky: ttlMs must be finite, got ${String(ttlMs)}`);
-      sticky.delete(fingerprint);
-      if (sticky.size >= maxSticky) evictSticky();
-      const expiresAtMs = now() + ttlMs;
-      sticky.set(fingerprint, { account: name, expiresAtMs });
-      if (expiresAtMs < stickyEarliestExpiry) stickyEarliestExpiry = expiresAtMs;
+      let hit = sticky.get(fingerprint);
+      // Only a restored snapshot larger than maxStickyEntries holds more than the cap: the entry
+      // routed again then goes through eviction like a new one, as if it had been removed first.
+      if (hit !== undefined && sticky.size > maxSticky) {
+        forgetSticky(hit);
+        hit = undefined;
+      }
+      if (hit === undefined) {
+        if (sticky.size >= maxSticky) evictSticky();
+        hit = { fingerprint, account: name, expiresAtMs: now() + ttlMs, older: null, newer: null };
+        sticky.set(fingerprint, hit);
+        linkNewest(hit);
+      } else {
+        // A conversation routed again: updated and moved in place, no Map write and no allocation.
+        hit.account = name;
+        hit.expiresAtMs = now() + ttlMs;
+        if (hit !== newest) {
+          unlink(hit);
+          linkNewest(hit);
+        }
+      }
+      if (hit.expiresAtMs < stickyEarliestExpiry) stickyEarliestExpiry = hit.expiresAtMs;
     },
 
     getPinned: () => pinned,
@@ -226,9 +247,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (state.rateLimits !== undefined) out.rateLimits = { ...state.rateLimits };
         if (Object.keys(out).length > 0) accountsOut.push([name, out]);
       }
+      // Fresh objects: the store's entries are mutable and must not leak out.
       const stickyOut: Array<[string, { account: string; expiresAtMs: number }]> = [];
-      for (const [fp, hit] of sticky) {
-        if (hit.expiresAtMs > t) stickyOut.push([fp, { account: hit.account, expiresAtMs: hit.expiresAtMs }]);
+      for (let hit = oldest; hit !== null; hit = hit.newer) {
+        if (hit.expiresAtMs > t) stickyOut.push([hit.fingerprint, { account: hit.account, expiresAtMs: hit.expiresAtMs }]);
       }
       return {
         version: 1,
@@ -244,7 +266,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       // Validate everything before touching anything, so a bad snapshot leaves the store as it was.
       const parsed = parseSnapshot(snapshot);
       accounts = parsed.accounts;
-      sticky = parsed.sticky;
+      sticky = new Map();
+      oldest = null;
+      newest = null;
+      // In snapshot order, which is least-recently-routed order.
+      for (const hit of parsed.sticky) {
+        sticky.set(hit.fingerprint, hit);
+        linkNewest(hit);
+      }
       stickyEarliestExpiry = -Infinity; // unknown: the next eviction rescans
       pinned = parsed.pinned;
       lastUsed = parsed.lastUsed;
@@ -254,29 +283,44 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   function evictSticky(): void {
     const t = now();
-    // With one TTL for every entry (the usual case) expired entries sit at the head: drop them in
-    // O(1) each before considering a full sweep.
-    for (const [fp, hit] of sticky) {
-      if (hit.expiresAtMs > t) break;
-      sticky.delete(fp);
-    }
+    // With one TTL for every entry (the usual case) expired entries sit at the oldest end: drop
+    // them in O(1) each before considering a full sweep.
+    while (oldest !== null && oldest.expiresAtMs <= t) forgetSticky(oldest);
     if (sticky.size < maxSticky) return;
-    // TTLs may differ per entry, so expired entries can sit anywhere in the map: sweep them all,
+    // TTLs may differ per entry, so expired entries can sit anywhere in the list: sweep them all,
     // but only when one may exist (the sweep also makes the lower bound exact again).
     if (stickyEarliestExpiry <= t) {
       let earliest = Infinity;
-      for (const [fp, hit] of sticky) {
-        if (hit.expiresAtMs <= t) sticky.delete(fp);
+      for (let hit = oldest; hit !== null; ) {
+        const newer: StickyEntry | null = hit.newer;
+        if (hit.expiresAtMs <= t) forgetSticky(hit);
         else if (hit.expiresAtMs < earliest) earliest = hit.expiresAtMs;
+        hit = newer;
       }
       stickyEarliestExpiry = earliest;
     }
-    // Then the least recently routed live entries (the head of the insertion order).
-    while (sticky.size >= maxSticky) {
-      const oldest = sticky.keys().next();
-      if (oldest.done === true) return;
-      sticky.delete(oldest.value);
-    }
+    // Then the least recently routed live entries.
+    while (sticky.size >= maxSticky && oldest !== null) forgetSticky(oldest);
+  }
+
+  function forgetSticky(hit: StickyEntry): void {
+    sticky.delete(hit.fingerprint);
+    unlink(hit);
+  }
+
+  function linkNewest(hit: StickyEntry): void {
+    hit.older = newest;
+    hit.newer = null;
+    if (newest === null) oldest = hit;
+    else newest.newer = hit;
+    newest = hit;
+  }
+
+  function unlink(hit: StickyEntry): void {
+    if (hit.older === null) oldest = hit.newer;
+    else hit.older.newer = hit.newer;
+    if (hit.newer === null) newest = hit.older;
+    else hit.newer.older = hit.older;
   }
 
   return store;
@@ -288,9 +332,15 @@ interface AccountState {
   rateLimits?: RateLimitInfo;
 }
 
+/** A remembered conversation, and its place in the store's least-recently-routed list. */
 interface StickyEntry {
-  readonly account: string;
-  readonly expiresAtMs: number;
+  readonly fingerprint: string;
+  account: string;
+  expiresAtMs: number;
+  /** The entry routed just before this one, or null for the oldest. */
+  older: StickyEntry | null;
+  /** The entry routed just after this one, or null for the newest. */
+  newer: StickyEntry | null;
 }
 
 /** Whether a window of `previous` had reset by `updatedMs` (mergeRateLimitInfo drops such a window). */
@@ -299,6 +349,91 @@ function rolledOver(previous: RateLimitInfo, updatedMs: number): boolean {
     (previous.reset5h !== undefined && previous.reset5h * 1000 <= updatedMs) ||
     (previous.reset7d !== undefined && previous.reset7d * 1000 <= updatedMs)
   );
+}
+
+/**
+ * Merge `next` into `target`, where no window of `target` has rolled over, leaving `target` equal
+ * to `mergeRateLimitInfo(target, next)`: the same keys with the same values, in the same order.
+ *
+ * Runs for every upstream response. Usually the response carries the same headers as the last
+ * one, so every field it defines is already on the record: each is overwritten with a named
+ * property write, which keeps the record's key order and hidden class, and costs a fraction of
+ * the generic loop's keyed reads and writes. A field new to the record, or a key RateLimitInfo
+ * does not declare (a caller may pass a wider object; `mergeRateLimitInfo` copies such keys, so
+ * this does too), takes the generic loop, which appends keys in `next`'s order as
+ * `mergeRateLimitInfo` does.
+ */
+function mergeInPlace(target: RateLimitInfo, next: RateLimitInfo): void {
+  if (!overwritesOnly(target, next)) {
+    assignDefined(target, next);
+    return;
+  }
+  if (next.utilization5h !== undefined) target.utilization5h = next.utilization5h;
+  if (next.reset5h !== undefined) target.reset5h = next.reset5h;
+  if (next.status5h !== undefined) target.status5h = next.status5h;
+  if (next.utilization7d !== undefined) target.utilization7d = next.utilization7d;
+  if (next.reset7d !== undefined) target.reset7d = next.reset7d;
+  if (next.status7d !== undefined) target.status7d = next.status7d;
+  if (next.overageStatus !== undefined) target.overageStatus = next.overageStatus;
+  if (next.overageDisabledReason !== undefined) target.overageDisabledReason = next.overageDisabledReason;
+  if (next.representativeClaim !== undefined) target.representativeClaim = next.representativeClaim;
+  if (next.updatedMs !== undefined) target.updatedMs = next.updatedMs;
+}
+
+/**
+ * Whether `next`'s keys are exactly the RateLimitInfo fields it defines, each of them already on
+ * `target`: then writing those fields by name is the whole merge. Assumes own enumerable data
+ * properties, as parseRateLimitHeaders and object literals make.
+ */
+function overwritesOnly(target: RateLimitInfo, next: RateLimitInfo): boolean {
+  // mergeRateLimitInfo ignores inherited keys, but reading a field by name would see them.
+  const proto: unknown = Object.getPrototypeOf(next);
+  if (proto !== Object.prototype && proto !== null) return false;
+  let keys = 0;
+  for (const _ in next) keys++;
+  let overwritten = 0;
+  if (next.utilization5h !== undefined) {
+    if (target.utilization5h === undefined) return false;
+    overwritten++;
+  }
+  if (next.reset5h !== undefined) {
+    if (target.reset5h === undefined) return false;
+    overwritten++;
+  }
+  if (next.status5h !== undefined) {
+    if (target.status5h === undefined) return false;
+    overwritten++;
+  }
+  if (next.utilization7d !== undefined) {
+    if (target.utilization7d === undefined) return false;
+    overwritten++;
+  }
+  if (next.reset7d !== undefined) {
+    if (target.reset7d === undefined) return false;
+    overwritten++;
+  }
+  if (next.status7d !== undefined) {
+    if (target.status7d === undefined) return false;
+    overwritten++;
+  }
+  if (next.overageStatus !== undefined) {
+    if (target.overageStatus === undefined) return false;
+    overwritten++;
+  }
+  if (next.overageDisabledReason !== undefined) {
+    if (target.overageDisabledReason === undefined) return false;
+    overwritten++;
+  }
+  if (next.representativeClaim !== undefined) {
+    if (target.representativeClaim === undefined) return false;
+    overwritten++;
+  }
+  if (next.updatedMs !== undefined) {
+    if (target.updatedMs === undefined) return false;
+    overwritten++;
+  }
+  // Fewer defined fields than keys: a key RateLimitInfo does not declare, or one set to undefined.
+  return overwritten === keys;
 }
 
 /** `next`'s own enumerable fields that are not undefined, written into `target` (as mergeRateLimitInfo does). */
@@ -329,7 +464,8 @@ function isRejected(status: string | undefined): boolean {
 
 function parseSnapshot(input: unknown): {
   accounts: Map<string, AccountState>;
-  sticky: Map<string, StickyEntry>;
+  /** Unlinked, in snapshot order. */
+  sticky: StickyEntry[];
   pinned: string | null;
   lastUsed: string | null;
   roundRobin: number;
@@ -361,14 +497,15 @@ function parseSnapshot(input: unknown): {
     accounts.set(name, state);
   }
 
-  const sticky = new Map<string, StickyEntry>();
+  const sticky: StickyEntry[] = [];
   const rawSticky = input['sticky'] ?? {};
   if (!isRecord(rawSticky)) fail('.sticky', 'must be an object');
   for (const [fp, raw] of Object.entries(rawSticky as Record<string, unknown>)) {
     const at = `.sticky[${JSON.stringify(fp)}]`;
     if (!isRecord(raw) || typeof raw['account'] !== 'string') fail(at, 'must be { account: string, expiresAtMs: number }');
     const hit = raw as Record<string, unknown>;
-    sticky.set(fp, { account: hit['account'] as string, expiresAtMs: finite(hit['expiresAtMs'], `${at}.expiresAtMs`, fail) });
+    const expiresAtMs = finite(hit['expiresAtMs'], `${at}.expiresAtMs`, fail);
+    sticky.push({ fingerprint: fp, account: hit['account'] as string, expiresAtMs, older: null, newer: null });
   }
 
   const nullableString = (key: string): string | null => {
