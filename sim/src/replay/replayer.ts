@@ -129,12 +129,15 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
     stickyTtlMs: routing.stickyTtlMs,
     expirySoonSecs: routing.expirySoonSecs,
   };
+  // One context, updated per call: classifyResponse reads it and keeps nothing.
+  const classifyContext = { nowMs: clockMs };
   let requests = 0;
   let lastArrivalMs = Number.NEGATIVE_INFINITY;
 
   /** Route one request at `clockMs`, trying accounts until one serves it or none is left; `wasHeld` when it is a retry after a hold. */
   const route = (request: R, wasHeld: boolean): void => {
-    tried.clear();
+    // Set#clear allocates a fresh table even when empty, and most requests never fail over.
+    if (tried.size > 0) tried.clear();
     const session = request.session;
     pickOptions.fingerprint = session;
     let attempt = 0;
@@ -147,7 +150,9 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
       }
       if (session !== null) metrics.picked(stuck === account.name);
       const response = account.model.respond(clockMs, request.credits5h, request.credits7d);
-      const action = classifyResponse({ status: response.status, headers: response.headers }, { nowMs: clockMs });
+      // The modelled response is already the { status, headers } classifyResponse reads.
+      classifyContext.nowMs = clockMs;
+      const action = classifyResponse(response, classifyContext);
       recordResponse(store, account.name, action);
       attempt++;
       onAttempt?.({ request, account: account.name, atMs: clockMs, attempt, response, action });
