@@ -9,7 +9,7 @@ import { WINDOW_STATUSES, type CellKind } from './columns.js';
 export const INVALID: unique symbol = Symbol('invalid');
 
 /** Epoch milliseconds below this (3 March 1973) are almost certainly epoch seconds by mistake. */
-const MIN_EPOCH_MS = 1e11;
+export const MIN_EPOCH_MS = 1e11;
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 const DECIMAL = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -98,8 +98,8 @@ function parseTimestampMs(raw: string): number | typeof INVALID {
 
 /**
  * The shape recorders write, `YYYY-MM-DDTHH:MM:SS.sssZ`, without a regular expression or
- * Date.parse; -1 for anything else (the caller falls back to the general path). Only dates that
- * are valid in every month (days 1-28) take this path, so it agrees with Date.parse exactly.
+ * Date.parse; -1 for anything else (the caller falls back to the general path). Only real dates
+ * take this path (Date.parse rolls 30 February over to March), so it agrees with Date.parse exactly.
  */
 function parseIsoMillisZ(raw: string): number {
   if (
@@ -121,9 +121,15 @@ function parseIsoMillisZ(raw: string): number {
   const second = digits(raw, 17, 2);
   const millis = digits(raw, 20, 3);
   // Date.UTC reads years 0-99 as 1900-1999.
-  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23) return -1;
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour < 0 || hour > 23) return -1;
   if (minute < 0 || minute > 59 || second < 0 || second > 59 || millis < 0) return -1;
   return Date.UTC(year, month - 1, day, hour, minute, second, millis);
+}
+
+/** How many days `month` (1-12) of `year` has. */
+export function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /** The number written by `count` ASCII digits at `start`, or -1. */

@@ -9,7 +9,10 @@ import { readTrace, type ReadRow } from './reader.js';
 const dir = tempDir();
 
 async function read(content: string, options: Parameters<typeof readTrace>[2] = {}): Promise<{ rows: ReadRow[]; result: Awaited<ReturnType<typeof readTrace>> }> {
-  const file = writeTemp(dir, `t${Math.random().toString(36).slice(2)}.csv`, content);
+  return readFile(writeTemp(dir, `t${Math.random().toString(36).slice(2)}.csv`, content), options);
+}
+
+async function readFile(file: string, options: Parameters<typeof readTrace>[2] = {}): Promise<{ rows: ReadRow[]; result: Awaited<ReturnType<typeof readTrace>> }> {
   const rows: ReadRow[] = [];
   const result = await readTrace(file, (row) => rows.push(row), options);
   return { rows, result };
@@ -122,5 +125,109 @@ describe('readTrace', () => {
     expect(rows.map((r) => r.requestId)).toEqual(['r1', 'r4']);
     expect(result.skippedRows).toBe(2);
     expect(result.skippedSamples.map((e) => e.line)).toEqual([3, 4]);
+  });
+});
+
+describe('readTrace, fast path and csv-parse', () => {
+  const PARSERS = ['fast', 'csv-parse'] as const;
+  const ts = (second: number): string => `2026-01-05T09:00:${String(second).padStart(2, '0')}.000Z`;
+
+  async function readBoth(content: string, options: Parameters<typeof readTrace>[2] = {}): Promise<{ rows: ReadRow[]; result: Awaited<ReturnType<typeof readTrace>> }> {
+    const file = writeTemp(dir, `t${Math.random().toString(36).slice(2)}.csv`, content);
+    const fast = await readFile(file, { ...options, parser: 'fast' });
+    const csv = await readFile(file, { ...options, parser: 'csv-parse' });
+    expect(fast).toStrictEqual(csv);
+    return fast;
+  }
+
+  async function errorOf(content: string, parser: 'fast' | 'csv-parse'): Promise<TraceError> {
+    try {
+      await read(content, { parser });
+    } catch (error) {
+      expect(error).toBeInstanceOf(TraceError);
+      return error as TraceError;
+    }
+    throw new Error('expected a TraceError');
+  }
+
+  it('should read on with csv-parse from a quoted field mid-file', async () => {
+    const content =
+      '# shunt-trace v1\nts,session,input_tokens\n' +
+      `${ts(0)},plain,1\n${ts(1)},"a, ""quoted""\nsession",2\n${ts(2)},after,3\n${ts(3)},"last",4\n`;
+    for (const highWaterMark of [undefined, 7]) {
+      const { rows, result } = await readBoth(content, { highWaterMark });
+      expect(rows.map((r) => [r.recordIndex, r.session, r.inputTokens])).toEqual([
+        [0, 'plain', 1],
+        [1, 'a, "quoted"\nsession', 2],
+        [2, 'after', 3],
+        [3, 'last', 4],
+      ]);
+      expect(result.rows).toBe(4);
+    }
+  });
+
+  it('should name the right line after the switch to csv-parse', async () => {
+    // Line 4 opens a quoted field that ends on line 5; lines go on counting from there.
+    const head = `# shunt-trace v1\nts,session,input_tokens\n${ts(0)},a,1\n${ts(1)},"two\nlines",2\n${ts(2)},b,3\n`;
+    for (const parser of PARSERS) {
+      const malformed = await errorOf(`${head}${ts(3)},c\n`, parser);
+      expect(malformed.message).toMatch(/:7: malformed row: expected as many fields as the header, got 2$/);
+      const badCell = await errorOf(`${head}${ts(3)},c,many\n`, parser);
+      expect(badCell.message).toMatch(/:7:3: column "input_tokens": expected a non-negative integer, got "many"$/);
+    }
+  });
+
+  it('should read CRLF files and multi-byte text however the chunks split them', async () => {
+    const content = `\uFEFF# shunt-trace v1\r\nts,account,model\r\n${ts(0)},Zoë,日本語\r\n\r\n${ts(1)},🙂,naïve\r\n${ts(2)},plain,m`;
+    for (const highWaterMark of [1, 2, 3, 5]) {
+      const { rows, result } = await readBoth(content, { highWaterMark });
+      expect(result.hasMarker).toBe(true);
+      expect(rows.map((r) => [r.account, r.model])).toEqual([
+        ['Zoë', '日本語'],
+        ['🙂', 'naïve'],
+        ['plain', 'm'],
+      ]);
+    }
+  });
+
+  it('should keep a \\r in a file of \\n lines as data, and count lines as csv-parse does', async () => {
+    const { rows } = await readBoth(`ts,account\n${ts(0)},a\r\n${ts(1)},b\n`);
+    expect(rows.map((r) => r.account)).toEqual(['a\r', 'b']);
+    // csv-parse counts a line at every \r too, so the row on line 4 is reported on line 5, and a
+    // row on line 3 with a \r of its own on line 4.
+    for (const parser of PARSERS) {
+      expect((await errorOf(`ts,account\n${ts(0)},a\r\n${ts(1)},b\n${ts(2)}\n`, parser)).message).toMatch(/:5: malformed row/);
+      expect((await errorOf(`ts,account\n${ts(0)},a\n${ts(1)},b\r,c\n`, parser)).message).toMatch(/:4: malformed row/);
+    }
+  });
+
+  it('should keep the record delimiter of the first line ending when csv-parse takes over before the header', async () => {
+    // The first line ending is \n, so the \r before the header's \n is data (and trimmed off a
+    // column name), not the start of a \r\n that would make the last row's account "a\n".
+    const { rows, result } = await readBoth(`\n"ts",account\r\n${ts(0)},a\n`);
+    expect(result.columns).toEqual(['ts', 'account']);
+    expect(rows.map((r) => [r.tsMs, r.account])).toEqual([[Date.parse(ts(0)), 'a']]);
+  });
+
+  it('should report a bad cell before a row csv-parse cannot split later in the same chunk, with its line', async () => {
+    for (const parser of PARSERS) {
+      const error = await errorOf(`ts,account\n${ts(0)},a\nsoon,b\n${ts(2)},"a"b\n${ts(3)},d\n`, parser);
+      expect(error.message).toMatch(/:3:1: column "ts": expected ISO-8601/);
+    }
+  });
+
+  it('should keep the first five skipped rows in file order, whatever csv-parse parsed ahead', async () => {
+    const badCells = Array.from({ length: 8 }, (_, i) => `${ts(i)},x${i},lots\n`).join('');
+    const badQuotes = Array.from({ length: 8 }, (_, i) => `${ts(i)},a"b,1\n`).join('');
+    const { rows, result } = await readBoth(`ts,account,input_tokens\n${badCells}${badQuotes}${ts(59)},ok,1\n`, { skipBadRows: true });
+    expect(rows).toHaveLength(1);
+    expect(result.skippedRows).toBe(16);
+    expect(result.skippedSamples.map((e) => e.line)).toEqual([2, 3, 4, 5, 6]);
+  });
+
+  it('should hand a line longer than 1 MiB to csv-parse', async () => {
+    const long = 'x'.repeat((1 << 20) + 10);
+    const { rows } = await readBoth(`ts,session\n${ts(0)},a\n${ts(1)},${long}\n${ts(2)},c\n`);
+    expect(rows.map((r) => r.session?.length)).toEqual([1, long.length, 1]);
   });
 });
