@@ -76,7 +76,7 @@ export function parseRateLimitHeaders(headers: HeaderSource, nowMs: number): Rat
       if (raw === undefined) continue;
       const value = (FIELD_PARSERS[i] as FieldParser)(raw);
       if (value === undefined) continue;
-      (info as Record<string, unknown>)[FIELD_KEYS[i] as string] = value;
+      setField(info, FIELD_KEYS[i] as keyof RateLimitInfo, value);
       found = true;
     }
   } else {
@@ -87,7 +87,7 @@ export function parseRateLimitHeaders(headers: HeaderSource, nowMs: number): Rat
       if (raw === undefined) continue;
       const value = (FIELD_PARSERS[i] as FieldParser)(raw);
       if (value === undefined) continue;
-      (info as Record<string, unknown>)[FIELD_KEYS[i] as string] = value;
+      setField(info, FIELD_KEYS[i] as keyof RateLimitInfo, value);
       found = true;
     }
   }
@@ -190,6 +190,45 @@ const FIELD_COUNT = FIELDS.length;
 const FIELD_NAMES: readonly string[] = FIELDS.map(([name]) => name);
 const FIELD_KEYS: readonly string[] = FIELDS.map(([, key]) => key);
 const FIELD_PARSERS: readonly FieldParser[] = FIELDS.map(([, , parse]) => parse);
+
+/**
+ * `info[key] = value`, written as one named store per field: a store through a computed key is a
+ * megamorphic keyed store, which cost more than parsing the value.
+ */
+function setField(info: Mutable<RateLimitInfo>, key: keyof RateLimitInfo, value: number | string): void {
+  switch (key) {
+    case 'utilization5h':
+      info.utilization5h = value as number;
+      return;
+    case 'reset5h':
+      info.reset5h = value as number;
+      return;
+    case 'status5h':
+      info.status5h = value as string;
+      return;
+    case 'utilization7d':
+      info.utilization7d = value as number;
+      return;
+    case 'reset7d':
+      info.reset7d = value as number;
+      return;
+    case 'status7d':
+      info.status7d = value as string;
+      return;
+    case 'overageStatus':
+      info.overageStatus = value as string;
+      return;
+    case 'overageDisabledReason':
+      info.overageDisabledReason = value as string;
+      return;
+    case 'representativeClaim':
+      info.representativeClaim = value as string;
+      return;
+    case 'updatedMs':
+      info.updatedMs = value as number;
+      return;
+  }
+}
 
 function parseUtilization(raw: string): number | undefined {
   const value = parseStrictNumber(raw);
