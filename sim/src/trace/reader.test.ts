@@ -92,6 +92,13 @@ describe('readTrace', () => {
     expect(window.message).toMatch(/:2:2: column "status_5h": unknown window status "exhausted"/);
   });
 
+  it('should say how to fix a stray quote, with the line and the 1-based column', async () => {
+    const opening = await readError('ts,account,status\n2026-01-05T09:00:00Z,a"b,200\n');
+    expect(opening.message).toMatch(/:2:2: malformed row: a quote inside an unquoted cell; quote the whole cell/);
+    const closing = await readError('ts,account,status\n2026-01-05T09:00:00Z,"a"b,200\n');
+    expect(closing.message).toMatch(/:2:2: malformed row: text after the closing quote of a cell/);
+  });
+
   it('should reject a malformed row with its line', async () => {
     const error = await readError(`# shunt-trace v1\n${HEADER}\n2026-01-05T09:00:00Z,r1,s,a,m,200,1,2,3,4\n2026-01-05T09:00:01Z,r2,s\n`);
     expect(error.line).toBe(4);

@@ -567,6 +567,14 @@ function csvErrorToTraceError(file: string, error: CsvError, lineOffset: number)
     case 'CSV_QUOTE_NOT_CLOSED':
       reason = 'malformed row: a quoted field is never closed';
       break;
+    // csv-parse's own wording names fields from 0 and says nothing of the fix.
+    case 'INVALID_OPENING_QUOTE': // csv-parse 7 names this one without the CSV_ prefix
+    case 'CSV_INVALID_OPENING_QUOTE':
+      reason = 'malformed row: a quote inside an unquoted cell; quote the whole cell and double the quote ("a""b")';
+      break;
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      reason = 'malformed row: text after the closing quote of a cell; a quote inside a quoted cell is written twice ("a""b")';
+      break;
     default:
       reason = `malformed row: ${error.message.replace(/ at line \d+.*$/, '').replace(/^Invalid /, 'invalid ')}`;
   }
