@@ -19,8 +19,8 @@ const DOT = 0x2e;
 const LETTER_T = 0x54;
 const LETTER_Z = 0x5a;
 
-/** Exact powers of ten up to the longest plain decimal (15 digits). */
-const POWERS_OF_TEN: readonly number[] = Array.from({ length: 16 }, (_, k) => 10 ** k);
+/** Powers of ten up to the longest plain decimal (15 digits), as literals: each is an exact double, with no pow rounding to trust. */
+const POWERS_OF_TEN: readonly number[] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 /** A count: 1 to 15 plain digits, as parseCell reads them. */
 export function countFromBytes(buf: Buffer, start: number, end: number): number {
