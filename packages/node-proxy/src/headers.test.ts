@@ -108,4 +108,9 @@ describe('clientResponseHeaders', () => {
       'x-shunt-account': 'a',
     });
   });
+
+  it('should drop the header a one-token connection header names, whatever its case', () => {
+    const out = clientResponseHeaders({ 'content-type': 'application/json', connection: ' X-Private ', 'x-private': 'secret' }, 'a');
+    expect(out).toEqual({ 'content-type': 'application/json', 'x-shunt-account': 'a' });
+  });
 });

@@ -99,6 +99,11 @@ export function clientResponseHeaders(
 }
 
 function connectionTokens(value: string | readonly string[]): Set<string> {
+  // The usual value is one token (`keep-alive`, `close`): no list to split.
+  if (typeof value === 'string' && !value.includes(',')) {
+    const token = value.trim().toLowerCase();
+    return token === '' ? new Set() : new Set([token]);
+  }
   const joined = typeof value === 'string' ? value : value.join(',');
   return new Set(joined.split(',').map((token) => token.trim().toLowerCase()).filter((token) => token !== ''));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jsonLogger } from './logger.js';
+import { jsonLogger, silentLogger } from './logger.js';
 
 describe('jsonLogger', () => {
   it('should write one JSON object per line and drop records below its level', () => {
@@ -12,6 +12,29 @@ describe('jsonLogger', () => {
     expect(lines.map((line) => JSON.parse(line) as unknown)).toEqual([
       { level: 'info', time: '1970-01-01T00:00:00.000Z', account: 'a', msg: 'shown' },
       { level: 'error', time: '1970-01-01T00:00:00.000Z', msg: 'bad' },
+    ]);
+  });
+
+  it('should say which levels it writes, so callers can skip building dropped records', () => {
+    const logger = jsonLogger({ level: 'info', write: () => {} });
+    expect(logger.isLevelEnabled?.('debug')).toBe(false);
+    expect(logger.isLevelEnabled?.('info')).toBe(true);
+    expect(logger.isLevelEnabled?.('error')).toBe(true);
+    expect(silentLogger.isLevelEnabled?.('error')).toBe(false);
+  });
+
+  it('should give every line the time of its own millisecond', () => {
+    const lines: string[] = [];
+    let t = 0;
+    const logger = jsonLogger({ write: (line) => lines.push(line), now: () => t });
+    logger.info('one');
+    logger.info('two');
+    t = 1;
+    logger.info('three');
+    expect(lines.map((line) => (JSON.parse(line) as { time: string }).time)).toEqual([
+      '1970-01-01T00:00:00.000Z',
+      '1970-01-01T00:00:00.000Z',
+      '1970-01-01T00:00:00.001Z',
     ]);
   });
 

@@ -233,6 +233,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
   const store = state.store;
   const sleep = options.sleep ?? defaultSleep;
   const logger = options.logger ?? jsonLogger({ level: server.logLevel, now });
+  // The per-pick debug record copies every candidate: built only when it is written.
+  const debugLogged = logger.isLevelEnabled?.('debug') ?? true;
   const policy = options.policy;
   const onRequest = options.onRequest;
   const ownsRecorder = options.recorder === undefined && server.recordTrace !== null;
@@ -496,15 +498,17 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
 
         const candidate = decision.candidates.find((c) => c.name === account.name);
         const pick = { account: account.name, reason: decision.reason, explain: candidate?.explain ?? null, candidates: decision.candidates };
-        logger.debug('pick', {
-          id,
-          account: account.name,
-          reason: decision.reason,
-          strategy: decision.strategy,
-          conversation: conversation?.slice(0, 8) ?? null,
-          candidates: decision.candidates.map((c) => ({ name: c.name, ...c.explain })),
-          excluded: decision.excluded.map((e) => `${e.name}:${e.why}`),
-        });
+        if (debugLogged) {
+          logger.debug('pick', {
+            id,
+            account: account.name,
+            reason: decision.reason,
+            strategy: decision.strategy,
+            conversation: conversation?.slice(0, 8) ?? null,
+            candidates: decision.candidates.map((c) => ({ name: c.name, ...c.explain })),
+            excluded: decision.excluded.map((e) => `${e.name}:${e.why}`),
+          });
+        }
 
         const route = routes.get(account.name) as { origin: string; basePath: string };
         const credential = account.credential as Credential;
@@ -1006,22 +1010,35 @@ function hasEventEnd(chunks: Buffer[]): boolean {
  * the way (unchanged). Resolves once the response is finished; rejects with the upstream's error
  * (the caller cuts the client off), or with CLIENT_GONE after destroying the upstream body.
  * (`stream.pipeline` does the same but builds an AbortController per call, which costs more
- * than all of the routing.)
+ * than all of the routing; `Readable.pipe` adds half a dozen listeners of its own on top of these.)
  */
 function pipeBody(source: Readable, res: ServerResponse, sniffer: SseErrorSniffer | null): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => sniffer?.push(chunk);
-    const onEnd = (): void => sniffer?.end();
+    const onData = (chunk: Buffer): void => {
+      sniffer?.push(chunk);
+      // A client slower than the upstream holds the upstream body until its socket drains.
+      if (!res.write(chunk)) {
+        source.pause();
+        res.once('drain', onDrain);
+      }
+    };
+    const onDrain = (): void => {
+      source.resume();
+    };
+    const onEnd = (): void => {
+      sniffer?.end();
+      res.end();
+    };
     const cleanup = (): void => {
-      if (sniffer !== null) source.off('data', onData);
+      source.off('data', onData);
       source.off('end', onEnd);
       source.off('error', onError);
+      res.off('drain', onDrain);
       res.off('finish', onFinish);
       res.off('close', onClose);
     };
     const onError = (error: unknown): void => {
       cleanup();
-      source.unpipe(res);
       reject(error);
     };
     const onFinish = (): void => {
@@ -1033,12 +1050,15 @@ function pipeBody(source: Readable, res: ServerResponse, sniffer: SseErrorSniffe
       source.destroy();
       reject(CLIENT_GONE);
     };
-    if (sniffer !== null) source.on('data', onData);
+    source.on('data', onData);
     source.on('end', onEnd);
     source.on('error', onError);
     res.on('finish', onFinish);
     res.on('close', onClose);
-    source.pipe(res);
+    // A stream whose opening was read is paused (adding a data listener does not restart it), and
+    // the opening written to the client may already fill its socket.
+    if (res.writableNeedDrain) res.once('drain', onDrain);
+    else source.resume();
   });
 }
 

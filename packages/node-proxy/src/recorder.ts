@@ -373,7 +373,8 @@ export function jsonUsageScanner(): UsageScanner {
       tokens = {};
       if (chunks !== null && chunks.length > 0) {
         try {
-          readUsage((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { usage?: unknown }).usage, tokens);
+          const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+          readUsage((JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage, tokens);
         } catch {
           // Not JSON after all: no tokens.
         }

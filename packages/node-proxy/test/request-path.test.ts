@@ -109,6 +109,19 @@ describe('streaming', () => {
     expect(viaProxy.body.toString().replaceAll(/req_mock_\d+/g, 'ID')).toBe(direct.body.toString().replaceAll(/req_mock_\d+/g, 'ID'));
   });
 
+  it('should hold a large answer back for a client that reads slowly, and lose nothing', async () => {
+    // Megabytes of events: more than the sockets buffer, so the proxy has to wait for the client.
+    stack = await startStack({ streamDeltas: 20_000 });
+    const body = JSON.stringify({ ...messageParams('slow reader'), stream: true });
+    const viaProxy = await rawPost(`${stack.proxyUrl}/v1/messages`, body, { 'x-api-key': 'x' }, 300);
+    const direct = await rawPost(`${stack.mock.url}/v1/messages`, body, { 'x-api-key': 'key-a' });
+    expect(viaProxy.status).toBe(200);
+    expect(viaProxy.body.length).toBeGreaterThan(1_000_000);
+    expect(viaProxy.body.toString().replaceAll(/req_mock_\d+/g, 'ID')).toBe(direct.body.toString().replaceAll(/req_mock_\d+/g, 'ID'));
+    const record = stack.records[0] ?? (await stack.nextRecord());
+    expect(record.outcome).toBe('served');
+  });
+
   it('should abort the upstream request at once when the client goes away mid-stream', async () => {
     stack = await startStack();
     stack.mock.script('a', { kind: 'stall', afterEvents: 2 });
@@ -190,9 +203,15 @@ export function rawPost(
   url: string,
   body: string | string[],
   headers: Record<string, string>,
+  /** Read nothing of the answer for this long after its headers (a slow client). */
+  stallMs = 0,
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      if (stallMs > 0) {
+        res.pause();
+        setTimeout(() => res.resume(), stallMs);
+      }
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
