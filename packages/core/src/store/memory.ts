@@ -360,80 +360,69 @@ function rolledOver(previous: RateLimitInfo, updatedMs: number): boolean {
  * property write, which keeps the record's key order and hidden class, and costs a fraction of
  * the generic loop's keyed reads and writes. A field new to the record, or a key RateLimitInfo
  * does not declare (a caller may pass a wider object; `mergeRateLimitInfo` copies such keys, so
- * this does too), takes the generic loop, which appends keys in `next`'s order as
- * `mergeRateLimitInfo` does.
+ * this does too), ends in the generic loop, which appends keys in `next`'s order as
+ * `mergeRateLimitInfo` does; the fields already written are written again with the same values.
+ * Assumes own enumerable data properties, as parseRateLimitHeaders and object literals make.
  */
 function mergeInPlace(target: RateLimitInfo, next: RateLimitInfo): void {
-  if (!overwritesOnly(target, next)) {
-    assignDefined(target, next);
-    return;
-  }
-  if (next.utilization5h !== undefined) target.utilization5h = next.utilization5h;
-  if (next.reset5h !== undefined) target.reset5h = next.reset5h;
-  if (next.status5h !== undefined) target.status5h = next.status5h;
-  if (next.utilization7d !== undefined) target.utilization7d = next.utilization7d;
-  if (next.reset7d !== undefined) target.reset7d = next.reset7d;
-  if (next.status7d !== undefined) target.status7d = next.status7d;
-  if (next.overageStatus !== undefined) target.overageStatus = next.overageStatus;
-  if (next.overageDisabledReason !== undefined) target.overageDisabledReason = next.overageDisabledReason;
-  if (next.representativeClaim !== undefined) target.representativeClaim = next.representativeClaim;
-  if (next.updatedMs !== undefined) target.updatedMs = next.updatedMs;
-}
-
-/**
- * Whether `next`'s keys are exactly the RateLimitInfo fields it defines, each of them already on
- * `target`: then writing those fields by name is the whole merge. Assumes own enumerable data
- * properties, as parseRateLimitHeaders and object literals make.
- */
-function overwritesOnly(target: RateLimitInfo, next: RateLimitInfo): boolean {
   // mergeRateLimitInfo ignores inherited keys, but reading a field by name would see them.
   const proto: unknown = Object.getPrototypeOf(next);
-  if (proto !== Object.prototype && proto !== null) return false;
-  let keys = 0;
-  for (const _ in next) keys++;
-  let overwritten = 0;
+  if (proto !== Object.prototype && proto !== null) return assignDefined(target, next);
+  let written = 0;
   if (next.utilization5h !== undefined) {
-    if (target.utilization5h === undefined) return false;
-    overwritten++;
+    if (target.utilization5h === undefined) return assignDefined(target, next);
+    target.utilization5h = next.utilization5h;
+    written++;
   }
   if (next.reset5h !== undefined) {
-    if (target.reset5h === undefined) return false;
-    overwritten++;
+    if (target.reset5h === undefined) return assignDefined(target, next);
+    target.reset5h = next.reset5h;
+    written++;
   }
   if (next.status5h !== undefined) {
-    if (target.status5h === undefined) return false;
-    overwritten++;
+    if (target.status5h === undefined) return assignDefined(target, next);
+    target.status5h = next.status5h;
+    written++;
   }
   if (next.utilization7d !== undefined) {
-    if (target.utilization7d === undefined) return false;
-    overwritten++;
+    if (target.utilization7d === undefined) return assignDefined(target, next);
+    target.utilization7d = next.utilization7d;
+    written++;
   }
   if (next.reset7d !== undefined) {
-    if (target.reset7d === undefined) return false;
-    overwritten++;
+    if (target.reset7d === undefined) return assignDefined(target, next);
+    target.reset7d = next.reset7d;
+    written++;
   }
   if (next.status7d !== undefined) {
-    if (target.status7d === undefined) return false;
-    overwritten++;
+    if (target.status7d === undefined) return assignDefined(target, next);
+    target.status7d = next.status7d;
+    written++;
   }
   if (next.overageStatus !== undefined) {
-    if (target.overageStatus === undefined) return false;
-    overwritten++;
+    if (target.overageStatus === undefined) return assignDefined(target, next);
+    target.overageStatus = next.overageStatus;
+    written++;
   }
   if (next.overageDisabledReason !== undefined) {
-    if (target.overageDisabledReason === undefined) return false;
-    overwritten++;
+    if (target.overageDisabledReason === undefined) return assignDefined(target, next);
+    target.overageDisabledReason = next.overageDisabledReason;
+    written++;
   }
   if (next.representativeClaim !== undefined) {
-    if (target.representativeClaim === undefined) return false;
-    overwritten++;
+    if (target.representativeClaim === undefined) return assignDefined(target, next);
+    target.representativeClaim = next.representativeClaim;
+    written++;
   }
   if (next.updatedMs !== undefined) {
-    if (target.updatedMs === undefined) return false;
-    overwritten++;
+    if (target.updatedMs === undefined) return assignDefined(target, next);
+    target.updatedMs = next.updatedMs;
+    written++;
   }
-  // Fewer defined fields than keys: a key RateLimitInfo does not declare, or one set to undefined.
-  return overwritten === keys;
+  // More keys than defined fields: a key RateLimitInfo does not declare (or one set to undefined).
+  let keys = 0;
+  for (const _ in next) keys++;
+  if (keys !== written) assignDefined(target, next);
 }
 
 /** `next`'s own enumerable fields that are not undefined, written into `target` (as mergeRateLimitInfo does). */
