@@ -48,11 +48,25 @@ export interface ServerConfig {
    */
   readonly expirySoonMinutes: number;
   /**
-   * The longest a request may wait for an account (held) and for its upstream to answer or to
-   * send the next bytes of a stream, in seconds.
+   * The longest one upstream attempt may wait for its response headers, and the longest silence
+   * allowed inside a response body, in seconds. An attempt that runs out fails over.
    * @default 600
    */
   readonly requestTimeoutSecs: number;
+  /**
+   * The longest a request may take until its answer starts, in seconds: holds and every upstream
+   * attempt included, so a request against black-holed accounts ends after this, not after
+   * accounts × `request_timeout_secs`. A streamed answer that has started is not cut by it.
+   * @default 600
+   */
+  readonly requestDeadlineSecs: number;
+  /**
+   * The longest `retry-after` a client is invited to wait out, in seconds. When the pool is spent
+   * for longer, the 429 carries `x-should-retry: false`, so the Anthropic SDKs and Claude Code
+   * stop and show the message instead of sleeping silently.
+   * @default 60
+   */
+  readonly clientRetryLimitSecs: number;
   /**
    * Where requests go unless an account names its own upstream.
    * @default "https://api.anthropic.com"
@@ -218,6 +232,8 @@ export const DEFAULT_SERVER_CONFIG: Omit<ServerConfig, 'statePath'> = Object.fre
   stickyTtlMinutes: 10,
   expirySoonMinutes: 30,
   requestTimeoutSecs: 600,
+  requestDeadlineSecs: 600,
+  clientRetryLimitSecs: 60,
   upstreamUrl: 'https://api.anthropic.com',
   remoteKey: null,
   controlToken: null,
@@ -388,6 +404,8 @@ const SERVER_KEYS: ReadonlySet<string> = new Set([
   'sticky_ttl_minutes',
   'expiry_soon_minutes',
   'request_timeout_secs',
+  'request_deadline_secs',
+  'client_retry_limit_secs',
   'upstream_url',
   'remote_key',
   'control_token',
@@ -434,6 +452,8 @@ function parseServer(raw: Record<string, unknown>, ctx: Context): ServerConfig {
   const stickyTtlMinutes = optionalNumber(raw, 'sticky_ttl_minutes', at, fail, { min: 0 }) ?? d.stickyTtlMinutes;
   const expirySoonMinutes = optionalNumber(raw, 'expiry_soon_minutes', at, fail, { min: 0 }) ?? d.expirySoonMinutes;
   const requestTimeoutSecs = optionalNumber(raw, 'request_timeout_secs', at, fail, { min: 0, exclusiveMin: true }) ?? d.requestTimeoutSecs;
+  const requestDeadlineSecs = optionalNumber(raw, 'request_deadline_secs', at, fail, { min: 0, exclusiveMin: true }) ?? d.requestDeadlineSecs;
+  const clientRetryLimitSecs = optionalNumber(raw, 'client_retry_limit_secs', at, fail, { min: 0 }) ?? d.clientRetryLimitSecs;
   const maxBodyMb = optionalNumber(raw, 'max_body_mb', at, fail, { min: 0, exclusiveMin: true, max: 4096 }) ?? d.maxBodyMb;
 
   let upstreamUrl = optionalString(raw, 'upstream_url', at, fail);
@@ -482,6 +502,8 @@ function parseServer(raw: Record<string, unknown>, ctx: Context): ServerConfig {
     stickyTtlMinutes,
     expirySoonMinutes,
     requestTimeoutSecs,
+    requestDeadlineSecs,
+    clientRetryLimitSecs,
     upstreamUrl,
     remoteKey,
     controlToken,

@@ -8,8 +8,21 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** What the mock answers to one request. */
-export type MockReply =
+/**
+ * How the mock cuts a reply's bytes into writes (each write is flushed before the next one starts,
+ * so the client sees roughly one read per write):
+ * - `per-event`: one write per server-sent event, as the API does (JSON bodies in one write);
+ * - `one-write`: the status line, the headers and the whole body in a single write;
+ * - `byte-by-byte`: one byte of the body per write;
+ * - `{ cuts }`: the body split at these byte offsets (out-of-range and repeated offsets ignored).
+ */
+export type MockDelivery = 'per-event' | 'one-write' | 'byte-by-byte' | { readonly cuts: readonly number[] };
+
+/** What the mock answers to one request (`delivery` overrides the mock's for this reply). */
+export type MockReply = MockReplyKind & { readonly delivery?: MockDelivery };
+
+/** The behaviours of {@link MockReply}. */
+export type MockReplyKind =
   /** JSON, or a stream when the body asks for `"stream": true` (the default reply). */
   | { readonly kind: 'auto'; readonly delayMs?: number }
   /** 429 whose window is `rejected` until `resetInSecs` from now. */
@@ -75,6 +88,11 @@ export interface MockUpstreamOptions {
    * @default 3
    */
   readonly streamDeltas?: number;
+  /**
+   * How replies' bytes are cut into writes (see {@link MockDelivery}).
+   * @default 'per-event'
+   */
+  readonly delivery?: MockDelivery;
 }
 
 /** One request as the mock received it. */
@@ -93,6 +111,8 @@ export interface MockRequest {
   readonly reply: MockReply['kind'] | 'unauthorized' | 'bad-request' | 'not-found';
   /** Settles when the exchange ends: `finished`, or `aborted` when the client went away first. */
   readonly closed: Promise<'finished' | 'aborted'>;
+  /** What the mock sent back: the status (null before the headers) and every body byte written so far. */
+  readonly sent: { status: number | null; readonly body: Buffer[] };
 }
 
 /** A running (or ready to run) mock upstream. */
@@ -113,6 +133,8 @@ export interface MockUpstream {
   reset(): void;
   /** Make `key` the only key that selects `account` (an OAuth token rotated: the old one now gets a 401). */
   setKey(account: string, key: string): void;
+  /** How later replies are cut into writes (a reply's own `delivery` still wins). */
+  setDelivery(delivery: MockDelivery): void;
 }
 
 /** One account's windows in the mock. */
@@ -139,6 +161,7 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
   const now = options.now ?? Date.now;
   const usage = options.usagePerRequest ?? 0.001;
   const deltas = options.streamDeltas ?? 3;
+  let defaultDelivery: MockDelivery = options.delivery ?? 'per-event';
   const byKey = new Map<string, AccountState>();
   const byName = new Map<string, AccountState>();
   for (const account of options.accounts) {
@@ -187,6 +210,7 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
         res.on('close', () => resolve(res.writableFinished ? 'finished' : 'aborted'));
       });
       seq += 1;
+      const sent: MockRequest['sent'] = { status: null, body: [] };
       requests.push({
         seq,
         account: state?.name ?? null,
@@ -196,22 +220,24 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
         body,
         reply,
         closed,
+        sent,
       });
+      const out = writer(res, sent, chosen.delivery ?? defaultDelivery);
       const id = `req_mock_${seq}`;
       if (state === undefined) {
-        sendError(res, 401, 'authentication_error', 'invalid x-api-key', {}, id);
+        sendError(out, 401, 'authentication_error', 'invalid x-api-key', {}, id);
         return;
       }
       if (reply === 'not-found') {
-        sendError(res, 404, 'not_found_error', `no route ${req.method} ${path}`, {}, id);
+        sendError(out, 404, 'not_found_error', `no route ${req.method} ${path}`, {}, id);
         return;
       }
       if (reply === 'bad-request') {
-        sendError(res, 400, 'invalid_request_error', 'the body is not valid JSON', windowHeaders(state), id);
+        sendError(out, 400, 'invalid_request_error', 'the body is not valid JSON', windowHeaders(state), id);
         return;
       }
       const delayMs = 'delayMs' in chosen ? (chosen.delayMs ?? 0) : 0;
-      const respond = (): void => answer(state, chosen, req, res, path, parsed, id);
+      const respond = (): void => answer(state, chosen, req, out, path, parsed, id);
       if (delayMs > 0) setTimeout(respond, delayMs);
       else respond();
     });
@@ -256,68 +282,66 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
     state: AccountState,
     reply: MockReply,
     req: IncomingMessage,
-    res: ServerResponse,
+    out: ReplyWriter,
     path: string,
     parsed: { stream?: unknown; model?: unknown } | null,
     id: string,
   ): void => {
-    if (res.destroyed) return;
+    if (out.res.destroyed) return;
     const model = typeof parsed?.model === 'string' ? parsed.model : 'claude-mock';
     switch (reply.kind) {
       case 'auto': {
         // The window model: a full window answers 429 on its own.
         rollWindows(state);
         if (state.window.utilization5h >= 1 || state.window.utilization7d >= 1) {
-          sendError(res, 429, 'rate_limit_error', 'rate limit exceeded', windowHeaders(state), id);
+          sendError(out, 429, 'rate_limit_error', 'rate limit exceeded', windowHeaders(state), id);
           return;
         }
         state.window.utilization5h += usage;
         state.window.utilization7d += usage / 10;
         const headers = windowHeaders(state);
         if (req.method === 'GET' && path === '/v1/models') {
-          sendJson(res, 200, { data: [{ type: 'model', id: 'claude-mock', display_name: 'Claude Mock' }], has_more: false }, headers, id);
+          sendJson(out, 200, { data: [{ type: 'model', id: 'claude-mock', display_name: 'Claude Mock' }], has_more: false }, headers, id);
         } else if (path === '/v1/messages/count_tokens') {
-          sendJson(res, 200, { input_tokens: 42 }, headers, id);
+          sendJson(out, 200, { input_tokens: 42 }, headers, id);
         } else if (parsed?.stream === true) {
-          sendStream(res, streamEvents(state.name, model, deltas, id), headers, id, { end: true });
+          sendStream(out, streamEvents(state.name, model, deltas, id), headers, id, 'end');
         } else {
-          sendJson(res, 200, message(state.name, model, id), headers, id);
+          sendJson(out, 200, message(state.name, model, id), headers, id);
         }
         return;
       }
       case 'window-429': {
         const window = reply.window ?? '5h';
         const resetSecs = Math.floor(now() / 1000) + (reply.resetInSecs ?? 3600);
-        sendError(res, 429, 'rate_limit_error', `the ${window} window is exhausted`, windowHeaders(state, { window, resetSecs }), id);
+        sendError(out, 429, 'rate_limit_error', `the ${window} window is exhausted`, windowHeaders(state, { window, resetSecs }), id);
         return;
       }
       case 'burst-429':
-        sendError(res, 429, 'rate_limit_error', 'too many requests', { ...windowHeaders(state), 'retry-after': String(reply.retryAfterSecs) }, id);
+        sendError(out, 429, 'rate_limit_error', 'too many requests', { ...windowHeaders(state), 'retry-after': String(reply.retryAfterSecs) }, id);
         return;
       case 'request-scoped-429':
-        sendError(res, 429, 'rate_limit_error', 'this request was rate limited', { 'x-should-retry': 'true' }, id);
+        sendError(out, 429, 'rate_limit_error', 'this request was rate limited', { 'x-should-retry': 'true' }, id);
         return;
       case 'status': {
         const headers: Record<string, string> = reply.status === 401 ? {} : windowHeaders(state);
         if (reply.retryAfterSecs !== undefined) headers['retry-after'] = String(reply.retryAfterSecs);
-        sendError(res, reply.status, ERROR_TYPES[reply.status] ?? 'api_error', `mock status ${reply.status}`, headers, id);
+        sendError(out, reply.status, ERROR_TYPES[reply.status] ?? 'api_error', `mock status ${reply.status}`, headers, id);
         return;
       }
       case 'stream-error': {
         const events = streamEvents(state.name, model, deltas, id).slice(0, reply.afterEvents ?? 2);
         const error = sseFrame('error', { type: 'error', error: { type: reply.errorType, message: `mock ${reply.errorType}` } });
         if ((reply.errorDelayMs ?? 0) === 0) {
-          sendStream(res, [...events, error], windowHeaders(state), id, { end: true });
+          sendStream(out, [...events, error], windowHeaders(state), id, 'end');
           return;
         }
-        sendStream(res, events, windowHeaders(state), id, { end: false });
-        setTimeout(() => {
-          if (!res.destroyed) res.end(error);
-        }, reply.errorDelayMs);
+        sendStream(out, events, windowHeaders(state), id, 'open');
+        setTimeout(() => out.body([error], 'end'), reply.errorDelayMs);
         return;
       }
       case 'stall':
-        sendStream(res, streamEvents(state.name, model, deltas, id).slice(0, reply.afterEvents ?? 1), windowHeaders(state), id, { end: false });
+        sendStream(out, streamEvents(state.name, model, deltas, id).slice(0, reply.afterEvents ?? 1), windowHeaders(state), id, 'open');
         return;
       case 'stall-headers':
         return;
@@ -326,8 +350,7 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
           req.socket.destroy();
           return;
         }
-        sendStream(res, streamEvents(state.name, model, deltas, id).slice(0, reply.afterEvents), windowHeaders(state), id, { end: false });
-        setImmediate(() => req.socket.destroy());
+        sendStream(out, streamEvents(state.name, model, deltas, id).slice(0, reply.afterEvents), windowHeaders(state), id, 'destroy');
         return;
     }
   };
@@ -369,6 +392,9 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
     reset() {
       requests.length = 0;
       for (const state of byName.values()) state.queue.length = 0;
+    },
+    setDelivery(delivery) {
+      defaultDelivery = delivery;
     },
     setKey(account, key) {
       const state = byName.get(account);
@@ -424,21 +450,100 @@ function round(value: number): string {
   return String(Math.round(value * 10_000) / 10_000);
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string>, id: string): void {
+/** Writes one reply with a delivery: the headers, then body parts cut as the delivery says. */
+interface ReplyWriter {
+  readonly res: ServerResponse;
+  /** Send the status and headers with the first body bytes (or alone, for an open stream with no body yet). */
+  head(status: number, headers: Record<string, string | number>): void;
+  /**
+   * Write `parts` (events, or one JSON body), then `end` the response, leave it `open`, or
+   * `destroy` the connection. Parts queue behind any earlier ones.
+   */
+  body(parts: readonly string[], then: 'end' | 'open' | 'destroy'): void;
+}
+
+function writer(res: ServerResponse, sent: MockRequest['sent'], delivery: MockDelivery): ReplyWriter {
+  let pending: { status: number; headers: Record<string, string | number> } | null = null;
+  // Writes go out one per turn of the event loop, each flushed on its own (no Nagle, no corking).
+  let queue: Promise<void> = Promise.resolve();
+  res.socket?.setNoDelay(true);
+  const flushHead = (): void => {
+    if (pending === null) return;
+    res.writeHead(pending.status, pending.headers);
+    pending = null;
+  };
+  const writeOne = (bytes: Buffer, last: boolean, then: 'end' | 'open' | 'destroy'): Promise<void> =>
+    new Promise((resolve) => {
+      if (res.destroyed) {
+        resolve();
+        return;
+      }
+      flushHead();
+      sent.body.push(bytes);
+      if (last && then === 'end') {
+        res.end(bytes, () => resolve());
+        return;
+      }
+      if (bytes.length === 0) {
+        // Headers only: flush them now so the client sees the response start.
+        res.flushHeaders();
+        setImmediate(resolve);
+        return;
+      }
+      res.write(bytes, () => setImmediate(resolve));
+    });
+  return {
+    res,
+    head(status, headers) {
+      sent.status = status;
+      pending = { status, headers };
+    },
+    body(parts, then) {
+      const pieces = cut(parts, delivery);
+      queue = queue.then(async () => {
+        if (pieces.length === 0) pieces.push(Buffer.alloc(0));
+        for (let i = 0; i < pieces.length; i++) {
+          await writeOne(pieces[i] as Buffer, i === pieces.length - 1, then);
+        }
+        if (then === 'destroy' && !res.destroyed) res.socket?.destroy();
+      });
+    },
+  };
+}
+
+/** The writes a delivery makes of some body parts. */
+function cut(parts: readonly string[], delivery: MockDelivery): Buffer[] {
+  if (delivery === 'per-event') return parts.map((part) => Buffer.from(part));
+  const whole = Buffer.from(parts.join(''));
+  if (delivery === 'one-write') return [whole];
+  const offsets =
+    delivery === 'byte-by-byte'
+      ? Array.from({ length: Math.max(0, whole.length - 1) }, (_, i) => i + 1)
+      : [...new Set(delivery.cuts)].filter((at) => at > 0 && at < whole.length).sort((x, y) => x - y);
+  const pieces: Buffer[] = [];
+  let from = 0;
+  for (const at of offsets) {
+    pieces.push(whole.subarray(from, at));
+    from = at;
+  }
+  pieces.push(whole.subarray(from));
+  return pieces;
+}
+
+function sendJson(out: ReplyWriter, status: number, body: unknown, headers: Record<string, string>, id: string): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': id });
-  res.end(text);
+  out.head(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'request-id': id });
+  out.body([text], 'end');
 }
 
-function sendError(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string>, id: string): void {
-  sendJson(res, status, { type: 'error', error: { type, message } }, headers, id);
+function sendError(out: ReplyWriter, status: number, type: string, message: string, headers: Record<string, string>, id: string): void {
+  sendJson(out, status, { type: 'error', error: { type, message } }, headers, id);
 }
 
-function sendStream(res: ServerResponse, events: string[], headers: Record<string, string>, id: string, options: { end: boolean }): void {
-  res.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': id });
-  // One write per event, as the API does: the proxy sees events split across chunks.
-  for (const event of events) res.write(event);
-  if (options.end) res.end();
+function sendStream(out: ReplyWriter, events: string[], headers: Record<string, string>, id: string, then: 'end' | 'open' | 'destroy'): void {
+  out.head(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': id });
+  // `per-event` writes one event per write, as the API does: the proxy sees events split across chunks.
+  out.body(events, then);
 }
 
 function message(account: string, model: string, id: string): unknown {

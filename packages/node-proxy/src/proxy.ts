@@ -7,7 +7,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   classifyResponse,
@@ -23,6 +22,7 @@ import {
   type FailoverReason,
   type PickDecision,
   type PickReason,
+  type RateLimitInfo,
   type ResponseAction,
   type StateStore,
   type Strategy,
@@ -33,13 +33,14 @@ import { ConfigError } from './config.js';
 import { hostName, isLoopbackHost, isLoopbackOrigin } from './address.js';
 import { createControlHandler, type ProxyStatus, statusReport } from './control.js';
 import { apiKeyCredential, type Credential } from './credentials.js';
-import { allAccountsSpent, anthropicError, type ProxyErrorResponse } from './errors.js';
+import { allAccountsSpent, anthropicError, noAccountUsable, requestTimedOut, type ProxyErrorResponse } from './errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { plainBackend, type StateBackend } from './state.js';
 import { createTraceRecorder, jsonUsageScanner, requestModel, sseUsageScanner, traceRateLimitFields, type TraceRecorder, type UsageScanner, type UsageTokens } from './recorder.js';
-import { isEventStream, sseErrorSniffer, type SseError, type SseErrorSniffer } from './sse.js';
+import { ownBody, type BodyObserver, type HeldOpening, type UpstreamBody } from './relay.js';
+import { isEventStream, sseErrorSniffer, sseOpeningScanner, type SseErrorSniffer, type StreamOpening } from './sse.js';
 import { cancellation, type Cancellation } from './cancellation.js';
 import { upstreamClient, type UpstreamResponse } from './upstream.js';
 import { VERSION } from './version.js';
@@ -273,6 +274,11 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
   const stickyTtlMs = server.stickyTtlMinutes * 60_000;
   const expirySoonSecs = server.expirySoonMinutes * 60;
   const timeoutMs = server.requestTimeoutSecs * 1000;
+  const deadlineAfterMs = server.requestDeadlineSecs * 1000;
+  const clientRetryLimitMs = server.clientRetryLimitSecs * 1000;
+  // Why accounts are cooling, as far as this proxy saw: an upstream error to pass on when no
+  // account can serve and none is out of capacity.
+  const faults = faultMemory(now);
   const maxBodyBytes = Math.floor(server.maxBodyMb * 1024 * 1024);
   const remoteKey = server.remoteKey === null ? null : Buffer.from(server.remoteKey);
   const startedMs = now();
@@ -375,7 +381,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
 
     try {
       // 1. Only the API's own paths are forwarded; the upstream comes from config alone.
-      if (!path.startsWith('/v1/') || DOT_SEGMENT.test(path)) {
+      if (!path.startsWith('/v1/') || DOT_SEGMENT.test(path) || DOT_SEGMENT.test(decodeDots(path))) {
         reply(anthropicError(404, 'not_found_error', `shunt forwards /v1/* only; no route for ${method} ${path}`), 'rejected');
         return;
       }
@@ -435,9 +441,46 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       const refreshed = new Set<string>();
       let roundFailures: Array<FailoverReason | 'stream_error'> = [];
       let lastFailure: BufferedResponse | null = null;
+      const lastFailureOf = (): BufferedResponse | null => lastFailure;
       // After a successful credential refresh, the same account is retried once.
       let retry: { readonly account: ProxyAccount; readonly reason: PickReason } | null = null;
-      const deadlineMs = t0 + timeoutMs;
+      // request_deadline_secs bounds the whole request until its answer starts: holds and every
+      // attempt (each of which request_timeout_secs bounds on its own).
+      const deadlineMs = t0 + deadlineAfterMs;
+      // count_tokens has limits of its own: it neither sticks a conversation nor cools an account
+      // on a 429, unless the unified headers say the account's window is spent.
+      const countTokens = path === COUNT_TOKENS_PATH;
+      const fingerprintForPick = countTokens ? null : conversation;
+      const failover = (
+        account: ProxyAccount,
+        pickReason: PickReason,
+        why: FailoverReason | 'stream_error',
+        action: ResponseAction | null,
+        failure: BufferedResponse,
+        logFields: Record<string, unknown>,
+      ): void => {
+        const cooldownMs = action !== null && action.kind === 'failover' ? action.cooldownMs : undefined;
+        attempts.push({
+          account: account.name,
+          reason: pickReason,
+          status: failure.status === 502 && failure.transport ? null : failure.status,
+          action: 'failover',
+          failover: why,
+          ...(cooldownMs === undefined ? {} : { cooldownMs }),
+        });
+        logger.warn('failover', { id, account: account.name, why, ...(cooldownMs === undefined ? {} : { cooldown_ms: cooldownMs }), ...logFields });
+        faults.remember(account.name, why, failure, cooldownMs ?? 0);
+        lastFailure = failure;
+        tried.add(account.name);
+        roundFailures.push(why);
+      };
+      const record = (account: string, action: ResponseAction): void => {
+        if (countTokens && action.kind === 'failover' && action.reason !== 'window_rejected') {
+          recordResponse(store, account, { kind: 'return', status: 0, rateLimits: action.rateLimits });
+          return;
+        }
+        recordResponse(store, account, action);
+      };
 
       for (;;) {
         if (signal.aborted) return;
@@ -445,10 +488,22 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           reply(SHUTTING_DOWN_RESPONSE, 'spent');
           return;
         }
+        // Set by failover() (TypeScript cannot see a closure assign it).
+        const lastFailure = lastFailureOf();
+        if (now() >= deadlineMs) {
+          if (lastFailure !== null && !lastFailure.transport) {
+            outcome = 'failed_over_out';
+            status = lastFailure.status;
+            sendBuffered(res, lastFailure);
+          } else {
+            reply(requestTimedOut(server.requestDeadlineSecs), 'spent');
+          }
+          return;
+        }
         const strategy = currentStrategy();
         const decision: PickDecision<ProxyAccount> =
           retry === null
-            ? explainPick(accounts, store, { fingerprint: conversation, tried, strategy, stickyTtlMs, expirySoonSecs })
+            ? explainPick(accounts, store, { fingerprint: fingerprintForPick, tried, strategy, stickyTtlMs, expirySoonSecs })
             : { account: retry.account, reason: retry.reason, strategy: strategy.name, candidates: [], excluded: [] };
         retry = null;
         const account = decision.account;
@@ -464,17 +519,34 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             sendBuffered(res, lastFailure);
             return;
           }
-          if (soonestMs === null || soonestMs > deadlineMs) {
-            reply(allAccountsSpent(soonestMs, t), 'spent');
+          // Only capacity is waited for: an account cooling after a 401, a 403 or repeated 5xx
+          // would answer the same again.
+          const capacityMs = soonestCapacityMs(accounts, store, faults);
+          if (capacityMs === null) {
+            const known = faults.mostRelevant(accounts, t);
+            if (known !== null) {
+              outcome = 'failed_over_out';
+              status = known.status;
+              sendBuffered(res, known);
+            } else {
+              reply(noAccountUsable(unusableReasons(accounts, store)), 'spent');
+            }
+            logger.warn('no account can serve', { id, excluded: decision.excluded.map((e) => `${e.name}:${e.why}`) });
+            return;
+          }
+          if (capacityMs > deadlineMs) {
+            reply(allAccountsSpent(capacityMs, t, rateLimitsOfSoonest(accounts, store, capacityMs), clientRetryLimitMs), 'spent');
             logger.warn('no account within the wait limit', {
               id,
-              soonest_ms: soonestMs,
-              retry_after_secs: soonestMs === null ? null : Math.max(1, Math.ceil((soonestMs - t) / 1000)),
+              soonest_ms: capacityMs,
+              retry_after_secs: Math.max(1, Math.ceil((capacityMs - t) / 1000)),
               excluded: decision.excluded.map((e) => `${e.name}:${e.why}`),
             });
             return;
           }
-          const waitMs = Math.max(0, soonestMs - t) + WAKE_MARGIN_MS;
+          // Wake when the first account is back (one cooling after a fault may come back first and
+          // is tried again then), capacity being what makes the wait worth it.
+          const waitMs = Math.max(0, Math.min(soonestMs ?? capacityMs, capacityMs) - t) + WAKE_MARGIN_MS;
           logger.info('holding request until an account is back', {
             id,
             wait_ms: waitMs,
@@ -521,12 +593,11 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             if (signal.aborted) return;
             // Refused (the account is now needs_login and out of routing) or unreachable: fail over.
             const failed = classifyResponse({ transportError: error }, { nowMs: now() }, policy);
-            if (store.disabledReason(account.name) === null) recordResponse(store, account.name, failed);
-            attempts.push({ account: account.name, reason: decision.reason, status: null, action: 'failover', failover: 'unauthorized' });
-            logger.warn('failover', { id, account: account.name, why: 'credential_refresh_failed', error: errorCode(error) });
-            lastFailure = transportFailure(account.name);
-            tried.add(account.name);
-            roundFailures.push('unauthorized');
+            if (store.disabledReason(account.name) === null) record(account.name, failed);
+            failover(account, decision.reason, 'unauthorized', null, transportFailure(account.name), {
+              reason_detail: 'credential_refresh_failed',
+              error: errorCode(error),
+            });
             continue;
           }
         }
@@ -542,14 +613,18 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             headers: upstreamRequestHeaders(req.headers, sentHeaders),
             body: body.length === 0 && (method === 'GET' || method === 'HEAD') ? null : body,
             signal,
+            headersTimeoutMs: Math.min(timeoutMs, deadlineMs - attemptMs),
           });
         } catch (error) {
           if (signal.aborted) return;
           transportError = error;
         }
+        // The body has its one owner from here on, whatever happens next.
+        const answerBody = response === null ? null : ownBody(response.body);
         metrics.observeUpstream(account.name, now() - attemptMs);
         const outcomeOf: UpstreamOutcome =
           response === null ? { transportError } : { status: response.statusCode, headers: response.headers };
+        let refusal: Buffer | null = null;
         let action = classifyResponse(
           outcomeOf,
           { nowMs: now(), canRefresh: credential.canRefresh, alreadyRefreshed: refreshed.has(account.name) },
@@ -557,9 +632,10 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         );
 
         if (action.kind === 'refresh') {
-          recordResponse(store, account.name, action);
+          record(account.name, action);
           attempts.push({ account: account.name, reason: decision.reason, status: response?.statusCode ?? null, action: 'refresh' });
-          await discard(response);
+          // Kept in case the refresh fails: this 401 is then the answer to pass on.
+          if (answerBody !== null) refusal = await readFailureBody(answerBody, Math.min(timeoutMs, Math.max(0, deadlineMs - now())));
           if (response !== null) traceRow(account.name, response.statusCode, response.headers, attemptMs);
           refreshed.add(account.name);
           try {
@@ -573,52 +649,76 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             action = classifyResponse(outcomeOf, { nowMs: now(), canRefresh: true, alreadyRefreshed: true }, policy);
           }
         }
-        recordResponse(store, account.name, action);
+        record(account.name, action);
 
         if (action.kind === 'failover') {
-          attempts.push({
-            account: account.name,
-            reason: decision.reason,
+          const failure =
+            response === null || answerBody === null
+              ? transportFailure(account.name)
+              : {
+                  account: account.name,
+                  status: response.statusCode,
+                  headers: response.headers,
+                  body: refusal ?? (await readFailureBody(answerBody, Math.min(timeoutMs, Math.max(0, deadlineMs - now())))),
+                  transport: false,
+                };
+          if (signal.aborted) return;
+          failover(account, decision.reason, action.reason, action, failure, {
             status: response?.statusCode ?? null,
-            action: 'failover',
-            failover: action.reason,
-            cooldownMs: action.cooldownMs,
-          });
-          logger.warn('failover', {
-            id,
-            account: account.name,
-            status: response?.statusCode ?? null,
-            why: action.reason,
-            cooldown_ms: action.cooldownMs,
             ...(transportError === null ? {} : { error: errorCode(transportError) }),
           });
-          lastFailure =
-            response === null
-              ? transportFailure(account.name)
-              : { account: account.name, status: response.statusCode, headers: response.headers, body: await readLimited(response.body, 65_536) };
           if (response !== null) traceRow(account.name, response.statusCode, response.headers, attemptMs);
-          tried.add(account.name);
-          roundFailures.push(action.reason);
           continue;
         }
 
         // success or return: this answer goes to the client, unless a stream opens with an error.
         const answer = response as UpstreamResponse;
+        const owned = answerBody as UpstreamBody;
         const sse = action.kind === 'success' && isEventStream(answer.headers['content-type']);
         let sniffer: SseErrorSniffer | null = null;
-        let prefix: StreamStart | null = null;
         if (sse) {
-          // One sniffer sees every byte: errors in the opening are collected for the failover
-          // decision below; later ones are recorded against the account as they pass.
-          let opening: SseError[] | null = [];
-          const streamed = sseErrorSniffer((error) => {
-            if (opening !== null) {
-              opening.push(error);
-              return;
-            }
+          // The opening (every event before the first content) is held back: an error in it can
+          // still fail over, since nothing has reached the client.
+          const scanner = sseOpeningScanner();
+          let opening: StreamOpening | null = null;
+          let openingBytes = 0;
+          const held = await owned.hold((chunk) => {
+            opening = scanner.push(chunk);
+            openingBytes += chunk.length;
+            return opening !== null || openingBytes >= STREAM_START_BYTES;
+          }, Math.min(timeoutMs, deadlineMs - now()));
+          if (signal.aborted) {
+            owned.discard();
+            return;
+          }
+          const verdict: StreamOpening | null = held.stop === 'ended' ? scanner.end() : (opening as StreamOpening | null);
+          const openingFailure = streamOpeningFailure(held, verdict);
+          if (openingFailure !== null) {
+            // Nothing has reached the client yet: this stream can still fail over.
+            const streamAction =
+              openingFailure.errorType === null
+                ? classifyResponse({ transportError: held.error ?? openingFailure.why }, { nowMs: now() }, policy)
+                : classifyStreamError(openingFailure.errorType, { nowMs: now() }, policy);
+            record(account.name, streamAction);
+            const failure =
+              openingFailure.errorType === null
+                ? transportFailure(account.name)
+                : { account: account.name, status: answer.statusCode, headers: answer.headers, body: Buffer.concat(owned.held), transport: false };
+            owned.discard();
+            failover(account, decision.reason, openingFailure.errorType === null ? 'transport_error' : 'stream_error', streamAction, failure, {
+              status: answer.statusCode,
+              detail: openingFailure.why,
+            });
+            // Recorded as the status the error stands for: the simulator counts a 2xx as served.
+            traceRow(account.name, openingFailure.traceStatus, answer.headers, attemptMs);
+            continue;
+          }
+          // Errors after the opening (or ones that say nothing about the account) pass through to
+          // the client; rate-limit and overload errors still cool the account for the next request.
+          sniffer = sseErrorSniffer((error) => {
             streamError ??= error.type;
             const streamAction = classifyStreamError(error.type, { nowMs: now() }, policy);
-            recordResponse(store, account.name, streamAction);
+            record(account.name, streamAction);
             logger.warn('error inside a stream', {
               id,
               account: account.name,
@@ -626,64 +726,6 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
               cooldown_ms: streamAction.kind === 'failover' ? streamAction.cooldownMs : 0,
             });
           });
-          sniffer = streamed;
-          prefix = await readStreamStart(answer.body, STREAM_START_BYTES);
-          if (signal.aborted) {
-            answer.body.destroy();
-            return;
-          }
-          // Whatever else has arrived already joins the opening: it is judged with it, and written
-          // to the client with it in one write.
-          if (!prefix.ended && prefix.error === null) {
-            for (let more = answer.body.read() as Buffer | null; more !== null; more = answer.body.read() as Buffer | null) {
-              prefix.chunks.push(more);
-            }
-          }
-          for (const chunk of prefix.chunks) streamed.push(chunk);
-          if (prefix.ended) streamed.end();
-          const openingErrors: SseError[] = opening;
-          opening = null;
-          const blocking = openingErrors.find((e) => e.type === 'rate_limit_error' || e.type === 'overloaded_error');
-          if (blocking !== undefined) {
-            // Nothing has reached the client yet: this stream can still fail over.
-            const streamAction = classifyStreamError(blocking.type, { nowMs: now() }, policy);
-            recordResponse(store, account.name, streamAction);
-            attempts.push({
-              account: account.name,
-              reason: decision.reason,
-              status: answer.statusCode,
-              action: 'failover',
-              failover: 'stream_error',
-              ...(streamAction.kind === 'failover' ? { cooldownMs: streamAction.cooldownMs } : {}),
-            });
-            logger.warn('failover', { id, account: account.name, status: answer.statusCode, why: `stream opened with ${blocking.type}` });
-            if (!prefix.ended) answer.body.destroy();
-            lastFailure = { account: account.name, status: answer.statusCode, headers: answer.headers, body: Buffer.concat(prefix.chunks) };
-            // Recorded as the status the error stands for: the simulator counts a 2xx as served.
-            traceRow(account.name, blocking.type === 'rate_limit_error' ? 429 : 529, answer.headers, attemptMs);
-            tried.add(account.name);
-            roundFailures.push('stream_error');
-            continue;
-          }
-          if (prefix.error !== null) {
-            // Broke off before a whole event arrived: a transport error, and still nothing sent.
-            const broken = classifyResponse({ transportError: prefix.error }, { nowMs: now() }, policy);
-            recordResponse(store, account.name, broken);
-            attempts.push({
-              account: account.name,
-              reason: decision.reason,
-              status: answer.statusCode,
-              action: 'failover',
-              failover: 'transport_error',
-              ...(broken.kind === 'failover' ? { cooldownMs: broken.cooldownMs } : {}),
-            });
-            logger.warn('failover', { id, account: account.name, why: 'transport_error', error: errorCode(prefix.error) });
-            lastFailure = transportFailure(account.name);
-            tried.add(account.name);
-            roundFailures.push('transport_error');
-            continue;
-          }
-          for (const e of openingErrors) streamError ??= e.type;
         }
 
         attempts.push({ account: account.name, reason: decision.reason, status: answer.statusCode, action: action.kind });
@@ -695,22 +737,14 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         // Usage is read for the request log line and the trace row, from the bytes as they go by.
         const usage = sse ? sseUsageScanner() : jsonUsageScanner();
         try {
-          if (prefix !== null) {
-            for (const chunk of prefix.chunks) usage.push(chunk);
-            if (prefix.ended) usage.end();
-          }
-          if (prefix !== null && prefix.ended) {
-            res.end(Buffer.concat(prefix.chunks));
-          } else {
-            if (prefix !== null) for (const chunk of prefix.chunks) res.write(chunk);
-            await pipeBody(answer.body, res, sniffer === null ? usage : bothObservers(sniffer, usage));
-          }
+          await owned.relay(res, sniffer === null ? usage : bothObservers(sniffer, usage), CLIENT_GONE);
         } catch (error) {
-          if (signal.aborted) return; // the client left; the upstream request is already aborted
+          owned.discard();
+          if (signal.aborted || error === CLIENT_GONE) return; // the client left; the upstream request is aborted
           outcome = 'stream_failed';
           // The upstream broke off or stalled mid-answer: too late to fail over, but the next
           // request should not go there.
-          recordResponse(store, account.name, classifyResponse({ transportError: error }, { nowMs: now() }, policy));
+          record(account.name, classifyResponse({ transportError: error }, { nowMs: now() }, policy));
           logger.warn('upstream broke off a response under way', { id, account: account.name, error: errorCode(error) });
           res.destroy();
         } finally {
@@ -864,12 +898,119 @@ interface BufferedResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
+  /** True for the proxy's own 502 standing for a transport error (no upstream answer). */
+  readonly transport: boolean;
 }
 
-interface StreamStart {
-  readonly chunks: Buffer[];
-  readonly ended: boolean;
-  readonly error: unknown;
+const COUNT_TOKENS_PATH = '/v1/messages/count_tokens';
+
+/** Reasons an account cools that waiting does not fix: its error is what a request meets. */
+const FAULT_RANK: Readonly<Record<string, number>> = { unauthorized: 0, forbidden: 1, server_error: 2, transport_error: 3 };
+
+/** The last fault-caused cooldown of each account, with the upstream answer that caused it. */
+interface FaultMemory {
+  /** Note a failover: a fault with a cooldown is remembered, anything else forgets the account's. */
+  remember(account: string, why: string, failure: BufferedResponse, cooldownMs: number): void;
+  /** True when the account's current cooldown is one a fault caused (it ends no sooner). */
+  explains(account: string, cooldownUntilMs: number | null): boolean;
+  /** The most relevant remembered answer among these accounts (auth errors first), if any is current. */
+  mostRelevant(accounts: readonly ProxyAccount[], nowMs: number): BufferedResponse | null;
+}
+
+function faultMemory(now: () => number): FaultMemory {
+  const entries = new Map<string, { readonly rank: number; readonly failure: BufferedResponse; readonly untilMs: number }>();
+  return {
+    remember(account, why, failure, cooldownMs) {
+      const rank = FAULT_RANK[why];
+      if (rank === undefined || cooldownMs <= 0) {
+        if (rank === undefined) entries.delete(account);
+        return;
+      }
+      entries.set(account, { rank, failure, untilMs: now() + cooldownMs });
+    },
+    explains(account, cooldownUntilMs) {
+      const entry = entries.get(account);
+      return entry !== undefined && cooldownUntilMs !== null && entry.untilMs >= cooldownUntilMs - 1;
+    },
+    mostRelevant(accounts, nowMs) {
+      let best: { readonly rank: number; readonly failure: BufferedResponse } | null = null;
+      for (const { name } of accounts) {
+        const entry = entries.get(name);
+        if (entry === undefined || entry.untilMs <= nowMs) continue;
+        if (best === null || entry.rank < best.rank) best = entry;
+      }
+      return best?.failure ?? null;
+    },
+  };
+}
+
+/**
+ * When the first account out of *capacity* (a rejected window, a 429, an overload, or a cooldown
+ * this proxy cannot explain, such as another instance's) is back; null when none is: every
+ * account is disabled or cooling after a fault.
+ */
+function soonestCapacityMs(accounts: readonly ProxyAccount[], store: StateStore, faults: FaultMemory): number | null {
+  let soonest: number | null = null;
+  for (const account of accounts) {
+    if (store.disabledReason(account.name) !== null) continue;
+    if (!store.isExhausted(account.name) && faults.explains(account.name, store.cooldownUntil(account.name))) continue;
+    const backMs = soonestAvailableMs([account], store);
+    if (backMs !== null && (soonest === null || backMs < soonest)) soonest = backMs;
+  }
+  return soonest;
+}
+
+/** The stored rate limits of the account that is back first (for the 429's unified headers). */
+function rateLimitsOfSoonest(accounts: readonly ProxyAccount[], store: StateStore, soonestMs: number): RateLimitInfo | null {
+  for (const account of accounts) {
+    if (store.disabledReason(account.name) === null && soonestAvailableMs([account], store) === soonestMs) return store.rateLimits(account.name);
+  }
+  return null;
+}
+
+/** Why each account is out, for the 503 of a pool where nothing comes back on its own. */
+function unusableReasons(accounts: readonly ProxyAccount[], store: StateStore): string[] {
+  return accounts.map((account) => {
+    const disabled = store.disabledReason(account.name);
+    return `${account.name}: ${disabled ?? 'cooling after upstream errors'}`;
+  });
+}
+
+/**
+ * Whether a stream's held opening makes the attempt a failure that can still fail over: an error
+ * event before any content (rate limit, overload, or the API's own `api_error`), a body that
+ * broke off or ended before any content, or a deadline that passed first.
+ */
+function streamOpeningFailure(
+  held: HeldOpening,
+  verdict: StreamOpening | null,
+): { readonly errorType: string | null; readonly why: string; readonly traceStatus: number } | null {
+  if (held.stop === 'failed') return { errorType: null, why: 'the stream broke off before any content', traceStatus: 502 };
+  if (held.stop === 'timeout') return { errorType: null, why: 'no content within the time allowed', traceStatus: 504 };
+  if (verdict === null || verdict.kind === 'content') return null;
+  if (verdict.kind === 'ended') return { errorType: null, why: 'the stream ended before any content', traceStatus: 502 };
+  const type = verdict.error.type;
+  if (type === 'rate_limit_error') return { errorType: type, why: `stream opened with ${type}`, traceStatus: 429 };
+  if (type === 'overloaded_error') return { errorType: type, why: `stream opened with ${type}`, traceStatus: 529 };
+  if (type === 'api_error') return { errorType: type, why: `stream opened with ${type}`, traceStatus: 500 };
+  // Any other error (invalid_request_error, …) is about the request: every account would say it.
+  return null;
+}
+
+/** Read a failure answer's body (at most 64 KiB, for passing on), then let the body go. */
+async function readFailureBody(body: UpstreamBody, timeoutMs: number): Promise<Buffer> {
+  let size = 0;
+  await body.hold((chunk) => (size += chunk.length) >= FAILURE_BODY_BYTES, timeoutMs);
+  const bytes = Buffer.concat(body.held);
+  body.discard();
+  return bytes.length > FAILURE_BODY_BYTES ? bytes.subarray(0, FAILURE_BODY_BYTES) : bytes;
+}
+
+const FAILURE_BODY_BYTES = 65_536;
+
+/** `%2e`, `%2f` and `%5c` decoded, so an encoded dot segment is refused like a plain one. */
+function decodeDots(path: string): string {
+  return path.includes('%') ? path.replace(/%2e/gi, '.').replace(/%2f/gi, '/').replace(/%5c/gi, '\\') : path;
 }
 
 function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -921,7 +1062,7 @@ function safeFingerprint(body: Buffer): string | null {
 }
 
 /** Show each chunk to two observers (the SSE error sniffer and the trace's usage scanner). */
-function bothObservers(a: SseErrorSniffer, b: SseErrorSniffer): SseErrorSniffer {
+function bothObservers(a: BodyObserver, b: BodyObserver): BodyObserver {
   return {
     push(chunk) {
       a.push(chunk);
@@ -967,126 +1108,9 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | type
   });
 }
 
-/**
- * Read a stream's opening: until the first blank line (the end of the first event), `maxBytes`,
- * the end of the stream or an error. The stream is left paused with nothing lost.
- */
-function readStreamStart(body: Readable, maxBytes: number): Promise<StreamStart> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (ended: boolean, error: unknown): void => {
-      body.off('data', onData);
-      body.off('end', onEnd);
-      body.off('error', onError);
-      if (!ended && error === null) body.pause();
-      resolve({ chunks, ended, error });
-    };
-    const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= maxBytes || hasEventEnd(chunks)) done(false, null);
-    };
-    const onEnd = (): void => done(true, null);
-    const onError = (error: unknown): void => done(false, error);
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
-  });
-}
-
-function hasEventEnd(chunks: Buffer[]): boolean {
-  const last = chunks[chunks.length - 1] as Buffer;
-  if (last.includes('\n\n') || last.includes('\r\n\r\n') || last.includes('\r\r')) return true;
-  if (chunks.length === 1) return false;
-  // A blank line split across chunks.
-  const previous = chunks[chunks.length - 2] as Buffer;
-  const seam = Buffer.concat([previous.subarray(-3), last.subarray(0, 3)]);
-  return seam.includes('\n\n') || seam.includes('\r\n\r\n') || seam.includes('\r\r');
-}
-
-/**
- * Pipe an upstream body to the client with backpressure, showing every chunk to the sniffer on
- * the way (unchanged). Resolves once the response is finished; rejects with the upstream's error
- * (the caller cuts the client off), or with CLIENT_GONE after destroying the upstream body.
- * (`stream.pipeline` does the same but builds an AbortController per call, which costs more
- * than all of the routing; `Readable.pipe` adds half a dozen listeners of its own on top of these.)
- */
-function pipeBody(source: Readable, res: ServerResponse, sniffer: SseErrorSniffer | null): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      sniffer?.push(chunk);
-      // A client slower than the upstream holds the upstream body until its socket drains.
-      if (!res.write(chunk)) {
-        source.pause();
-        res.once('drain', onDrain);
-      }
-    };
-    const onDrain = (): void => {
-      source.resume();
-    };
-    const onEnd = (): void => {
-      sniffer?.end();
-      res.end();
-    };
-    const cleanup = (): void => {
-      source.off('data', onData);
-      source.off('end', onEnd);
-      source.off('error', onError);
-      res.off('drain', onDrain);
-      res.off('finish', onFinish);
-      res.off('close', onClose);
-    };
-    const onError = (error: unknown): void => {
-      cleanup();
-      reject(error);
-    };
-    const onFinish = (): void => {
-      cleanup();
-      resolve();
-    };
-    const onClose = (): void => {
-      cleanup();
-      source.destroy();
-      reject(CLIENT_GONE);
-    };
-    source.on('data', onData);
-    source.on('end', onEnd);
-    source.on('error', onError);
-    res.on('finish', onFinish);
-    res.on('close', onClose);
-    // A stream whose opening was read is paused (adding a data listener does not restart it), and
-    // the opening written to the client may already fill its socket.
-    if (res.writableNeedDrain) res.once('drain', onDrain);
-    else source.resume();
-  });
-}
-
-async function readLimited(body: Readable, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      const buf = chunk as Buffer;
-      chunks.push(buf.subarray(0, maxBytes - size));
-      size += Math.min(buf.length, maxBytes - size);
-      if (size >= maxBytes) break;
-    }
-  } catch {
-    // A failure answer that breaks off is still a failure answer: keep what arrived.
-  }
-  body.destroy();
-  return Buffer.concat(chunks);
-}
-
-async function discard(response: UpstreamResponse | null): Promise<void> {
-  if (response === null) return;
-  await readLimited(response.body, 65_536);
-}
-
 function transportFailure(account: string): BufferedResponse {
   const error = anthropicError(502, 'api_error', 'shunt: upstream request failed');
-  return { account, status: error.status, headers: error.headers, body: Buffer.from(error.body) };
+  return { account, status: error.status, headers: error.headers, body: Buffer.from(error.body), transport: true };
 }
 
 function sendBuffered(res: ServerResponse, response: BufferedResponse): void {

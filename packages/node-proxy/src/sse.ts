@@ -142,3 +142,105 @@ function parseError(text: string, isErrorEvent: boolean): SseError | null {
   const type = typeof error.type === 'string' ? error.type : 'unknown';
   return typeof error.message === 'string' ? { type, message: error.message } : { type };
 }
+
+/**
+ * Where a stream's opening ends, and how: at its first `content` event (anything but the
+ * preamble events `message_start`, `content_block_start` and `ping`), at an `error` event that
+ * comes before any content, or (`ended`) when the body ends inside the preamble.
+ */
+export type StreamOpening =
+  | { readonly kind: 'content' }
+  | { readonly kind: 'error'; readonly error: SseError }
+  | { readonly kind: 'ended' };
+
+/** Reads a stream's preamble event by event; see {@link sseOpeningScanner}. */
+export interface SseOpeningScanner {
+  /** Look at the next chunk; returns the verdict once the opening is over, else null. */
+  push(chunk: Uint8Array): StreamOpening | null;
+  /** The body ended (a last event without its closing blank line still counts). */
+  end(): StreamOpening;
+}
+
+/**
+ * Decide where a stream's opening ends, from its events alone: however the bytes were cut into
+ * reads, the same stream gets the same verdict. Nothing of the opening has reached the client
+ * yet, so an error in it can still fail over; one after the first content event cannot. Only the
+ * preamble is ever buffered here (a few hundred bytes in practice).
+ */
+export function sseOpeningScanner(): SseOpeningScanner {
+  const decoder = new TextDecoder();
+  let partial = '';
+  let afterCr = false;
+  let event = '';
+  let data: string[] | null = null;
+  let verdict: StreamOpening | null = null;
+  const LINE_BREAK = /\r\n|\r|\n/g;
+
+  const dispatch = (): void => {
+    if (data === null && event === '') return;
+    const text = data === null ? '' : data.join('\n');
+    const type = event !== '' ? event : dataType(text);
+    event = '';
+    data = null;
+    if (type !== undefined && PREAMBLE_EVENTS.has(type)) return;
+    if (type === 'error') {
+      verdict = { kind: 'error', error: parseError(text, true) ?? { type: 'unknown' } };
+      return;
+    }
+    // A data-only frame whose JSON says it is an error is one too (see sseErrorSniffer).
+    const error = type === undefined ? parseError(text, false) : null;
+    verdict = error === null ? { kind: 'content' } : { kind: 'error', error };
+  };
+  const line = (text: string): void => {
+    if (text === '') {
+      dispatch();
+      return;
+    }
+    if (text.charCodeAt(0) === 58 /* ':' comment */) return;
+    const colon = text.indexOf(':');
+    const field = colon === -1 ? text : text.slice(0, colon);
+    let value = colon === -1 ? '' : text.slice(colon + 1);
+    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    if (field === 'event') event = value;
+    else if (field === 'data') (data ??= []).push(value);
+  };
+
+  return {
+    push(chunk) {
+      if (verdict !== null) return verdict;
+      const text = decoder.decode(chunk, { stream: true });
+      let start = 0;
+      if (afterCr) {
+        afterCr = false;
+        if (text.charCodeAt(0) === 10) start = 1;
+      }
+      LINE_BREAK.lastIndex = start;
+      for (let match = LINE_BREAK.exec(text); match !== null; match = LINE_BREAK.exec(text)) {
+        line(partial + text.slice(start, match.index));
+        partial = '';
+        start = LINE_BREAK.lastIndex;
+        if (match[0] === '\r' && start === text.length) afterCr = true;
+        if (verdict !== null) return verdict;
+      }
+      partial += text.slice(start);
+      return null;
+    },
+    end() {
+      if (verdict !== null) return verdict;
+      const rest = partial + decoder.decode();
+      partial = '';
+      if (rest !== '') line(rest);
+      dispatch();
+      return verdict ?? { kind: 'ended' };
+    },
+  };
+}
+
+/** Events that come before a stream's first content: an error among them can still fail over. */
+const PREAMBLE_EVENTS: ReadonlySet<string> = new Set(['message_start', 'content_block_start', 'ping']);
+
+/** The `type` field of an event's JSON data, when the frame has no `event:` line. */
+function dataType(text: string): string | undefined {
+  const match = /^\s*\{\s*"type"\s*:\s*"([^"\\]*)"/.exec(text);
+  return match === null ? undefined : match[1];
+}

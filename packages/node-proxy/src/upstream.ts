@@ -1,8 +1,9 @@
 /**
  * @module
  * The HTTP client that talks to the upstream: keep-alive connections, no redirects followed, no
- * `accept-encoding` added, and `request_timeout_secs` as both the wait for the response headers
- * and the longest silence allowed inside a body.
+ * `accept-encoding` added, `request_timeout_secs` (or what is left of the request's deadline, if
+ * less) as the wait for the response headers, and `request_timeout_secs` as the longest silence
+ * allowed inside a body.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -21,6 +22,12 @@ export interface UpstreamRequest {
   readonly body: Buffer | null;
   /** Aborts the request (and its body) when the client goes away. */
   readonly signal: Cancellation;
+  /**
+   * The longest wait for the response headers, in milliseconds (`request_timeout_secs`, or what
+   * is left of `request_deadline_secs` when that is less).
+   * @default the client's `timeoutMs`
+   */
+  readonly headersTimeoutMs?: number;
 }
 
 /** The upstream's answer: status, headers, and the body still to be read. */
@@ -56,6 +63,7 @@ export function upstreamClient(timeoutMs: number): UpstreamClient {
         headers: r.headers,
         body: r.body,
         signal: r.signal,
+        ...(r.headersTimeoutMs === undefined ? {} : { headersTimeout: Math.max(1, Math.ceil(r.headersTimeoutMs)) }),
       }) as Promise<UpstreamResponse>;
     },
     async close() {

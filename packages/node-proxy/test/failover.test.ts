@@ -78,8 +78,8 @@ describe('errors inside a stream that is already under way', () => {
   it('should pass an overloaded_error event to the client and cool the account for the next request', async () => {
     const clock = fakeClock();
     stack = await startStack({ clock });
-    // The error comes after the opening events reached the client: too late to fail over.
-    stack.mock.script('a', { kind: 'stream-error', errorType: 'overloaded_error', afterEvents: 2, errorDelayMs: 30 });
+    // The error comes after the first content event reached the client: too late to fail over.
+    stack.mock.script('a', { kind: 'stream-error', errorType: 'overloaded_error', afterEvents: 5, errorDelayMs: 30 });
     const error = await streamText(stack.client, 'mid').catch((e: unknown) => e);
     expect(error).toMatchObject({ error: { type: 'error', error: { type: 'overloaded_error' } } });
     const record = stack.records[0] ?? (await stack.nextRecord());
@@ -92,14 +92,14 @@ describe('errors inside a stream that is already under way', () => {
   it('should record a rate_limit_error event against the account', async () => {
     const clock = fakeClock();
     stack = await startStack({ clock });
-    stack.mock.script('a', { kind: 'stream-error', errorType: 'rate_limit_error', afterEvents: 3, errorDelayMs: 30 });
+    stack.mock.script('a', { kind: 'stream-error', errorType: 'rate_limit_error', afterEvents: 4, errorDelayMs: 30 });
     await streamText(stack.client, 'mid').catch(() => undefined);
     expect(stack.store.cooldownUntil('a')).toBe(T0_MS + 60_000);
   });
 
   it('should not cool the account for an api_error event', async () => {
     stack = await startStack();
-    stack.mock.script('a', { kind: 'stream-error', errorType: 'api_error', afterEvents: 2, errorDelayMs: 30 });
+    stack.mock.script('a', { kind: 'stream-error', errorType: 'api_error', afterEvents: 5, errorDelayMs: 30 });
     await streamText(stack.client, 'mid').catch(() => undefined);
     const record = stack.records[0] ?? (await stack.nextRecord());
     expect(record.streamError).toBe('api_error');
@@ -109,7 +109,7 @@ describe('errors inside a stream that is already under way', () => {
   it('should cut the client off and cool the account when the upstream drops mid-stream', async () => {
     const clock = fakeClock();
     stack = await startStack({ clock });
-    stack.mock.script('a', { kind: 'drop', afterEvents: 2 });
+    stack.mock.script('a', { kind: 'drop', afterEvents: 5 });
     const error = await streamText(stack.client, 'drop').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     const record = stack.records[0] ?? (await stack.nextRecord());
@@ -130,7 +130,7 @@ describe('stalled upstreams (request_timeout_secs)', () => {
 
   it('should cut a stream off when it stalls longer than the timeout, and cool the account', async () => {
     stack = await startStack({ server: { request_timeout_secs: 0.3 } });
-    stack.mock.script('a', { kind: 'stall', afterEvents: 3 });
+    stack.mock.script('a', { kind: 'stall', afterEvents: 5 });
     const error = await streamText(stack.client, 'stall').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     const record = stack.records[0] ?? (await stack.nextRecord());

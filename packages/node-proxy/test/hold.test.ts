@@ -3,7 +3,7 @@
  * injected clock, so nothing here sleeps for real), and gives up with an honest retry-after.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeClock, messageParams, startStack, streamText, textOf, type Stack } from './helpers.js';
+import { fakeClock, messageParams, startStack, streamText, T0_MS, textOf, type Stack } from './helpers.js';
 
 let stack: Stack | null = null;
 afterEach(async () => {
@@ -74,21 +74,37 @@ describe('holding a request until an account is back', () => {
 });
 
 describe('giving up', () => {
-  it('should answer 503 with an honest retry-after when the soonest account is back after the wait limit', async () => {
+  it('should answer as Anthropic would for a spent account when the soonest account is back after the wait limit', async () => {
     const clock = fakeClock();
-    stack = await startStack({ clock, server: { request_timeout_secs: 600 } });
+    stack = await startStack({ clock, server: { request_deadline_secs: 600 } });
     stack.mock.script('a', { kind: 'window-429', window: '5h', resetInSecs: 7_200 });
     stack.mock.script('b', { kind: 'window-429', window: '7d', resetInSecs: 86_400 });
     stack.mock.script('c', { kind: 'window-429', window: '5h', resetInSecs: 3_600 });
     const error = await stack.client.messages.create(messageParams('spent')).catch((e: unknown) => e);
-    expect(error).toMatchObject({ status: 503, error: { type: 'error', error: { type: 'api_error' } } });
+    expect(error).toMatchObject({ status: 429, error: { type: 'error', error: { type: 'rate_limit_error' } } });
     const headers = (error as { headers: Headers }).headers;
     // c is back first: its reset (3600 s) plus the 500 ms margin, rounded up.
     expect(headers.get('retry-after')).toBe('3601');
+    // Longer than a client should sleep through (client_retry_limit_secs, 60 s): SDKs stop and show it.
+    expect(headers.get('x-should-retry')).toBe('false');
+    expect(headers.get('anthropic-ratelimit-unified-status')).toBe('rejected');
+    expect(headers.get('anthropic-ratelimit-unified-reset')).toBe(String(T0_MS / 1000 + 3_601));
+    expect(headers.get('anthropic-ratelimit-unified-5h-status')).toBe('rejected');
     expect(clock.sleeps).toEqual([]);
     const record = stack.records[0] ?? (await stack.nextRecord());
     expect(record.outcome).toBe('spent');
-    expect(record.status).toBe(503);
+    expect(record.status).toBe(429);
+  });
+
+  it('should invite the client to retry a spent pool that is back within client_retry_limit_secs', async () => {
+    const clock = fakeClock();
+    stack = await startStack({ clock, server: { request_deadline_secs: 5, client_retry_limit_secs: 60 } });
+    for (const name of ['a', 'b', 'c']) stack.mock.script(name, { kind: 'burst-429', retryAfterSecs: 30 });
+    const error = await stack.client.messages.create(messageParams('soon')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 429, error: { error: { type: 'rate_limit_error' } } });
+    const headers = (error as { headers: Headers }).headers;
+    expect(headers.get('retry-after')).toBe('30');
+    expect(headers.get('x-should-retry')).toBe('true');
   });
 
   it('should give up at once, without a retry-after, when every account is disabled', async () => {
@@ -98,6 +114,8 @@ describe('giving up', () => {
     const error = await stack.client.messages.create(messageParams('disabled')).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 503 });
     expect((error as { headers: Headers }).headers.get('retry-after')).toBeNull();
+    expect((error as { headers: Headers }).headers.get('x-should-retry')).toBe('false');
+    expect((error as { error: { error: { message: string } } }).error.error.message).toContain('a: test; b: test; c: test');
     expect(stack.mock.requests).toHaveLength(0);
   });
 
