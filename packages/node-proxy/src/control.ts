@@ -229,7 +229,8 @@ function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus 
     name,
     plan_type: account.planType,
     credential: account.credential?.kind ?? null,
-    status: disabledReason === 'needs_login' ? 'needs_login' : disabledReason !== null ? 'disabled' : cooling ? 'cooling' : exhausted ? 'exhausted' : 'available',
+    // A rejected window also cools the account until its reset: it is exhausted, not cooling.
+    status: disabledReason === 'needs_login' ? 'needs_login' : disabledReason !== null ? 'disabled' : exhausted ? 'exhausted' : cooling ? 'cooling' : 'available',
     available: disabledReason === null && !cooling && !exhausted,
     disabled: disabledReason !== null,
     disabled_reason: disabledReason,

@@ -5,7 +5,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../src/config.js';
+import type { ProxyStatus } from '../src/control.js';
 import { createProxy } from '../src/proxy.js';
+import { formatStatus } from '../src/status-view.js';
 import { control, messageParams, startStack, streamText, textOf, type Stack } from './helpers.js';
 
 let stack: Stack | null = null;
@@ -86,6 +88,22 @@ describe('status', () => {
     });
     expect((await control(stack, 'GET', '/health')).json).toEqual({ status: 'ok' });
     expect((await control(stack, 'GET', '/nope')).status).toBe(404);
+  });
+
+  it('should report an account whose window is rejected as exhausted, not cooling, in /status and on its card', async () => {
+    stack = await startStack({ accounts: [{ name: 'a', key: 'key-a' }, { name: 'b', key: 'key-b' }] });
+    stack.mock.script('a', { kind: 'window-429', window: '5h', resetInSecs: 900 });
+    expect(textOf(await stack.client.messages.create(messageParams('x')))).toBe('served by b');
+    const report = (await control(stack, 'GET', '/status')).json as ProxyStatus;
+    const a = report.accounts.find((account) => account.name === 'a');
+    // The rejected window also cooled it until just after the reset.
+    expect(a).toMatchObject({ status: 'exhausted', available: false, status_5h: 'rejected', cooldown_until_ms: expect.any(Number) });
+    expect(a?.cooldown_until_ms).toBeGreaterThanOrEqual((a?.reset_5h ?? Infinity) * 1000);
+    expect(formatStatus(report, { nowMs: (a?.reset_5h ?? 0) * 1000 - 900_000 })).toMatch(/^a {2}pro {2}✗ exhausted, back in 15m$/m);
+
+    // A cooldown alone (a 529, a burst 429) is still cooling.
+    stack.store.setCooldown('b', 60_000);
+    expect(((await control(stack, 'GET', '/status')).json as ProxyStatus).accounts[1]).toMatchObject({ name: 'b', status: 'cooling' });
   });
 });
 
