@@ -8,9 +8,15 @@ import { mkdtemp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/prom
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import { memoryStore, type MemoryStore } from '@shunt/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
+import { NEEDS_LOGIN, type Credential } from '../src/credentials.js';
+import type { CredentialsFile } from '../src/credentials-file.js';
+import { silentLogger } from '../src/logger.js';
+import { accountCredentials } from '../src/oauth-accounts.js';
+import { createProxy } from '../src/proxy.js';
 import { persistentStore, type PersistentStore, type PersistFs, type PersistFsSync, type PersistTimers } from '../src/persistent-store.js';
 import { openState } from '../src/state.js';
 import type { Logger } from '../src/logger.js';
@@ -41,6 +47,9 @@ function manualTimers(): PersistTimers & { readonly pending: Array<{ fn: () => v
     },
   };
 }
+
+/** A credentials file with nothing in it that takes no writes. */
+const nullCredentialsFile: CredentialsFile = { path: '/nowhere', readAll: async () => new Map(), get: async () => null, put: async () => {} };
 
 /** A promise and its resolve (Promise.withResolvers is Node 22). */
 function deferred(): { readonly promise: Promise<void>; resolve(): void } {
@@ -376,6 +385,48 @@ describe('a proxy restarted with its saved state', () => {
     stack = null;
     expect((await stat(statePath)).mode & 0o777).toBe(0o600);
     expect(await readdir(dir)).toEqual(['state.json']);
+  });
+
+  it('should not let a needs_login flag from the file disable an account that now has an API key', async () => {
+    const mock = createMockUpstream({ accounts: [{ name: 'a', key: 'key-a' }, { name: 'b', key: 'key-b' }, { name: 'c', key: 'token-c' }] });
+    const upstreamUrl = await mock.listen();
+    const dir = await tempDir();
+    const statePath = join(dir, 'state.json');
+    // The last run had all three as subscription accounts, and their refreshes were refused.
+    const before = persistentStore(memoryStore(), { path: statePath });
+    for (const name of ['a', 'b', 'c']) before.disable(name, NEEDS_LOGIN);
+    await before.close();
+
+    // Now a has an api_key_env, b an API key in the credentials file; c still refreshes (OAuth).
+    const config = parseConfig(
+      {
+        server: { port: 0, control_port: 0, upstream_url: upstreamUrl, state_path: statePath },
+        accounts: [{ name: 'a', api_key_env: 'A_KEY' }, { name: 'b' }, { name: 'c' }],
+      },
+      { file: '<test>', env: { A_KEY: 'key-a' } },
+    );
+    const fromFile = accountCredentials({ config: { oauth: config.oauth }, entries: new Map([['b', { type: 'apikey', key: 'key-b' }]]), file: nullCredentialsFile });
+    const refreshing: Credential = { kind: 'oauth', canRefresh: true, headers: () => ({ authorization: 'Bearer token-c' }), refresh: async () => {} };
+    const proxy = createProxy({
+      config,
+      logger: silentLogger,
+      state: await openState(config),
+      credential: (account, context) => (account.name === 'c' ? refreshing : fromFile(account, context)),
+    });
+    try {
+      const statuses = proxy.status().accounts.map((account) => [account.name, account.credential, account.status]);
+      expect(statuses).toEqual([
+        ['a', 'api_key', 'available'],
+        ['b', 'api_key', 'available'],
+        ['c', 'oauth', 'needs_login'],
+      ]);
+      const { proxyUrl } = await proxy.listen();
+      const client = new Anthropic({ apiKey: 'unused', baseURL: proxyUrl, maxRetries: 0 });
+      expect(textOf(await client.messages.create(messageParams('key')))).toBe('served by a');
+    } finally {
+      await proxy.close();
+      await mock.close();
+    }
   });
 
   it('should show the state file in /status once saved', async () => {
