@@ -122,29 +122,26 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
   let urgentQueued = false;
   const dir = dirname(path);
 
+  const saveIn = (ms: number): void => {
+    timer = timers.setTimeout(() => {
+      timer = null;
+      void save();
+    }, ms);
+  };
   const schedule = (): void => {
     if (closed) return;
     const t = inner.now();
     dirtySinceMs ??= t;
     if (timer !== null) timers.clearTimeout(timer);
     // Debounced, but never later than maxDelayMs after the first unsaved mutation.
-    const wait = Math.max(0, Math.min(debounceMs, dirtySinceMs + maxDelayMs - t));
-    timer = timers.setTimeout(() => {
-      timer = null;
-      void save();
-    }, wait);
+    saveIn(Math.max(0, Math.min(debounceMs, dirtySinceMs + maxDelayMs - t)));
   };
   const mark = (): void => {
     dirty = true;
     schedule();
   };
   const retryLater = (): void => {
-    if (!closed && timer === null) {
-      timer = timers.setTimeout(() => {
-        timer = null;
-        void save();
-      }, maxDelayMs);
-    }
+    if (!closed && timer === null) saveIn(maxDelayMs);
   };
   /** Mark, and write before the next I/O: one write for the mutations of one synchronous step (a 429 sets the rate limits and the cooldown). */
   const markUrgent = (): void => {
