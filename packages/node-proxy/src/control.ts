@@ -151,31 +151,26 @@ export function createControlHandler(options: ControlOptions): (req: IncomingMes
       return;
     }
     if (path === '/use' && method === 'POST') {
-      const body = await readJson(req);
-      if (body === INVALID) {
-        send(res, 400, { error: 'the body must be JSON: {"account": "<name>" | "auto"}' });
+      // Anything but a name or "auto" is refused: a typo must not silently unpin.
+      const body = await readFields(req, ['account'], USE_EXAMPLE);
+      const account = body.ok ? stringField(body.value, 'account', 'an account name or "auto"', USE_EXAMPLE) : body;
+      if (!account.ok) {
+        send(res, 400, { error: account.error });
         return;
       }
-      const account = (body as { account?: unknown } | null)?.account;
-      if (typeof account !== 'string') {
-        proxy.store.setPinned(null);
-        logger.info('pin', { pinned: null });
-        send(res, 200, { pinned: null });
-        return;
-      }
-      if (account === 'auto') {
+      if (account.value === 'auto') {
         proxy.store.setPinned(null);
         logger.info('pin', { pinned: null });
         send(res, 200, { pinned: 'auto' });
         return;
       }
-      if (!names.has(account)) {
-        send(res, 400, { error: `unknown account '${account}'`, accounts: [...names] });
+      if (!names.has(account.value)) {
+        send(res, 400, { error: `unknown account '${account.value}'`, accounts: [...names] });
         return;
       }
-      proxy.store.setPinned(account);
-      logger.info('pin', { pinned: account });
-      send(res, 200, { pinned: account });
+      proxy.store.setPinned(account.value);
+      logger.info('pin', { pinned: account.value });
+      send(res, 200, { pinned: account.value });
       return;
     }
     if (path === '/strategy') {
@@ -189,16 +184,16 @@ export function createControlHandler(options: ControlOptions): (req: IncomingMes
         return;
       }
       if (method === 'POST') {
-        const body = await readJson(req);
-        const name = body === INVALID ? undefined : (body as { strategy?: unknown } | null)?.strategy;
-        if (typeof name !== 'string') {
-          send(res, 400, { error: 'missing strategy field' });
+        const body = await readFields(req, ['strategy'], STRATEGY_EXAMPLE);
+        const name = body.ok ? stringField(body.value, 'strategy', 'a strategy name', STRATEGY_EXAMPLE) : body;
+        if (!name.ok) {
+          send(res, 400, { error: name.error, strategies: STRATEGIES });
           return;
         }
         try {
-          proxy.setStrategy(name);
+          proxy.setStrategy(name.value);
         } catch {
-          send(res, 400, { error: `unknown strategy '${name}'`, strategies: ['maximus', 'cushion', 'reaper', 'carousel'] });
+          send(res, 400, { error: `unknown strategy '${name.value}'`, strategies: STRATEGIES });
           return;
         }
         send(res, 200, { strategy: proxy.strategy().name, source: 'override' });
@@ -229,7 +224,8 @@ function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus 
     name,
     plan_type: account.planType,
     credential: account.credential?.kind ?? null,
-    status: disabledReason === 'needs_login' ? 'needs_login' : disabledReason !== null ? 'disabled' : cooling ? 'cooling' : exhausted ? 'exhausted' : 'available',
+    // A rejected window also cools the account until its reset: it is exhausted, not cooling.
+    status: disabledReason === 'needs_login' ? 'needs_login' : disabledReason !== null ? 'disabled' : exhausted ? 'exhausted' : cooling ? 'cooling' : 'available',
     available: disabledReason === null && !cooling && !exhausted,
     disabled: disabledReason !== null,
     disabled_reason: disabledReason,
@@ -257,22 +253,52 @@ function rateLimitView(info: RateLimitInfo): NonNullable<AccountStatus['rate_lim
   };
 }
 
-const INVALID = Symbol('invalid');
+const USE_EXAMPLE = '{"account": "<name>"} or {"account": "auto"}';
+const STRATEGY_EXAMPLE = '{"strategy": "<name>"}';
+const STRATEGIES = ['maximus', 'cushion', 'reaper', 'carousel'];
+const MAX_BODY_BYTES = 65_536;
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+/** What a control body held, or what is wrong with it (said so the caller can fix it). */
+type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+/** Read a body that must be a JSON object with no fields but `allowed`. */
+async function readFields(req: IncomingMessage, allowed: readonly string[], example: string): Promise<Checked<Readonly<Record<string, unknown>>>> {
+  const refuse = (what: string): Checked<never> => ({ ok: false, error: `${what}; send ${example}` });
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > 65_536) return INVALID;
-    chunks.push(chunk as Buffer);
+    // Read to the end all the same, so the answer is not cut off by an unread request.
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
-  if (size === 0) return null;
+  if (size > MAX_BODY_BYTES) return refuse(`the body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return refuse('the body is empty');
+  let parsed: unknown;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    parsed = JSON.parse(text) as unknown;
   } catch {
-    return INVALID;
+    // The parser's message quotes the body: not repeated.
+    return refuse('the body is not valid JSON');
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return refuse(`the body must be a JSON object, not ${jsonKind(parsed)}`);
+  const unknown = Object.keys(parsed).filter((key) => !allowed.includes(key));
+  if (unknown.length > 0) return refuse(`unknown field${unknown.length === 1 ? '' : 's'} ${unknown.map((key) => JSON.stringify(key)).join(', ')}`);
+  return { ok: true, value: parsed as Record<string, unknown> };
+}
+
+/** The string field `name` of a body, or what is wrong with it. */
+function stringField(fields: Readonly<Record<string, unknown>>, name: string, meaning: string, example: string): Checked<string> {
+  const value = fields[name];
+  if (value === undefined) return { ok: false, error: `missing field "${name}"; send ${example}` };
+  if (typeof value !== 'string') return { ok: false, error: `"${name}" must be a string (${meaning}), not ${jsonKind(value)}; send ${example}` };
+  return { ok: true, value };
+}
+
+function jsonKind(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -5,6 +5,9 @@
  * so a new kind of credential slots in without touching the request path.
  */
 
+/** The reason an account is disabled with when its refresh was refused (see `oauthCredential`'s `onNeedsLogin`). */
+export const NEEDS_LOGIN: string = 'needs_login';
+
 /** What the proxy needs from an account's credential. */
 export interface Credential {
   /** What kind of credential this is (`api_key`, …), for status views and logs. */

@@ -32,7 +32,7 @@ export { fileBackend, openState, plainBackend } from './state.js';
 export type { OpenStateOptions, StateBackend, StateStatus } from './state.js';
 
 export { persistentStore } from './persistent-store.js';
-export type { LoadResult, PersistFs, PersistTimers, PersistenceStatus, PersistentStore, PersistentStoreOptions } from './persistent-store.js';
+export type { LoadResult, PersistFs, PersistFsSync, PersistTimers, PersistenceStatus, PersistentStore, PersistentStoreOptions } from './persistent-store.js';
 
 export { createMetrics, SCRAPE_GAUGES } from './metrics.js';
 export type { MetricsSource, ProxyMetrics, Sample, ScrapeGauge } from './metrics.js';

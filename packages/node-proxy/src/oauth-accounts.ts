@@ -4,13 +4,12 @@
  * (OAuth tokens or an API key), else `api_key`, else the variable `api_key_env` names.
  */
 import type { AccountConfig, ShuntConfig } from './config.js';
-import { apiKeyCredential, type Credential } from './credentials.js';
+import { apiKeyCredential, NEEDS_LOGIN, type Credential } from './credentials.js';
 import { credentialsFile, type CredentialEntry, type CredentialsFile } from './credentials-file.js';
 import { oauthCredential, type FetchLike, type SingleFlight } from './oauth.js';
 import type { CredentialContext } from './proxy.js';
 
-/** The reason an account is disabled with when its refresh was refused. */
-export const NEEDS_LOGIN: string = 'needs_login';
+export { NEEDS_LOGIN } from './credentials.js';
 
 /** Options for {@link accountCredentials}. */
 export interface AccountCredentialsOptions {

@@ -2,9 +2,12 @@
  * @module
  * `persistentStore()`: a `memoryStore` whose contents survive a restart. Every mutation marks the
  * store dirty; a debounced save writes `snapshot()` to a file atomically (a temp file in the same
- * directory, fsync, rename; mode 0600). `load()` restores it at start, and moves a corrupt or
- * unreadable file aside (`<file>.corrupt-<timestamp>`) instead of refusing to start.
+ * directory, fsync, rename; mode 0600). A mutation that changes routing for minutes (a long
+ * cooldown, a rejected window, disable/enable, the pin) is written at once instead, synchronously,
+ * so a crash or `kill -9` right after it cannot lose it. `load()` restores the file at start, and
+ * moves a corrupt or unreadable file aside (`<file>.corrupt-<timestamp>`) instead of refusing to start.
  */
+import * as nodeFsSync from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { MemoryStore, MemoryStoreSnapshot } from '@shunt/core';
@@ -12,6 +15,9 @@ import { silentLogger, type Logger } from './logger.js';
 
 /** The file operations the store uses (node:fs/promises by default; tests inject failures). */
 export type PersistFs = Pick<typeof nodeFs, 'readFile' | 'open' | 'rename' | 'mkdir' | 'rm'>;
+
+/** The synchronous file operations of the writes that cannot wait (node:fs by default; tests inject failures). */
+export type PersistFsSync = Pick<typeof nodeFsSync, 'mkdirSync' | 'openSync' | 'fchmodSync' | 'writeFileSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'rmSync'>;
 
 /** Timers, injectable so tests drive the debounce by hand. */
 export interface PersistTimers {
@@ -34,8 +40,16 @@ export interface PersistentStoreOptions {
    * @default 10000
    */
   readonly maxDelayMs?: number | undefined;
+  /**
+   * A cooldown that now ends more than this much later than before (or a cleared one that had more
+   * than this left) is written at once rather than debounced, in milliseconds.
+   * @default 60000
+   */
+  readonly durableCooldownMs?: number | undefined;
   /** @default node:fs/promises */
   readonly fs?: PersistFs | undefined;
+  /** @default node:fs */
+  readonly fsSync?: PersistFsSync | undefined;
   /** @default the global setTimeout / clearTimeout (unref'd: a pending save never keeps the process alive) */
   readonly timers?: PersistTimers | undefined;
   /** Where warnings go (a save that fails, a corrupt file moved aside). */
@@ -72,13 +86,15 @@ export interface PersistentStore extends MemoryStore {
 }
 
 /**
- * Wrap a memory store so its contents are saved to `path` after every burst of mutations.
+ * Wrap a memory store so its contents are saved to `path` after every burst of mutations, and at
+ * once (before the next I/O) after a mutation that changes routing for minutes.
  *
  * @example
  * ```ts
  * const store = persistentStore(memoryStore(), { path: '/home/me/.local/share/shunt/state.json' });
  * await store.load();
- * store.setCooldown('work', 60_000); // saved about a second later
+ * store.setCooldown('work', 60_000);  // saved about a second later
+ * store.setCooldown('work', 900_000); // saved at once
  * await store.close();               // at shutdown
  * ```
  */
@@ -86,7 +102,9 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
   const { path } = options;
   const debounceMs = options.debounceMs ?? 1000;
   const maxDelayMs = Math.max(debounceMs, options.maxDelayMs ?? 10_000);
+  const durableCooldownMs = options.durableCooldownMs ?? 60_000;
   const fs = options.fs ?? nodeFs;
+  const fsSync = options.fsSync ?? nodeFsSync;
   const timers = options.timers ?? defaultTimers;
   const logger = options.logger ?? silentLogger;
 
@@ -99,31 +117,101 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
   let again = false;
   let closed = false;
   let tempSeq = 0;
+  // Counts the synchronous writes, so an async save that raced one never leaves older state in place.
+  let syncWrites = 0;
+  let urgentQueued = false;
+  const dir = dirname(path);
 
+  const saveIn = (ms: number): void => {
+    timer = timers.setTimeout(() => {
+      timer = null;
+      void save();
+    }, ms);
+  };
   const schedule = (): void => {
     if (closed) return;
     const t = inner.now();
     dirtySinceMs ??= t;
     if (timer !== null) timers.clearTimeout(timer);
     // Debounced, but never later than maxDelayMs after the first unsaved mutation.
-    const wait = Math.max(0, Math.min(debounceMs, dirtySinceMs + maxDelayMs - t));
-    timer = timers.setTimeout(() => {
-      timer = null;
-      void save();
-    }, wait);
+    saveIn(Math.max(0, Math.min(debounceMs, dirtySinceMs + maxDelayMs - t)));
   };
   const mark = (): void => {
     dirty = true;
     schedule();
   };
+  const retryLater = (): void => {
+    if (!closed && timer === null) saveIn(maxDelayMs);
+  };
+  /** Mark, and write before the next I/O: one write for the mutations of one synchronous step (a 429 sets the rate limits and the cooldown). */
+  const markUrgent = (): void => {
+    dirty = true;
+    if (closed || urgentQueued) return;
+    urgentQueued = true;
+    queueMicrotask(() => {
+      urgentQueued = false;
+      writeNow(false);
+    });
+  };
+  /** `mark` or `markUrgent`, as the mutation changed routing for minutes or not. */
+  const marked = (urgent: boolean): void => (urgent ? markUrgent() : mark());
 
-  const writeOnce = async (): Promise<void> => {
+  const takeSnapshot = (): string => {
     const snapshot: MemoryStoreSnapshot = inner.snapshot();
     dirty = false;
     dirtySinceMs = null;
-    const text = `${JSON.stringify(snapshot)}\n`;
-    const dir = dirname(path);
-    const temp = join(dir, `.${basename(path)}.${process.pid}.${tempSeq++}.tmp`);
+    return `${JSON.stringify(snapshot)}\n`;
+  };
+  const tempPath = (): string => join(dir, `.${basename(path)}.${process.pid}.${tempSeq++}.tmp`);
+  const saved = (): void => {
+    lastSavedMs = inner.now();
+    if (lastError !== null) logger.info('state saved again', { path });
+    lastError = null;
+  };
+  const failed = (error: unknown): void => {
+    const reason = describeError(error);
+    // One warning per run of failures, not one per save.
+    if (lastError === null) logger.warn('cannot save the routing state; it will be retried', { path, error: reason });
+    lastError = reason;
+    dirty = true;
+    dirtySinceMs = inner.now();
+  };
+
+  /** Write synchronously, so the state is in the file when this returns (`force`: even clean, even closing). Never throws. */
+  const writeNow = (force: boolean): void => {
+    if (!force && (closed || !dirty)) return;
+    if (timer !== null) timers.clearTimeout(timer);
+    timer = null;
+    const text = takeSnapshot();
+    const temp = tempPath();
+    try {
+      fsSync.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const fd = fsSync.openSync(temp, 'wx', 0o600);
+      try {
+        fsSync.fchmodSync(fd, 0o600); // whatever the umask says
+        fsSync.writeFileSync(fd, text, 'utf8');
+        fsSync.fsyncSync(fd);
+      } finally {
+        fsSync.closeSync(fd);
+      }
+      fsSync.renameSync(temp, path);
+      syncWrites++;
+      saved();
+    } catch (error) {
+      try {
+        fsSync.rmSync(temp, { force: true });
+      } catch {
+        // The write failed already; this is only tidying up.
+      }
+      failed(error);
+      retryLater();
+    }
+  };
+
+  const writeOnce = async (): Promise<void> => {
+    const syncWritesBefore = syncWrites;
+    const text = takeSnapshot();
+    const temp = tempPath();
     try {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       const handle = await fs.open(temp, 'wx', 0o600);
@@ -134,18 +222,18 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
       } finally {
         await handle.close();
       }
+      if (syncWrites !== syncWritesBefore) {
+        // A synchronous write since this snapshot already put newer state in the file.
+        await fs.rm(temp, { force: true });
+        return;
+      }
       await fs.rename(temp, path);
-      lastSavedMs = inner.now();
-      if (lastError !== null) logger.info('state saved again', { path });
-      lastError = null;
+      // One that ran while the rename was under way may have been renamed over: write it again.
+      if (syncWrites !== syncWritesBefore) writeNow(true);
+      else saved();
     } catch (error) {
       await fs.rm(temp, { force: true }).catch(() => {});
-      const reason = describeError(error);
-      // One warning per run of failures, not one per save.
-      if (lastError === null) logger.warn('cannot save the routing state; it will be retried', { path, error: reason });
-      lastError = reason;
-      dirty = true;
-      dirtySinceMs = inner.now();
+      failed(error);
       throw error;
     }
   };
@@ -164,12 +252,7 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
         } while (again && dirty);
       } catch {
         // Reported by writeOnce; retried after maxDelayMs (or sooner on a mutation), and at close.
-        if (!closed && timer === null) {
-          timer = timers.setTimeout(() => {
-            timer = null;
-            void save();
-          }, maxDelayMs);
-        }
+        retryLater();
       } finally {
         saving = null;
       }
@@ -217,6 +300,9 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
     return { kind: 'corrupt', reason, movedTo };
   };
 
+  /** When the account's cooldown ends, epoch ms (now when it has none). */
+  const cooldownEnd = (name: string): number => inner.cooldownUntil(name) ?? inner.now();
+
   const store: PersistentStore = {
     // Reads: straight through.
     now: () => inner.now(),
@@ -234,34 +320,42 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
     getLastUsed: () => inner.getLastUsed(),
     snapshot: () => inner.snapshot(),
 
-    // Writes: through, then marked for the next save.
+    // Writes: through, then marked for the next save; written at once when routing changes for
+    // minutes (a restart, even a kill -9, must not send traffic to an account known to be out).
+    // High-frequency data (utilization, stickiness, last used) stays on the cheap debounce.
     updateRateLimits(name, info) {
+      const wasExhausted = inner.isExhausted(name);
       inner.updateRateLimits(name, info);
-      mark();
+      marked(!wasExhausted && inner.isExhausted(name));
     },
     setCooldown(name, ms) {
+      const before = cooldownEnd(name);
       inner.setCooldown(name, ms);
-      mark();
+      marked(cooldownEnd(name) - before > durableCooldownMs);
     },
     clearCooldown(name) {
+      const before = cooldownEnd(name);
       inner.clearCooldown(name);
-      mark();
+      marked(before - inner.now() > durableCooldownMs);
     },
     disable(name, reason) {
+      const before = inner.disabledReason(name);
       inner.disable(name, reason);
-      mark();
+      marked(inner.disabledReason(name) !== before);
     },
     enable(name) {
+      const before = inner.disabledReason(name);
       inner.enable(name);
-      mark();
+      marked(before !== null);
     },
     setSticky(fingerprint, name, ttlMs) {
       inner.setSticky(fingerprint, name, ttlMs);
       mark();
     },
     setPinned(name) {
+      const before = inner.getPinned();
       inner.setPinned(name);
-      mark();
+      marked(inner.getPinned() !== before);
     },
     setLastUsed(name) {
       // Every successful request sets it: only a change is worth a save.

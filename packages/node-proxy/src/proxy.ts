@@ -32,7 +32,7 @@ import type { AccountConfig, ShuntConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { hostName, isLoopbackHost, isLoopbackOrigin } from './address.js';
 import { createControlHandler, type ProxyStatus, statusReport } from './control.js';
-import { apiKeyCredential, type Credential } from './credentials.js';
+import { apiKeyCredential, NEEDS_LOGIN, type Credential } from './credentials.js';
 import { allAccountsSpent, anthropicError, noAccountUsable, requestTimedOut, type ProxyErrorResponse } from './errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { jsonLogger, type Logger } from './logger.js';
@@ -261,8 +261,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
     if (account.credential === null) {
       const missing = config.accounts.find((a) => a.name === account.name)?.missingCredential ?? 'no credential';
       store.disable(account.name, `no credential: ${missing}`);
-    } else if (store.disabledReason(account.name)?.startsWith('no credential: ') === true) {
-      // Restored from a run when the account had no key; it has one now.
+    } else if (staleDisabledReason(store.disabledReason(account.name), account.credential)) {
       store.enable(account.name);
     }
   }
@@ -1148,4 +1147,13 @@ function closeServer(srv: Server | null): Promise<void> {
 function urlHost(host: string): string {
   const display = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
   return display.includes(':') ? `[${display}]` : display;
+}
+
+/**
+ * A disabled reason restored from an earlier run that no longer holds: the account had no
+ * credential and has one now, or it needed a login and its credential now is one that never
+ * refreshes (an API key in the config or the credentials file), so no login can be missing.
+ */
+function staleDisabledReason(reason: string | null, credential: Credential): boolean {
+  return reason?.startsWith('no credential: ') === true || (reason === NEEDS_LOGIN && !credential.canRefresh);
 }

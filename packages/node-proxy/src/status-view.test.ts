@@ -78,7 +78,16 @@ describe('formatStatus', () => {
       { nowMs: NOW_MS, color: true },
     );
     expect(coloured).toContain('\u001b[31mrejected\u001b[0m');
-    expect(coloured).toContain('\u001b[31m✗ exhausted until its window resets\u001b[0m');
+    expect(coloured).toContain('\u001b[31m✗ exhausted, back in 10m\u001b[0m');
+  });
+
+  it('should say when an exhausted account is back: the later of its rejected windows and its cooldown', () => {
+    const card = (overrides: Partial<AccountStatus>): string =>
+      formatStatus(report([account({ name: 'spent', status: 'exhausted', available: false, ...overrides })]), { nowMs: NOW_MS }).split('\n')[2] ?? '';
+    // What a 429 for a rejected window leaves: the window, and a cooldown until just after its reset.
+    expect(card({ status_5h: 'rejected', reset_5h: nowSecs + 900, cooldown_until_ms: NOW_MS + 901_000 })).toBe('spent  max  ✗ exhausted, back in 15m');
+    expect(card({ status_7d: 'exhausted', reset_7d: nowSecs + 2 * 86_400, status_5h: 'rejected', reset_5h: nowSecs + 600 })).toBe('spent  max  ✗ exhausted, back in 2d 0h');
+    expect(card({ status_5h: 'allowed', reset_5h: nowSecs + 600 })).toBe('spent  max  ✗ exhausted until its window resets');
   });
 });
 

@@ -71,13 +71,29 @@ function stateText(account: AccountStatus, nowMs: number, paint: Paint): string 
       return paint('green', '✓ available');
     case 'cooling':
       return paint('yellow', `↻ cooling, back in ${formatCountdown(account.cooldown_until_ms - nowMs)}`);
-    case 'exhausted':
-      return paint('red', '✗ exhausted until its window resets');
+    case 'exhausted': {
+      const backMs = exhaustedUntilMs(account);
+      return paint('red', backMs > nowMs ? `✗ exhausted, back in ${formatCountdown(backMs - nowMs)}` : '✗ exhausted until its window resets');
+    }
     case 'needs_login':
       return paint('red', `✗ needs login: run \`shunt login ${account.name}\`, then restart`);
     case 'disabled':
       return paint('red', `✗ disabled${account.disabled_reason === null ? '' : ` (${account.disabled_reason})`}`);
   }
+}
+
+/** When an exhausted account is back: its rejected windows' resets, or the cooldown it took for them if later. */
+function exhaustedUntilMs(account: AccountStatus): number {
+  const resets = [
+    isRejected(account.status_5h) ? account.reset_5h : null,
+    isRejected(account.status_7d) ? account.reset_7d : null,
+  ].map((secs) => (secs === null ? 0 : secs * 1000));
+  return Math.max(account.cooldown_until_ms, ...resets);
+}
+
+function isRejected(status: string | null): boolean {
+  // As the store reads it: Anthropic sends `rejected`, the Rust shunt wrote `exhausted`.
+  return status === 'rejected' || status === 'exhausted';
 }
 
 function window(
@@ -92,7 +108,7 @@ function window(
   const { filled, empty } = headroomBar(utilization);
   const colour: Colour = utilization >= 0.8 ? 'red' : utilization >= 0.5 ? 'yellow' : 'green';
   const bar = paint(colour, '█'.repeat(filled)) + paint('dim', '░'.repeat(empty));
-  const left = status === 'rejected' ? paint('red', 'rejected') : `${Math.max(0, 100 - Math.round(utilization * 100))}% left`;
+  const left = isRejected(status) ? paint('red', 'rejected') : `${Math.max(0, 100 - Math.round(utilization * 100))}% left`;
   const reset = resetSecs === null ? '' : `  ·  resets in ${formatCountdown(resetSecs * 1000 - nowMs)}`;
   return `  ${name} ${bar} ${left}${reset}`;
 }

@@ -3,9 +3,12 @@
  * refusing open binds, refusing web pages, and never logging bodies or credentials.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { fc, test } from '@fast-check/vitest';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../src/config.js';
+import type { ProxyStatus } from '../src/control.js';
 import { createProxy } from '../src/proxy.js';
+import { formatStatus } from '../src/status-view.js';
 import { control, messageParams, startStack, streamText, textOf, type Stack } from './helpers.js';
 
 let stack: Stack | null = null;
@@ -41,6 +44,68 @@ describe('pin', () => {
   });
 });
 
+/** POST a raw body to the control API. */
+async function postRaw(path: string, body: string): Promise<{ status: number; json: { error?: string } }> {
+  const response = await fetch(`${stack?.controlUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return { status: response.status, json: (await response.json()) as { error?: string } };
+}
+
+const MALFORMED: ReadonlyArray<readonly [string, string, RegExp]> = [
+  ['an empty body', '', /^the body is empty; send /],
+  ['a body that is not JSON', 'b', /^the body is not valid JSON; send /],
+  ['a JSON string', '"b"', /^the body must be a JSON object, not a string; send /],
+  ['a JSON array', '["b"]', /^the body must be a JSON object, not an array; send /],
+  ['JSON null', 'null', /^the body must be a JSON object, not null; send /],
+  ['a body over 64 KiB', JSON.stringify({ x: 'y'.repeat(70_000) }), /^the body is larger than 64 KiB; send /],
+];
+
+describe('control bodies', () => {
+  const useCases: ReadonlyArray<readonly [string, string, RegExp]> = [
+    ...MALFORMED,
+    ['no account field', '{}', /^missing field "account"; send \{"account": "<name>"\} or \{"account": "auto"\}$/],
+    ['a number', '{"account": 2}', /^"account" must be a string \(an account name or "auto"\), not a number; send /],
+    ['null', '{"account": null}', /^"account" must be a string \(an account name or "auto"\), not null; send /],
+    ['an array', '{"account": ["c"]}', /^"account" must be a string \(an account name or "auto"\), not an array; send /],
+    ['a misspelt field', '{"acount": "c"}', /^unknown field "acount"; send /],
+    ['an extra field', '{"account": "c", "strategy": "reaper"}', /^unknown field "strategy"; send /],
+    ['an unknown account', '{"account": "nope"}', /^unknown account 'nope'$/],
+  ];
+
+  it.each(useCases)('should refuse POST /use with %s, say what is wrong, and keep the pin', async (_, body, error) => {
+    stack = await startStack();
+    await control(stack, 'POST', '/use', { account: 'b' });
+    const answer = await postRaw('/use', body);
+    expect(answer).toEqual({ status: 400, json: expect.objectContaining({ error: expect.stringMatching(error) }) });
+    expect(stack.proxy.status().pinned_account).toBe('b');
+  });
+
+  const strategyCases: ReadonlyArray<readonly [string, string, RegExp]> = [
+    ...MALFORMED,
+    ['no strategy field', '{}', /^missing field "strategy"; send \{"strategy": "<name>"\}$/],
+    ['a number', '{"strategy": 1}', /^"strategy" must be a string \(a strategy name\), not a number; send /],
+    ['an object', '{"strategy": {"name": "cushion"}}', /^"strategy" must be a string \(a strategy name\), not an object; send /],
+    ['a misspelt field', '{"strategey": "cushion"}', /^unknown field "strategey"; send /],
+    ['an unknown strategy', '{"strategy": "fastest"}', /^unknown strategy 'fastest'$/],
+  ];
+
+  it.each(strategyCases)('should refuse POST /strategy with %s, say what is wrong, and keep the strategy', async (_, body, error) => {
+    stack = await startStack();
+    await control(stack, 'POST', '/strategy', { strategy: 'reaper' });
+    const answer = await postRaw('/strategy', body);
+    expect(answer).toEqual({ status: 400, json: { error: expect.stringMatching(error), strategies: ['maximus', 'cushion', 'reaper', 'carousel'] } });
+    expect(stack.proxy.strategy()).toEqual({ name: 'reaper', source: 'override' });
+  });
+
+  test.prop([fc.jsonValue()], { numRuns: 40 })('should never unpin for a body that does not name an account or auto', async (value) => {
+    const named = typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).join() === 'account' && ['a', 'b', 'c', 'auto'].includes(value['account'] as string);
+    fc.pre(!named);
+    stack ??= await startStack();
+    await control(stack, 'POST', '/use', { account: 'b' });
+    expect((await postRaw('/use', JSON.stringify(value))).status).toBe(400);
+    expect(stack.proxy.status().pinned_account).toBe('b');
+  });
+});
+
 describe('strategy', () => {
   it('should switch strategy at run time, report where it comes from, and reset to the configured one', async () => {
     stack = await startStack();
@@ -59,7 +124,10 @@ describe('strategy', () => {
   it('should refuse an unknown strategy and a missing field', async () => {
     stack = await startStack();
     expect((await control(stack, 'POST', '/strategy', { strategy: 'fastest' })).status).toBe(400);
-    expect(await control(stack, 'POST', '/strategy', {})).toEqual({ status: 400, json: { error: 'missing strategy field' } });
+    expect(await control(stack, 'POST', '/strategy', {})).toEqual({
+      status: 400,
+      json: { error: 'missing field "strategy"; send {"strategy": "<name>"}', strategies: ['maximus', 'cushion', 'reaper', 'carousel'] },
+    });
     expect(stack.proxy.strategy().source).toBe('config');
   });
 });
@@ -86,6 +154,22 @@ describe('status', () => {
     });
     expect((await control(stack, 'GET', '/health')).json).toEqual({ status: 'ok' });
     expect((await control(stack, 'GET', '/nope')).status).toBe(404);
+  });
+
+  it('should report an account whose window is rejected as exhausted, not cooling, in /status and on its card', async () => {
+    stack = await startStack({ accounts: [{ name: 'a', key: 'key-a' }, { name: 'b', key: 'key-b' }] });
+    stack.mock.script('a', { kind: 'window-429', window: '5h', resetInSecs: 900 });
+    expect(textOf(await stack.client.messages.create(messageParams('x')))).toBe('served by b');
+    const report = (await control(stack, 'GET', '/status')).json as ProxyStatus;
+    const a = report.accounts.find((account) => account.name === 'a');
+    // The rejected window also cooled it until just after the reset.
+    expect(a).toMatchObject({ status: 'exhausted', available: false, status_5h: 'rejected', cooldown_until_ms: expect.any(Number) });
+    expect(a?.cooldown_until_ms).toBeGreaterThanOrEqual((a?.reset_5h ?? Infinity) * 1000);
+    expect(formatStatus(report, { nowMs: (a?.reset_5h ?? 0) * 1000 - 900_000 })).toMatch(/^a {2}pro {2}✗ exhausted, back in 15m$/m);
+
+    // A cooldown alone (a 529, a burst 429) is still cooling.
+    stack.store.setCooldown('b', 60_000);
+    expect(((await control(stack, 'GET', '/status')).json as ProxyStatus).accounts[1]).toMatchObject({ name: 'b', status: 'cooling' });
   });
 });
 

@@ -2,6 +2,9 @@
  * Test helpers: a mock upstream with accounts `a`, `b`, `c`, the proxy in front of it, and the
  * official Anthropic SDK (maxRetries: 0) pointed at the proxy. Everything binds 127.0.0.1 port 0.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 import { memoryStore, type MemoryStore } from '@shunt/core';
 import { vi } from 'vitest';
@@ -185,4 +188,39 @@ export async function runMain(args: string[]): Promise<{ code: number; out: stri
   } finally {
     vi.restoreAllMocks();
   }
+}
+
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+// tsx's loader in this very process (not the tsx command, which runs node as its child): a signal
+// sent to `child` reaches the proxy itself.
+const tsxLoader = pathToFileURL(join(packageDir, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/** A `shunt start` running as its own process. */
+export interface ShuntProcess {
+  readonly child: ChildProcess;
+  readonly proxyUrl: string;
+  readonly controlUrl: string;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+}
+
+/** Run `shunt start --config <configFile>` (the sources, through tsx's loader) and wait until it listens. */
+export async function spawnShunt(configFile: string): Promise<ShuntProcess> {
+  const child = spawn(process.execPath, ['--import', tsxLoader, '--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts'), 'start', '--config', configFile], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const [proxyUrl, controlUrl] = await new Promise<[string, string]>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      const proxy = /^ {2}proxy {3}(http:\S+)$/m.exec(err)?.[1];
+      const control = /^ {2}control (http:\S+)$/m.exec(err)?.[1];
+      if (proxy !== undefined && control !== undefined) resolve([proxy, control]);
+    });
+    void exited.then(() => reject(new Error(`shunt start exited before listening: ${err}`)));
+  });
+  return { child, proxyUrl, controlUrl, exited, stderr: () => err };
 }

@@ -3,17 +3,25 @@
  * start (a cooling account stays cooling, a conversation keeps its account), a corrupt file moved
  * aside with one warning, a save that fails reported once; and the `/status` state section.
  */
+import * as nodeFsSync from 'node:fs';
 import { mkdtemp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import * as nodeFs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { memoryStore } from '@shunt/core';
+import { dirname, join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
+import { memoryStore, type MemoryStore } from '@shunt/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { persistentStore, type PersistFs, type PersistTimers } from '../src/persistent-store.js';
+import { NEEDS_LOGIN, type Credential } from '../src/credentials.js';
+import type { CredentialsFile } from '../src/credentials-file.js';
+import { silentLogger } from '../src/logger.js';
+import { accountCredentials } from '../src/oauth-accounts.js';
+import { createProxy } from '../src/proxy.js';
+import { persistentStore, type PersistentStore, type PersistFs, type PersistFsSync, type PersistTimers } from '../src/persistent-store.js';
 import { openState } from '../src/state.js';
 import type { Logger } from '../src/logger.js';
-import { control, messageParams, startStack, textOf, type Stack } from './helpers.js';
+import { createMockUpstream } from '../src/mock-upstream.js';
+import { control, messageParams, spawnShunt, startStack, textOf, type ShuntProcess, type Stack } from './helpers.js';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'shunt-state-'));
@@ -38,6 +46,16 @@ function manualTimers(): PersistTimers & { readonly pending: Array<{ fn: () => v
       for (const entry of due) entry.fn();
     },
   };
+}
+
+/** A credentials file with nothing in it that takes no writes. */
+const nullCredentialsFile: CredentialsFile = { path: '/nowhere', readAll: async () => new Map(), get: async () => null, put: async () => {} };
+
+/** A promise and its resolve (Promise.withResolvers is Node 22). */
+function deferred(): { readonly promise: Promise<void>; resolve(): void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve: () => resolve() };
 }
 
 /** A logger that keeps what it is told. */
@@ -150,6 +168,153 @@ describe('persistentStore', () => {
     expect((await readdir(dir)).some((name) => name.startsWith('state.json.corrupt-'))).toBe(true);
   });
 
+  describe('a change that changes routing for minutes', () => {
+    const T = Date.UTC(2026, 0, 5, 9);
+    const resetIn15m = Math.floor(T / 1000) + 900;
+    type Case = readonly [string, (store: PersistentStore) => void];
+    // Each case starts from: a cooling 10 minutes, b disabled (no credential), c pinned.
+    const setUp = (inner: MemoryStore): void => {
+      inner.setCooldown('a', 600_000);
+      inner.disable('b', 'no credential: api_key_env FOO is not set');
+      inner.setPinned('c');
+    };
+    const urgent: Case[] = [
+      ['a cooldown of more than a minute', (s) => s.setCooldown('c', 900_000)],
+      ['a cooldown pushed more than a minute later', (s) => s.setCooldown('a', 700_000)],
+      ['a rejected window', (s) => s.updateRateLimits('c', { status5h: 'rejected', reset5h: resetIn15m, utilization5h: 1, updatedMs: T })],
+      ['needs_login', (s) => s.disable('c', 'needs_login')],
+      ['a new disabled reason', (s) => s.disable('b', 'needs_login')],
+      ['enable', (s) => s.enable('b')],
+      ['a cleared long cooldown', (s) => s.clearCooldown('a')],
+      ['a new pin', (s) => s.setPinned('a')],
+      ['unpinning', (s) => s.setPinned(null)],
+    ];
+    const debounced: Case[] = [
+      ['a cooldown of a minute', (s) => s.setCooldown('c', 60_000)],
+      ['a cooldown a little later', (s) => s.setCooldown('a', 610_000)],
+      ['a shorter cooldown (no change)', (s) => s.setCooldown('a', 1000)],
+      ['utilization', (s) => s.updateRateLimits('c', { status5h: 'allowed', reset5h: resetIn15m, utilization5h: 0.5, updatedMs: T })],
+      ['the same disabled reason', (s) => s.disable('b', 'no credential: api_key_env FOO is not set')],
+      ['enabling an enabled account', (s) => s.enable('c')],
+      ['the same pin', (s) => s.setPinned('c')],
+      ['a sticky conversation', (s) => s.setSticky('conv', 'c', 600_000)],
+      ['the last account used', (s) => s.setLastUsed('c')],
+      ['the round-robin position', (s) => void s.nextRoundRobin()],
+    ];
+
+    async function afterChange(change: (store: PersistentStore) => void): Promise<{ saved: unknown; store: PersistentStore; timers: ReturnType<typeof manualTimers> }> {
+      const path = join(await tempDir(), 'state.json');
+      const inner = memoryStore({ now: () => T });
+      setUp(inner);
+      const timers = manualTimers();
+      const store = persistentStore(inner, { path, timers });
+      change(store);
+      await Promise.resolve(); // the write comes before the next I/O, not inside the call
+      const saved = await readFile(path, 'utf8').then((text) => JSON.parse(text) as unknown, () => null);
+      return { saved, store, timers };
+    }
+
+    it.each(urgent)('should write %s at once, without waiting for the debounce', async (_, change) => {
+      const { saved, store, timers } = await afterChange(change);
+      expect(saved).toEqual(store.snapshot());
+      expect(store.status()).toMatchObject({ dirty: false, lastSavedMs: T, lastError: null });
+      expect(timers.pending).toHaveLength(0);
+    });
+
+    it.each(debounced)('should leave %s to the debounced save', async (_, change) => {
+      const { saved, store, timers } = await afterChange(change);
+      expect(saved).toBeNull();
+      expect(timers.pending.map((t) => t.ms)).toEqual([1000]);
+      expect(store.status().dirty).toBe(true);
+    });
+
+    it('should write the mutations of one step once', async () => {
+      const path = join(await tempDir(), 'state.json');
+      const renames: string[] = [];
+      const fsSync: PersistFsSync = { ...nodeFsSync, renameSync: (from, to) => (renames.push(String(to)), nodeFsSync.renameSync(from, to)) };
+      const store = persistentStore(memoryStore({ now: () => T }), { path, fsSync, timers: manualTimers() });
+      // What a 429 for a rejected window does: the rate limits, then the cooldown until the reset.
+      store.updateRateLimits('a', { status5h: 'rejected', reset5h: resetIn15m, utilization5h: 1, updatedMs: T });
+      store.setCooldown('a', 901_000);
+      await Promise.resolve();
+      expect(renames).toEqual([path]);
+      expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ accounts: { a: { cooldownUntilMs: T + 901_000, rateLimits: { status5h: 'rejected' } } } });
+    });
+
+    it('should report an immediate write that fails once, and retry it', async () => {
+      const dir = await tempDir();
+      const path = join(dir, 'state.json');
+      let failRename = true;
+      const fsSync: PersistFsSync = {
+        ...nodeFsSync,
+        renameSync: (from, to) => {
+          if (failRename) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+          nodeFsSync.renameSync(from, to);
+        },
+      };
+      const logger = recordingLogger();
+      const timers = manualTimers();
+      const store = persistentStore(memoryStore({ now: () => T }), { path, fsSync, timers, logger });
+      store.setCooldown('a', 900_000);
+      await Promise.resolve();
+      store.disable('b', 'needs_login');
+      await Promise.resolve();
+      expect(logger.lines.filter((l) => l.level === 'warn')).toHaveLength(1);
+      expect(store.status()).toMatchObject({ dirty: true, lastError: expect.stringMatching(/ENOSPC/) });
+      expect(await readdir(dir)).toEqual([]);
+      expect(timers.pending.map((t) => t.ms)).toEqual([10_000]);
+      failRename = false;
+      timers.fire();
+      await store.save(); // joins the retry the timer started
+      expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ accounts: { a: { cooldownUntilMs: T + 900_000 }, b: { disabledReason: 'needs_login' } } });
+      expect(store.status()).toMatchObject({ dirty: false, lastError: null });
+    });
+
+    it.each([
+      ['writing its temp file', 'writeFile'],
+      ['renaming it', 'rename'],
+    ] as const)('should never leave an older state in the file when an immediate write comes while a debounced save is %s', async (_, step) => {
+      const path = join(await tempDir(), 'state.json');
+      const gate = deferred();
+      const reached = deferred();
+      const fs: PersistFs = {
+        ...nodeFs,
+        open: async (...args: Parameters<typeof nodeFs.open>) => {
+          const handle = await nodeFs.open(...args);
+          if (step !== 'writeFile') return handle;
+          const writeFile = handle.writeFile.bind(handle);
+          return Object.assign(handle, {
+            writeFile: async (...rest: Parameters<typeof writeFile>) => {
+              reached.resolve();
+              await gate.promise;
+              return writeFile(...rest);
+            },
+          });
+        },
+        rename: async (from, to) => {
+          if (step === 'rename') {
+            // The rename itself lands after the immediate write: the worst order.
+            reached.resolve();
+            await gate.promise;
+          }
+          return nodeFs.rename(from, to);
+        },
+      };
+      const timers = manualTimers();
+      const store = persistentStore(memoryStore({ now: () => T }), { path, fs, timers });
+      store.setSticky('conv', 'a', 600_000);
+      timers.fire();
+      await reached.promise;
+      store.setCooldown('a', 900_000);
+      await Promise.resolve();
+      gate.resolve();
+      await store.save(); // joins the debounced save
+      expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(store.snapshot());
+      expect(store.cooldownUntil('a')).toBe(T + 900_000);
+      expect(await readdir(dirname(path))).toEqual(['state.json']);
+    });
+  });
+
   it('should report a failing save once, remove its temp file, and succeed later', async () => {
     const dir = await tempDir();
     const path = join(dir, 'state.json');
@@ -222,6 +387,48 @@ describe('a proxy restarted with its saved state', () => {
     expect(await readdir(dir)).toEqual(['state.json']);
   });
 
+  it('should not let a needs_login flag from the file disable an account that now has an API key', async () => {
+    const mock = createMockUpstream({ accounts: [{ name: 'a', key: 'key-a' }, { name: 'b', key: 'key-b' }, { name: 'c', key: 'token-c' }] });
+    const upstreamUrl = await mock.listen();
+    const dir = await tempDir();
+    const statePath = join(dir, 'state.json');
+    // The last run had all three as subscription accounts, and their refreshes were refused.
+    const before = persistentStore(memoryStore(), { path: statePath });
+    for (const name of ['a', 'b', 'c']) before.disable(name, NEEDS_LOGIN);
+    await before.close();
+
+    // Now a has an api_key_env, b an API key in the credentials file; c still refreshes (OAuth).
+    const config = parseConfig(
+      {
+        server: { port: 0, control_port: 0, upstream_url: upstreamUrl, state_path: statePath },
+        accounts: [{ name: 'a', api_key_env: 'A_KEY' }, { name: 'b' }, { name: 'c' }],
+      },
+      { file: '<test>', env: { A_KEY: 'key-a' } },
+    );
+    const fromFile = accountCredentials({ config: { oauth: config.oauth }, entries: new Map([['b', { type: 'apikey', key: 'key-b' }]]), file: nullCredentialsFile });
+    const refreshing: Credential = { kind: 'oauth', canRefresh: true, headers: () => ({ authorization: 'Bearer token-c' }), refresh: async () => {} };
+    const proxy = createProxy({
+      config,
+      logger: silentLogger,
+      state: await openState(config),
+      credential: (account, context) => (account.name === 'c' ? refreshing : fromFile(account, context)),
+    });
+    try {
+      const statuses = proxy.status().accounts.map((account) => [account.name, account.credential, account.status]);
+      expect(statuses).toEqual([
+        ['a', 'api_key', 'available'],
+        ['b', 'api_key', 'available'],
+        ['c', 'oauth', 'needs_login'],
+      ]);
+      const { proxyUrl } = await proxy.listen();
+      const client = new Anthropic({ apiKey: 'unused', baseURL: proxyUrl, maxRetries: 0 });
+      expect(textOf(await client.messages.create(messageParams('key')))).toBe('served by a');
+    } finally {
+      await proxy.close();
+      await mock.close();
+    }
+  });
+
   it('should show the state file in /status once saved', async () => {
     const dir = await tempDir();
     const statePath = join(dir, 'state.json');
@@ -237,5 +444,58 @@ describe('a proxy restarted with its saved state', () => {
   it('should say custom for a store passed in, and memory (unsaved) for the default', async () => {
     stack = await startStack();
     expect(stack.proxy.status().state).toEqual({ backend: 'custom' });
+  });
+});
+
+describe('a `shunt start` killed with SIGKILL', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+  const start = async (configFile: string): Promise<ShuntProcess> => {
+    const shunt = await spawnShunt(configFile);
+    cleanup.push(async () => {
+      if (shunt.child.exitCode === null && shunt.child.signalCode === null) shunt.child.kill('SIGKILL');
+      await shunt.exited;
+    });
+    return shunt;
+  };
+
+  it('should still know, once restarted, the long cooldown it took just before', { timeout: 60_000 }, async () => {
+    const mock = createMockUpstream({ accounts: [{ name: 'a', key: 'key-a' }, { name: 'b', key: 'key-b' }] });
+    const upstreamUrl = await mock.listen();
+    cleanup.push(() => mock.close());
+    const dir = await tempDir();
+    const configFile = join(dir, 'config.toml');
+    await writeFile(
+      configFile,
+      `[server]\nport = 0\ncontrol_port = 0\nupstream_url = "${upstreamUrl}"\nstate_path = "state.json"\ncredentials_path = "credentials.json"\n` +
+        `[[accounts]]\nname = "a"\napi_key = "key-a"\n[[accounts]]\nname = "b"\napi_key = "key-b"\n`,
+    );
+
+    // a's 5-hour window is rejected for 15 minutes; the request fails over to b.
+    const first = await start(configFile);
+    mock.script('a', { kind: 'window-429', window: '5h', resetInSecs: 900 });
+    const response = await fetch(`${first.proxyUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify(messageParams('killed')),
+    });
+    expect(response.headers.get('x-shunt-account')).toBe('b');
+    expect(mock.requests.map((r) => [r.account, r.reply])).toEqual([
+      ['a', 'window-429'],
+      ['b', 'auto'],
+    ]);
+    // At once, as a crash or the OOM killer would: no shutdown, no last save.
+    first.child.kill('SIGKILL');
+    expect(await first.exited).toBeNull();
+
+    const second = await start(configFile);
+    const status = (await (await fetch(`${second.controlUrl}/status`)).json()) as { accounts: Array<Record<string, unknown>> };
+    const a = status.accounts.find((account) => account.name === 'a');
+    expect(a).toMatchObject({ status: 'exhausted', available: false, status_5h: 'rejected', reset_5h: expect.any(Number) });
+    const resetMs = (a?.reset_5h as number) * 1000;
+    expect(resetMs).toBeGreaterThan(Date.now() + 800_000);
+    expect(a?.cooldown_until_ms).toBeGreaterThanOrEqual(resetMs);
   });
 });
