@@ -247,6 +247,8 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
       inner.clearCooldown(name);
       mark();
     },
+    // Fault counts matter for a minute at most and are not part of a snapshot: nothing to save.
+    recordFault: (name, requestKey, windowMs) => inner.recordFault(name, requestKey, windowMs),
     disable(name, reason) {
       inner.disable(name, reason);
       mark();

@@ -521,7 +521,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             if (signal.aborted) return;
             // Refused (the account is now needs_login and out of routing) or unreachable: fail over.
             const failed = classifyResponse({ transportError: error }, { nowMs: now() }, policy);
-            if (store.disabledReason(account.name) === null) recordResponse(store, account.name, failed);
+            if (store.disabledReason(account.name) === null) recordResponse(store, account.name, failed, { requestKey: id });
             attempts.push({ account: account.name, reason: decision.reason, status: null, action: 'failover', failover: 'unauthorized' });
             logger.warn('failover', { id, account: account.name, why: 'credential_refresh_failed', error: errorCode(error) });
             lastFailure = transportFailure(account.name);
@@ -557,7 +557,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         );
 
         if (action.kind === 'refresh') {
-          recordResponse(store, account.name, action);
+          recordResponse(store, account.name, action, { requestKey: id });
           attempts.push({ account: account.name, reason: decision.reason, status: response?.statusCode ?? null, action: 'refresh' });
           await discard(response);
           if (response !== null) traceRow(account.name, response.statusCode, response.headers, attemptMs);
@@ -573,7 +573,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             action = classifyResponse(outcomeOf, { nowMs: now(), canRefresh: true, alreadyRefreshed: true }, policy);
           }
         }
-        recordResponse(store, account.name, action);
+        recordResponse(store, account.name, action, { requestKey: id });
 
         if (action.kind === 'failover') {
           attempts.push({
@@ -618,7 +618,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             }
             streamError ??= error.type;
             const streamAction = classifyStreamError(error.type, { nowMs: now() }, policy);
-            recordResponse(store, account.name, streamAction);
+            recordResponse(store, account.name, streamAction, { requestKey: id });
             logger.warn('error inside a stream', {
               id,
               account: account.name,
@@ -647,7 +647,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           if (blocking !== undefined) {
             // Nothing has reached the client yet: this stream can still fail over.
             const streamAction = classifyStreamError(blocking.type, { nowMs: now() }, policy);
-            recordResponse(store, account.name, streamAction);
+            recordResponse(store, account.name, streamAction, { requestKey: id });
             attempts.push({
               account: account.name,
               reason: decision.reason,
@@ -668,7 +668,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           if (prefix.error !== null) {
             // Broke off before a whole event arrived: a transport error, and still nothing sent.
             const broken = classifyResponse({ transportError: prefix.error }, { nowMs: now() }, policy);
-            recordResponse(store, account.name, broken);
+            recordResponse(store, account.name, broken, { requestKey: id });
             attempts.push({
               account: account.name,
               reason: decision.reason,
@@ -710,7 +710,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           outcome = 'stream_failed';
           // The upstream broke off or stalled mid-answer: too late to fail over, but the next
           // request should not go there.
-          recordResponse(store, account.name, classifyResponse({ transportError: error }, { nowMs: now() }, policy));
+          recordResponse(store, account.name, classifyResponse({ transportError: error }, { nowMs: now() }, policy), { requestKey: id });
           logger.warn('upstream broke off a response under way', { id, account: account.name, error: errorCode(error) });
           res.destroy();
         } finally {

@@ -174,6 +174,11 @@ export interface RedisStore extends StateStore {
   /** This instance's id in pub/sub messages. */
   readonly instanceId: string;
   /**
+   * Always present (see `StateStore.recordFault`): counted on the local replica, which hears of
+   * other instances' failing requests by pub/sub, and shared through Redis for a new instance.
+   */
+  recordFault(name: string, requestKey: string, windowMs: number): number;
+  /**
    * Resolves once the replica has been loaded from Redis; rejects after `readyTimeoutMs` if Redis
    * cannot be reached (the store still serves from its replica and syncs when Redis comes back).
    */
