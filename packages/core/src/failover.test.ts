@@ -324,21 +324,16 @@ describe('classifyResponse', () => {
       expect(classify(403)).toStrictEqual({ kind: 'failover', reason: 'forbidden', cooldownMs: 1_800_000, fault: 'account', rateLimits: null });
     });
 
-    it.each([500, 502, 503, 504])('should fail over a %i as an unconfirmed fault (seed returned it as-is)', (status) => {
-      expect(classify(status)).toStrictEqual({
+    it.each([
+      { name: '500', outcome: { status: 500, headers: {} }, reason: 'server_error' },
+      { name: '502', outcome: { status: 502, headers: {} }, reason: 'server_error' },
+      { name: '503', outcome: { status: 503, headers: {} }, reason: 'server_error' },
+      { name: '504', outcome: { status: 504, headers: {} }, reason: 'server_error' },
+      { name: 'transport error', outcome: { transportError: new TypeError('fetch failed') }, reason: 'transport_error' },
+    ])('should fail over a $name as an unconfirmed fault (seed returned it as-is)', ({ outcome, reason }) => {
+      expect(classifyResponse(outcome, ctx)).toStrictEqual({
         kind: 'failover',
-        reason: 'server_error',
-        cooldownMs: 10_000,
-        fault: 'unconfirmed',
-        confirmAfter: { requests: 2, windowMs: 60_000 },
-        rateLimits: null,
-      });
-    });
-
-    it('should fail over a transport error as an unconfirmed fault with no rate limits', () => {
-      expect(classifyResponse({ transportError: new TypeError('fetch failed') }, ctx)).toStrictEqual({
-        kind: 'failover',
-        reason: 'transport_error',
+        reason,
         cooldownMs: 10_000,
         fault: 'unconfirmed',
         confirmAfter: { requests: 2, windowMs: 60_000 },
