@@ -26,9 +26,13 @@ const accounts: PooledAccount[] = [
 const store = memoryStore(); // the system clock; pass { now } to drive it yourself
 const maxHoldMs = 600_000;
 
+let requests = 0;
+
 /** Forward one request body through the pool; the answer carries `x-shunt-account`. */
 export async function forward(body: string): Promise<Response> {
   const conversation = fingerprint(body);
+  // A 5xx cools an account only once several distinct requests failed on it.
+  const requestKey = String(requests++);
   const tried = new Set<string>();
   const deadline = store.now() + maxHoldMs;
   for (;;) {
@@ -46,7 +50,7 @@ export async function forward(body: string): Promise<Response> {
       { status: response.status, headers: response.headers },
       { nowMs: store.now(), canRefresh: false },
     );
-    recordResponse(store, account.name, action);
+    recordResponse(store, account.name, action, { requestKey });
     if (action.kind === 'failover') {
       tried.add(account.name);
       continue;

@@ -1,5 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { poolScenarioArb, storeFor } from '../test/accounts-arbitraries.js';
 import {
   arbHeaderRecord,
   arbRateLimitInfo,
@@ -16,9 +17,12 @@ import {
   type ClassifyContext,
   type FailoverPolicy,
   type ResponseAction,
+  type UpstreamOutcome,
 } from './failover.js';
+import { pickAccount } from './pick.js';
 import type { HeaderSource } from './rate-limits.js';
-import { memoryStore } from './store/memory.js';
+import { memoryStore, type MemoryStore } from './store/memory.js';
+import type { StateStore } from './store/types.js';
 
 const NOW = T0_MS;
 const NOW_SECS = NOW / 1000;
@@ -54,6 +58,8 @@ describe('defaultFailoverPolicy', () => {
       unauthorizedMs: 300_000,
       forbiddenMs: 1_800_000,
       serverErrorMs: 10_000,
+      accountFaultRequests: 2,
+      accountFaultWindowMs: 60_000,
     });
   });
 
@@ -135,6 +141,7 @@ describe('classifyResponse', () => {
         reason: 'window_rejected',
         window: '7d',
         cooldownMs: 100_500,
+        fault: 'account',
         rateLimits: { status7d: 'rejected', reset7d: NOW_SECS + 100, updatedMs: NOW },
       });
     });
@@ -220,6 +227,7 @@ describe('classifyResponse', () => {
         kind: 'failover',
         reason: 'request_scoped',
         cooldownMs: 0,
+        fault: 'request',
         rateLimits: null,
       });
       expect(classify(429, new Headers({ 'X-Should-Retry': ' TRUE ' }))).toMatchObject({ reason: 'request_scoped' });
@@ -274,7 +282,7 @@ describe('classifyResponse', () => {
 
   describe('429 with nothing to go on', () => {
     it('should cool for rateLimitFallbackMs', () => {
-      expect(classify(429)).toStrictEqual({ kind: 'failover', reason: 'rate_limited', cooldownMs: 60_000, rateLimits: null });
+      expect(classify(429)).toStrictEqual({ kind: 'failover', reason: 'rate_limited', cooldownMs: 60_000, fault: 'account', rateLimits: null });
       expect(cooldownOf(classify(429, {}, ctx, { rateLimitFallbackMs: 5000 }))).toBe(5000);
     });
   });
@@ -307,26 +315,43 @@ describe('classifyResponse', () => {
     });
 
     it('should fail over a 401 after a refresh, or on an account that cannot refresh', () => {
-      const expected = { kind: 'failover', reason: 'unauthorized', cooldownMs: 300_000, rateLimits: null };
+      const expected = { kind: 'failover', reason: 'unauthorized', cooldownMs: 300_000, fault: 'account', rateLimits: null };
       expect(classify(401, {}, { nowMs: NOW, alreadyRefreshed: true })).toStrictEqual(expected);
       expect(classify(401, {}, { nowMs: NOW, canRefresh: false })).toStrictEqual(expected);
     });
 
     it('should fail over a 403 with the forbidden cooldown', () => {
-      expect(classify(403)).toStrictEqual({ kind: 'failover', reason: 'forbidden', cooldownMs: 1_800_000, rateLimits: null });
+      expect(classify(403)).toStrictEqual({ kind: 'failover', reason: 'forbidden', cooldownMs: 1_800_000, fault: 'account', rateLimits: null });
     });
 
-    it.each([500, 502, 503, 504])('should fail over a %i with the server-error cooldown (seed returned it as-is)', (status) => {
-      expect(classify(status)).toStrictEqual({ kind: 'failover', reason: 'server_error', cooldownMs: 10_000, rateLimits: null });
-    });
-
-    it('should fail over a transport error with the server-error cooldown and no rate limits', () => {
-      expect(classifyResponse({ transportError: new TypeError('fetch failed') }, ctx)).toStrictEqual({
+    it.each([
+      { name: '500', outcome: { status: 500, headers: {} }, reason: 'server_error' },
+      { name: '502', outcome: { status: 502, headers: {} }, reason: 'server_error' },
+      { name: '503', outcome: { status: 503, headers: {} }, reason: 'server_error' },
+      { name: '504', outcome: { status: 504, headers: {} }, reason: 'server_error' },
+      { name: 'transport error', outcome: { transportError: new TypeError('fetch failed') }, reason: 'transport_error' },
+    ])('should fail over a $name as an unconfirmed fault (seed returned it as-is)', ({ outcome, reason }) => {
+      expect(classifyResponse(outcome, ctx)).toStrictEqual({
         kind: 'failover',
-        reason: 'transport_error',
+        reason,
         cooldownMs: 10_000,
+        fault: 'unconfirmed',
+        confirmAfter: { requests: 2, windowMs: 60_000 },
         rateLimits: null,
       });
+    });
+
+    it('should carry the policy\'s confirmation threshold and window', () => {
+      expect(classify(502, {}, ctx, { accountFaultRequests: 5, accountFaultWindowMs: 1000, serverErrorMs: 3000 })).toMatchObject({
+        fault: 'unconfirmed',
+        cooldownMs: 3000,
+        confirmAfter: { requests: 5, windowMs: 1000 },
+      });
+    });
+
+    it.each([0, 1])('should make a 5xx the account\'s at once with accountFaultRequests %i (the old behaviour)', (requests) => {
+      const action = classify(500, {}, ctx, { accountFaultRequests: requests });
+      expect(action).toStrictEqual({ kind: 'failover', reason: 'server_error', cooldownMs: 10_000, fault: 'account', rateLimits: null });
     });
 
     it.each([400, 404, 405, 409, 413, 422, 501, 505, 599])('should return a %i as-is', (status) => {
@@ -413,6 +438,7 @@ describe('classifyStreamError', () => {
       kind: 'failover',
       reason: 'rate_limited',
       cooldownMs: 60_000,
+      fault: 'account',
       rateLimits: null,
     });
     expect(cooldownOf(classifyStreamError('rate_limit_error', ctx, { rateLimitFallbackMs: 1 }))).toBe(1);
@@ -423,6 +449,7 @@ describe('classifyStreamError', () => {
       kind: 'failover',
       reason: 'overloaded',
       cooldownMs: 30_000,
+      fault: 'account',
       rateLimits: null,
     });
   });
@@ -477,10 +504,10 @@ describe('recordResponse', () => {
     expect(store.rateLimits('work')).toBeNull();
   });
 
-  it('should cool on a transport error and store no rate limits', () => {
+  it('should not cool on one transport error, and store no rate limits', () => {
     const { store } = setup();
-    recordResponse(store, 'work', classifyResponse({ transportError: new Error('ECONNRESET') }, ctx));
-    expect(store.cooldownUntil('work')).toBe(NOW + 10_000);
+    expect(recordResponse(store, 'work', classifyResponse({ transportError: new Error('ECONNRESET') }, ctx), { requestKey: 'r1' })).toBe(0);
+    expect(store.cooldownUntil('work')).toBeNull();
     expect(store.rateLimits('work')).toBeNull();
   });
 
@@ -514,4 +541,196 @@ describe('recordResponse', () => {
     expect(store.isAvailable('team')).toBe(true);
     expect(store.rateLimits('team')).toBeNull();
   });
+});
+
+describe('account fault or request fault', () => {
+  const SERVER_FAULTS: readonly UpstreamOutcome[] = [
+    { status: 500, headers: {} },
+    { status: 502, headers: ORDINARY },
+    { status: 503, headers: {} },
+    { status: 504, headers: {} },
+    { transportError: new Error('ECONNRESET') },
+  ];
+  const arbServerFault = fc.constantFrom(...SERVER_FAULTS);
+
+  function setup(): { store: MemoryStore; advance: (ms: number) => void } {
+    let t = NOW;
+    return { store: memoryStore({ now: () => t }), advance: (ms) => (t += ms) };
+  }
+
+  /** One request failing as the proxy would record it. */
+  function fail(store: StateStore, account: string, requestKey: string | undefined, status = 500, policy?: Partial<FailoverPolicy>): number {
+    const action = classifyResponse({ status, headers: {} }, { nowMs: store.now() }, policy);
+    return recordResponse(store, account, action, requestKey === undefined ? undefined : { requestKey });
+  }
+
+  it('should not cool any account when one request gets a 500 from every account', () => {
+    const { store } = setup();
+    for (const account of ['a', 'b', 'c']) expect(fail(store, account, 'poison')).toBe(0);
+    for (const account of ['a', 'b', 'c']) expect(store.cooldownUntil(account)).toBeNull();
+    // Another request still finds the whole pool.
+    expect(pickAccount([{ name: 'a' }, { name: 'b' }, { name: 'c' }], store)?.name).toBe('a');
+  });
+
+  it('should not cool an account that fails the same request again (retried after a hold)', () => {
+    const { store, advance } = setup();
+    fail(store, 'a', 'poison');
+    advance(5000);
+    expect(fail(store, 'a', 'poison', 503)).toBe(0);
+    expect(store.isAvailable('a')).toBe(true);
+  });
+
+  it('should cool an account for serverErrorMs once a second request fails on it', () => {
+    const { store, advance } = setup();
+    fail(store, 'a', 'r1');
+    advance(30_000);
+    expect(fail(store, 'a', 'r2', 502)).toBe(10_000);
+    expect(store.cooldownUntil('a')).toBe(NOW + 40_000);
+  });
+
+  it('should count 5xx and transport errors together', () => {
+    const { store } = setup();
+    fail(store, 'a', 'r1', 504);
+    const dropped = classifyResponse({ transportError: new Error('socket hang up') }, ctx);
+    expect(recordResponse(store, 'a', dropped, { requestKey: 'r2' })).toBe(10_000);
+  });
+
+  it('should count failures up to exactly accountFaultWindowMs apart, and not beyond', () => {
+    const inside = setup();
+    fail(inside.store, 'a', 'r1');
+    inside.advance(60_000);
+    expect(fail(inside.store, 'a', 'r2')).toBe(10_000);
+
+    const outside = setup();
+    fail(outside.store, 'a', 'r1');
+    outside.advance(60_001);
+    expect(fail(outside.store, 'a', 'r2')).toBe(0);
+    expect(outside.store.isAvailable('a')).toBe(true);
+  });
+
+  it('should keep accounts apart: two requests failing on two accounts cool neither', () => {
+    const { store } = setup();
+    fail(store, 'a', 'r1');
+    fail(store, 'b', 'r2');
+    expect(store.isAvailable('a')).toBe(true);
+    expect(store.isAvailable('b')).toBe(true);
+  });
+
+  it('should never cool on an unconfirmed fault without a request key', () => {
+    const { store } = setup();
+    for (let i = 0; i < 10; i++) expect(fail(store, 'a', undefined)).toBe(0);
+    expect(store.isAvailable('a')).toBe(true);
+  });
+
+  it('should never cool on an unconfirmed fault on a store without recordFault', () => {
+    const { store } = setup();
+    const { recordFault: _, ...withoutFaults } = store;
+    const plain: StateStore = withoutFaults;
+    for (const key of ['r1', 'r2', 'r3']) expect(fail(plain, 'a', key)).toBe(0);
+    expect(plain.isAvailable('a')).toBe(true);
+  });
+
+  it('should cool at the threshold a custom policy sets', () => {
+    const { store } = setup();
+    const policy = { accountFaultRequests: 3, accountFaultWindowMs: 5000, serverErrorMs: 2000 };
+    expect(fail(store, 'a', 'r1', 500, policy)).toBe(0);
+    expect(fail(store, 'a', 'r2', 500, policy)).toBe(0);
+    expect(fail(store, 'a', 'r3', 500, policy)).toBe(2000);
+    expect(store.cooldownUntil('a')).toBe(NOW + 2000);
+  });
+
+  it('should cool at the first failure with accountFaultRequests 1, even without a request key', () => {
+    const { store } = setup();
+    expect(fail(store, 'a', undefined, 500, { accountFaultRequests: 1 })).toBe(10_000);
+  });
+
+  it('should not cool on unconfirmed faults when serverErrorMs is 0, nor count them', () => {
+    const { store } = setup();
+    for (const key of ['r1', 'r2', 'r3']) expect(fail(store, 'a', key, 500, { serverErrorMs: 0 })).toBe(0);
+    expect(store.recordFault('a', 'r4', 60_000)).toBe(1);
+  });
+
+  it('should cool on a 529 at once, for a single request', () => {
+    const { store } = setup();
+    expect(fail(store, 'a', 'r1', 529)).toBe(30_000);
+    expect(store.cooldownUntil('a')).toBe(NOW + 30_000);
+  });
+
+  it('should return 0 from recordResponse for a success, a refresh and a response returned as-is', () => {
+    const { store } = setup();
+    expect(recordResponse(store, 'a', classify(200), { requestKey: 'r1' })).toBe(0);
+    expect(recordResponse(store, 'a', classify(401), { requestKey: 'r1' })).toBe(0);
+    expect(recordResponse(store, 'a', classify(400), { requestKey: 'r1' })).toBe(0);
+    expect(recordResponse(store, 'a', classify(429, { 'x-should-retry': 'true' }), { requestKey: 'r1' })).toBe(0);
+  });
+
+  it.each([2.5, 65, -1])('should throw a RangeError for accountFaultRequests %d', (requests) => {
+    expect(() => classify(500, {}, ctx, { accountFaultRequests: requests })).toThrow(/accountFaultRequests/);
+  });
+
+  const arbConfirmingPolicy: fc.Arbitrary<Partial<FailoverPolicy>> = fc.record(
+    {
+      accountFaultRequests: fc.integer({ min: 2, max: 64 }),
+      accountFaultWindowMs: fc.oneof(fc.constantFrom(0, 1, 60_000), fc.integer({ min: 0, max: 3_600_000 })),
+      serverErrorMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 600_000 })),
+      overloadedMs: fc.integer({ min: 0, max: 60_000 }),
+    },
+    { requiredKeys: [] },
+  );
+
+  test.prop([
+    poolScenarioArb({ minAccounts: 1, maxAccounts: 6 }),
+    arbConfirmingPolicy,
+    fc.array(fc.tuple(arbServerFault, fc.integer({ min: 0, max: 120_000 })), { minLength: 1, maxLength: 20 }),
+  ])(
+    'should leave every account as available as it was after one request fails on every account, for any pool and policy',
+    (scenario, policy, faults) => {
+      const { store, clock } = storeFor(scenario);
+      const before = new Map(scenario.accounts.map((a) => [a.name, store.cooldownUntil(a.name)]));
+      // The request goes round the pool as the proxy sends it, more than once when the faults
+      // outnumber the accounts (a hold clears `tried`), with time passing between attempts.
+      const tried = new Set<string>();
+      for (const [outcome, gapMs] of faults) {
+        let account = pickAccount(scenario.accounts, store, { tried });
+        if (account === null) {
+          tried.clear();
+          account = pickAccount(scenario.accounts, store, { tried });
+        }
+        if (account === null) break;
+        clock.t += gapMs;
+        const action = classifyResponse(outcome, { nowMs: clock.t }, policy);
+        expect(recordResponse(store, account.name, action, { requestKey: 'poison' })).toBe(0);
+        tried.add(account.name);
+      }
+      for (const [name, until] of before) {
+        expect(store.cooldownUntil(name), name).toBe(until !== null && until > clock.t ? until : null);
+      }
+    },
+  );
+
+  test.prop([
+    fc.integer({ min: 2, max: 10 }),
+    fc.integer({ min: 1, max: 600_000 }),
+    fc.integer({ min: 1, max: 600_000 }),
+    fc.array(fc.tuple(fc.nat({ max: 14 }), arbServerFault, fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 1, maxLength: 30 }),
+  ])(
+    'should cool an account exactly when accountFaultRequests distinct requests failed on it within the window',
+    (requests, windowMs, serverErrorMs, failures) => {
+      const { store, advance } = setup();
+      const policy = { accountFaultRequests: requests, accountFaultWindowMs: windowMs, serverErrorMs };
+      // Every failure lands within one window of the first, so none is forgotten.
+      const stepMs = Math.floor(windowMs / failures.length);
+      const distinct = new Set<number>();
+      for (const [request, outcome, gap] of failures) {
+        advance(Math.floor(gap * stepMs));
+        distinct.add(request);
+        const action = classifyResponse(outcome, { nowMs: store.now() }, policy);
+        const cooled = recordResponse(store, 'a', action, { requestKey: `r${String(request)}` });
+        const confirmed = distinct.size >= requests;
+        expect(cooled).toBe(confirmed ? serverErrorMs : 0);
+        expect(store.isAvailable('a')).toBe(!confirmed);
+        expect(store.isAvailable('b')).toBe(true);
+      }
+    },
+  );
 });

@@ -69,10 +69,52 @@ export interface FailoverPolicy {
    */
   readonly forbiddenMs: number;
   /**
-   * 500/502/503/504 and transport errors before any byte reached the client.
+   * 500/502/503/504 and transport errors, once they are confirmed as the account's fault (see
+   * `accountFaultRequests`).
    * @default 10000
    */
   readonly serverErrorMs: number;
+  /**
+   * How many distinct requests must fail with a 5xx or a transport error on one account within
+   * `accountFaultWindowMs` before the fault counts as the account's and it cools for
+   * `serverErrorMs`. One request that fails everywhere is the request's fault: it fails over but
+   * cools nothing. An integer from 0 to 64; 0 or 1 cools at the first failure (the old behaviour).
+   * @default 2
+   */
+  readonly accountFaultRequests: number;
+  /**
+   * The window, in milliseconds, in which `accountFaultRequests` failures must fall.
+   * @default 60000
+   */
+  readonly accountFaultWindowMs: number;
+}
+
+/**
+ * Whose fault a failover is.
+ * - `account`: the account's (a rejected window, 529, 401, 403, …): it cools at once.
+ * - `request`: this request's alone (a request-scoped 429): nothing cools.
+ * - `unconfirmed`: a 5xx or a transport error, which one poison request causes on every account as
+ *   surely as a broken account causes it for every request: the account cools only once
+ *   `confirmAfter.requests` distinct requests failed on it within `confirmAfter.windowMs`.
+ */
+export type FaultScope = 'account' | 'request' | 'unconfirmed';
+
+/** When an `unconfirmed` fault becomes the account's: the policy's `accountFault*` values. */
+export interface FaultConfirmation {
+  /** Distinct failing requests that confirm the fault (≥ 2). */
+  readonly requests: number;
+  /** The window they must fall in, in milliseconds. */
+  readonly windowMs: number;
+}
+
+/** Options for {@link recordResponse}. */
+export interface RecordOptions {
+  /**
+   * Identifies the request the response answered (the proxy's request id, the trace's
+   * `request_id`), so that an `unconfirmed` fault is counted once per distinct request. Without it
+   * an unconfirmed fault never cools the account.
+   */
+  readonly requestKey?: string | undefined;
 }
 
 /** Why a request fails over to another account. */
@@ -90,7 +132,9 @@ export type FailoverReason =
 /**
  * What to do with an upstream outcome.
  * - `success`: hand the response to the client.
- * - `failover`: cool the account for `cooldownMs` (0 = do not cool), add it to `tried`, pick again.
+ * - `failover`: add the account to `tried` and pick again. Cool the account for `cooldownMs`
+ *   (0 = do not cool): at once when `fault` is `account`, only once confirmed when it is
+ *   `unconfirmed` ({@link recordResponse} decides both).
  * - `refresh`: refresh the account's credentials, then retry the same account once.
  * - `return`: hand the response to the client as-is (a client error no other account would fix).
  *
@@ -98,14 +142,25 @@ export type FailoverReason =
  */
 export type ResponseAction =
   | { readonly kind: 'success'; readonly rateLimits: RateLimitInfo | null }
-  | {
+  | ({
       readonly kind: 'failover';
       readonly reason: FailoverReason;
       readonly cooldownMs: number;
       /** For `window_rejected`: which window was rejected (the later reset when both were). */
       readonly window?: '5h' | '7d';
       readonly rateLimits: RateLimitInfo | null;
-    }
+    } & (
+      | {
+          /** Whose fault the failure is (see {@link FaultScope}). */
+          readonly fault: Exclude<FaultScope, 'unconfirmed'>;
+        }
+      | {
+          /** Whose fault the failure is (see {@link FaultScope}). */
+          readonly fault: 'unconfirmed';
+          /** How many distinct failing requests, within what window, make it the account's. */
+          readonly confirmAfter: FaultConfirmation;
+        }
+    ))
   | { readonly kind: 'refresh'; readonly reason: 'unauthorized'; readonly rateLimits: RateLimitInfo | null }
   | { readonly kind: 'return'; readonly status: number; readonly rateLimits: RateLimitInfo | null };
 
@@ -118,6 +173,8 @@ export const defaultFailoverPolicy: FailoverPolicy = Object.freeze({
   unauthorizedMs: 300_000,
   forbiddenMs: 1_800_000,
   serverErrorMs: 10_000,
+  accountFaultRequests: 2,
+  accountFaultWindowMs: 60_000,
 });
 
 /**
@@ -136,10 +193,12 @@ export const defaultFailoverPolicy: FailoverPolicy = Object.freeze({
  * Never throws for any status or headers; throws a `RangeError` for a policy value that is not a
  * finite number ≥ 0, or a `context.nowMs` that is not finite.
  *
+ * A 500/502/503/504 or a transport error is an `unconfirmed` fault (see {@link FaultScope}).
+ *
  * @example
  * ```ts
  * const action = classifyResponse({ status: res.status, headers: res.headers }, { nowMs: store.now() });
- * recordResponse(store, account.name, action);
+ * recordResponse(store, account.name, action, { requestKey: requestId });
  * if (action.kind === 'failover') tried.add(account.name);
  * ```
  */
@@ -152,9 +211,7 @@ export function classifyResponse(
   const nowMs = context.nowMs;
   if (!Number.isFinite(nowMs)) throw new RangeError(`classifyResponse: context.nowMs must be finite, got ${String(nowMs)}`);
 
-  if ('transportError' in outcome) {
-    return { kind: 'failover', reason: 'transport_error', cooldownMs: p.serverErrorMs, rateLimits: null };
-  }
+  if ('transportError' in outcome) return serverFault('transport_error', p, null);
   const { status, headers } = outcome;
   const rateLimits = parseRateLimitHeaders(headers, nowMs);
 
@@ -163,19 +220,20 @@ export function classifyResponse(
     case 429:
       return classify429(headers, rateLimits, nowMs, p);
     case 529:
-      return { kind: 'failover', reason: 'overloaded', cooldownMs: p.overloadedMs, rateLimits };
+      // Overloaded says so about the account (its capacity), whatever the request.
+      return { kind: 'failover', reason: 'overloaded', cooldownMs: p.overloadedMs, fault: 'account', rateLimits };
     case 401:
       if ((context.canRefresh ?? true) && !(context.alreadyRefreshed ?? false)) {
         return { kind: 'refresh', reason: 'unauthorized', rateLimits };
       }
-      return { kind: 'failover', reason: 'unauthorized', cooldownMs: p.unauthorizedMs, rateLimits };
+      return { kind: 'failover', reason: 'unauthorized', cooldownMs: p.unauthorizedMs, fault: 'account', rateLimits };
     case 403:
-      return { kind: 'failover', reason: 'forbidden', cooldownMs: p.forbiddenMs, rateLimits };
+      return { kind: 'failover', reason: 'forbidden', cooldownMs: p.forbiddenMs, fault: 'account', rateLimits };
     case 500:
     case 502:
     case 503:
     case 504:
-      return { kind: 'failover', reason: 'server_error', cooldownMs: p.serverErrorMs, rateLimits };
+      return serverFault('server_error', p, rateLimits);
     default:
       // 1xx, 3xx and every other 4xx/5xx (400, 404, 413, 501, …): another account would answer
       // the same, so the client gets the response as it is.
@@ -207,23 +265,37 @@ export function classifyStreamError(
     throw new RangeError(`classifyStreamError: context.nowMs must be finite, got ${String(context.nowMs)}`);
   }
   if (errorType === 'rate_limit_error') {
-    return { kind: 'failover', reason: 'rate_limited', cooldownMs: p.rateLimitFallbackMs, rateLimits: null };
+    return { kind: 'failover', reason: 'rate_limited', cooldownMs: p.rateLimitFallbackMs, fault: 'account', rateLimits: null };
   }
   if (errorType === 'overloaded_error') {
-    return { kind: 'failover', reason: 'overloaded', cooldownMs: p.overloadedMs, rateLimits: null };
+    return { kind: 'failover', reason: 'overloaded', cooldownMs: p.overloadedMs, fault: 'account', rateLimits: null };
   }
   return { kind: 'return', status: 200, rateLimits: null };
 }
 
 /**
- * Apply an action to a store: merge its rate limits (whatever the kind), start its cooldown (a
- * `failover` with `cooldownMs > 0`), and remember the account as last used (`success`). The proxy
- * and the simulator both go through here, so they change state identically.
+ * Apply an action to a store: merge its rate limits (whatever the kind), remember the account as
+ * last used (`success`), and cool the account (a `failover` with `cooldownMs > 0`). An
+ * `unconfirmed` fault cools it only when the store counts (`StateStore.recordFault`) at least
+ * `confirmAfter.requests` distinct requests that failed on it within `confirmAfter.windowMs`, this
+ * one included; without `options.requestKey`, or on a store without `recordFault`, it never does,
+ * so one poison request cannot take the pool out. The proxy and the simulator both go through
+ * here, so they change state identically.
+ *
+ * Returns the cooldown it started, in milliseconds (0 when it cooled nothing), for logs.
  */
-export function recordResponse(store: StateStore, account: string, action: ResponseAction): void {
+export function recordResponse(store: StateStore, account: string, action: ResponseAction, options?: RecordOptions): number {
   if (action.rateLimits !== null) store.updateRateLimits(account, action.rateLimits);
-  if (action.kind === 'failover' && action.cooldownMs > 0) store.setCooldown(account, action.cooldownMs);
   if (action.kind === 'success') store.setLastUsed(account);
+  if (action.kind !== 'failover' || action.cooldownMs <= 0) return 0;
+  if (action.fault === 'unconfirmed') {
+    const requestKey = options?.requestKey;
+    if (requestKey === undefined || store.recordFault === undefined) return 0;
+    const { requests, windowMs } = action.confirmAfter;
+    if (store.recordFault(account, requestKey, windowMs) < requests) return 0;
+  }
+  store.setCooldown(account, action.cooldownMs);
+  return action.cooldownMs;
 }
 
 const POLICY_KEYS = Object.keys(defaultFailoverPolicy) as ReadonlyArray<keyof FailoverPolicy>;
@@ -239,7 +311,27 @@ function resolvePolicy(policy: Partial<FailoverPolicy> | undefined): FailoverPol
     }
     resolved[key] = value;
   }
+  const requests = resolved.accountFaultRequests;
+  if (!Number.isInteger(requests) || requests > MAX_FAULT_REQUESTS) {
+    throw new RangeError(`failover policy: accountFaultRequests must be an integer from 0 to ${String(MAX_FAULT_REQUESTS)}, got ${String(requests)}`);
+  }
   return resolved;
+}
+
+/** The most distinct failing requests a store must remember per account (see `StateStore.recordFault`). */
+const MAX_FAULT_REQUESTS = 64;
+
+/** A 5xx or a transport error: the account's only once several requests confirm it. */
+function serverFault(reason: 'server_error' | 'transport_error', p: FailoverPolicy, rateLimits: RateLimitInfo | null): ResponseAction {
+  if (p.accountFaultRequests <= 1) return { kind: 'failover', reason, cooldownMs: p.serverErrorMs, fault: 'account', rateLimits };
+  return {
+    kind: 'failover',
+    reason,
+    cooldownMs: p.serverErrorMs,
+    fault: 'unconfirmed',
+    confirmAfter: { requests: p.accountFaultRequests, windowMs: p.accountFaultWindowMs },
+    rateLimits,
+  };
 }
 
 function classify429(
@@ -257,19 +349,19 @@ function classify429(
   const retryAfterMs = readRetryAfterMs(headers, nowMs);
   if (retryAfterMs !== undefined) {
     const cooldownMs = Math.min(Math.max(0, retryAfterMs), p.maxRetryAfterMs);
-    return { kind: 'failover', reason: 'retry_after', cooldownMs, rateLimits };
+    return { kind: 'failover', reason: 'retry_after', cooldownMs, fault: 'account', rateLimits };
   }
 
   // 3. Request-scoped: the 429 concerns this request, not the account's quota.
   if (readHeader(headers, 'x-should-retry')?.trim().toLowerCase() === 'true' && !hasRateLimitHeaders(headers)) {
-    return { kind: 'failover', reason: 'request_scoped', cooldownMs: 0, rateLimits };
+    return { kind: 'failover', reason: 'request_scoped', cooldownMs: 0, fault: 'request', rateLimits };
   }
 
   // 4. No status, but a full window with a reset ahead says the same as `rejected`.
   const full = rateLimits === null ? null : blockedWindow(rateLimits, nowMs, false);
   if (full !== null) return windowRejected(full, nowMs, p, rateLimits);
 
-  return { kind: 'failover', reason: 'rate_limited', cooldownMs: p.rateLimitFallbackMs, rateLimits };
+  return { kind: 'failover', reason: 'rate_limited', cooldownMs: p.rateLimitFallbackMs, fault: 'account', rateLimits };
 }
 
 function windowRejected(
@@ -280,7 +372,7 @@ function windowRejected(
 ): ResponseAction {
   // Not capped by maxRetryAfterMs: the reset is the truth.
   const cooldownMs = Math.max(0, blocked.resetSecs * 1000 - nowMs + p.resetMarginMs);
-  return { kind: 'failover', reason: 'window_rejected', cooldownMs, window: blocked.window, rateLimits };
+  return { kind: 'failover', reason: 'window_rejected', cooldownMs, window: blocked.window, fault: 'account', rateLimits };
 }
 
 /**

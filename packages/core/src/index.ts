@@ -33,6 +33,9 @@ export type {
   ClassifyContext,
   FailoverPolicy,
   FailoverReason,
+  FaultConfirmation,
+  FaultScope,
+  RecordOptions,
   ResponseAction,
   UpstreamOutcome,
 } from './failover.js';

@@ -20,6 +20,11 @@ export interface TestClock {
 export interface DescribeStateStoreOptions {
   /** Register the suite as skipped, e.g. when the backing service is not reachable. */
   readonly skip?: { readonly reason: string } | undefined;
+  /**
+   * The store has no `recordFault` (it is optional): skip its tests, with the reason. A store that
+   * has one must keep its contract.
+   */
+  readonly withoutRecordFault?: { readonly reason: string } | undefined;
 }
 
 /** Where every test's clock starts: 2026-01-01T00:00:00Z (a whole second, so resets line up). */
@@ -230,6 +235,65 @@ export function describeStateStore(
         store.setCooldown('a', 60_000);
         expect(store.isAvailable('b')).toBe(true);
         expect(store.cooldownUntil('b')).toBeNull();
+      });
+    });
+
+    const faultTitle =
+      options.withoutRecordFault === undefined ? 'recordFault' : `recordFault (skipped: ${options.withoutRecordFault.reason})`;
+    describe.skipIf(options.withoutRecordFault !== undefined)(faultTitle, () => {
+      const recordFault = (name: string, requestKey: string, windowMs = 60_000): number => {
+        if (store.recordFault === undefined) throw new Error('the store has no recordFault; pass withoutRecordFault with a reason');
+        return store.recordFault(name, requestKey, windowMs);
+      };
+
+      it('should count distinct failing requests, each once', () => {
+        expect(recordFault('a', 'r1')).toBe(1);
+        expect(recordFault('a', 'r1')).toBe(1);
+        expect(recordFault('a', 'r2')).toBe(2);
+        expect(recordFault('a', 'r1')).toBe(2);
+        expect(recordFault('a', 'r3')).toBe(3);
+      });
+
+      it('should keep accounts apart', () => {
+        recordFault('a', 'r1');
+        recordFault('a', 'r2');
+        expect(recordFault('b', 'r1')).toBe(1);
+      });
+
+      it('should count a failure exactly windowMs old, and forget it 1 ms later', () => {
+        recordFault('a', 'r1');
+        clock.advance(60_000);
+        expect(recordFault('a', 'r2')).toBe(2);
+        clock.advance(1);
+        expect(recordFault('a', 'r3')).toBe(2);
+      });
+
+      it('should count a request that failed again from its latest failure', () => {
+        recordFault('a', 'r1');
+        clock.advance(50_000);
+        recordFault('a', 'r1');
+        clock.advance(50_000);
+        expect(recordFault('a', 'r2')).toBe(2);
+      });
+
+      it('should count within the window of the call', () => {
+        recordFault('a', 'r1');
+        clock.advance(30_000);
+        expect(recordFault('a', 'r2', 10_000)).toBe(1);
+        expect(recordFault('a', 'r3', 0)).toBe(2);
+      });
+
+      it('should count at least 64 distinct requests', () => {
+        let count = 0;
+        for (let i = 0; i < 64; i++) count = recordFault('a', `r${String(i)}`);
+        expect(count).toBe(64);
+      });
+
+      it('should change neither availability nor cooldowns', () => {
+        recordFault('a', 'r1');
+        recordFault('a', 'r2');
+        expect(store.isAvailable('a')).toBe(true);
+        expect(store.cooldownUntil('a')).toBeNull();
       });
     });
 

@@ -25,6 +25,8 @@ interface Model {
   pinned: string | null;
   lastUsed: string | null;
   roundRobin: number;
+  /** Per account: request key → when it last failed (`recordFault`). */
+  readonly faults: Map<string, Map<string, number>>;
 }
 
 interface Real {
@@ -261,10 +263,29 @@ const commands = {
       },
     );
   }),
+  recordFault: fc
+    .tuple(arbName, fc.constantFrom('r1', 'r2', 'r3', '__proto__'), fc.constantFrom(0, 1000, 60_000, 3_600_000))
+    .map(([name, key, windowMs]) => {
+      let expected = -1;
+      return command(
+        `recordFault(${name}, ${key}, ${windowMs})`,
+        (m) => {
+          const failed = m.faults.get(name) ?? new Map<string, number>();
+          m.faults.set(name, failed);
+          failed.set(key, Math.max(failed.get(key) ?? -Infinity, m.now));
+          for (const [k, at] of [...failed]) if (m.now - at > windowMs) failed.delete(k);
+          expected = failed.size;
+        },
+        (r) => expect(r.store.recordFault(name, key, windowMs)).toBe(expected),
+      );
+    }),
   snapshotRestore: fc.constant(null).map(() =>
     command(
       'snapshot → JSON → restore into a fresh store',
-      () => {},
+      (m) => {
+        // Fault counts are not part of a snapshot.
+        m.faults.clear();
+      },
       (r) => {
         const fresh = memoryStore({ now: () => r.t, maxStickyEntries: r.cap });
         fresh.restore(JSON.parse(JSON.stringify(r.store.snapshot())));
@@ -308,7 +329,7 @@ function run(cap: number, commands: Iterable<Cmd>): void {
   fc.modelRun(() => {
     const real: Real = { t: start, cap, store: undefined as unknown as MemoryStore };
     real.store = memoryStore({ now: () => real.t, maxStickyEntries: cap });
-    const model: Model = { now: start, cap, accounts: new Map(), sticky: [], pinned: null, lastUsed: null, roundRobin: 0 };
+    const model: Model = { now: start, cap, accounts: new Map(), sticky: [], pinned: null, lastUsed: null, roundRobin: 0, faults: new Map() };
     return { model, real };
   }, commands);
 }

@@ -338,6 +338,8 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
       inner.clearCooldown(name);
       marked(before - inner.now() > durableCooldownMs);
     },
+    // Fault counts matter for a minute at most and are not part of a snapshot: nothing to save.
+    recordFault: (name, requestKey, windowMs) => inner.recordFault(name, requestKey, windowMs),
     disable(name, reason) {
       const before = inner.disabledReason(name);
       inner.disable(name, reason);

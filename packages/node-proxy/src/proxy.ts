@@ -4,7 +4,7 @@
  * `@shunt/core`, forwarded byte for byte with the account's credential, and failed over or held
  * until an account is back, as long as no byte of the answer has reached the client.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -450,15 +450,27 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       // on a 429, unless the unified headers say the account's window is spent.
       const countTokens = path === COUNT_TOKENS_PATH;
       const fingerprintForPick = countTokens ? null : conversation;
+      // Faults are counted per request, by its body: a client's retry of a poison request is the
+      // same request, and must not count as a second one against every account.
+      let requestKey: string | null = null;
+      const recordOptions = { get requestKey(): string { return (requestKey ??= requestDigest(body)); } };
+      /** Apply an action to the store; returns the cooldown it actually started (0 for none). */
+      const record = (account: string, action: ResponseAction): number => {
+        if (countTokens && action.kind === 'failover' && action.reason !== 'window_rejected') {
+          recordResponse(store, account, { kind: 'return', status: 0, rateLimits: action.rateLimits });
+          return 0;
+        }
+        return recordResponse(store, account, action, recordOptions);
+      };
       const failover = (
         account: ProxyAccount,
         pickReason: PickReason,
         why: FailoverReason | 'stream_error',
-        action: ResponseAction | null,
+        cooled: number | null,
         failure: BufferedResponse,
         logFields: Record<string, unknown>,
       ): void => {
-        const cooldownMs = action !== null && action.kind === 'failover' ? action.cooldownMs : undefined;
+        const cooldownMs = cooled ?? undefined;
         attempts.push({
           account: account.name,
           reason: pickReason,
@@ -472,13 +484,6 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         lastFailure = failure;
         tried.add(account.name);
         roundFailures.push(why);
-      };
-      const record = (account: string, action: ResponseAction): void => {
-        if (countTokens && action.kind === 'failover' && action.reason !== 'window_rejected') {
-          recordResponse(store, account, { kind: 'return', status: 0, rateLimits: action.rateLimits });
-          return;
-        }
-        recordResponse(store, account, action);
       };
 
       for (;;) {
@@ -592,8 +597,11 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             if (signal.aborted) return;
             // Refused (the account is now needs_login and out of routing) or unreachable: fail over.
             const failed = classifyResponse({ transportError: error }, { nowMs: now() }, policy);
-            if (store.disabledReason(account.name) === null) record(account.name, failed);
-            failover(account, decision.reason, 'unauthorized', null, transportFailure(account.name), {
+            // A credential that cannot be renewed is the account's fault, whichever request met it.
+            const accountFault: ResponseAction =
+              failed.kind === 'failover' ? { kind: 'failover', reason: failed.reason, cooldownMs: failed.cooldownMs, rateLimits: null, fault: 'account' } : failed;
+            const cooled = store.disabledReason(account.name) === null ? record(account.name, accountFault) : 0;
+            failover(account, decision.reason, 'unauthorized', cooled, transportFailure(account.name), {
               reason_detail: 'credential_refresh_failed',
               error: errorCode(error),
             });
@@ -648,7 +656,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             action = classifyResponse(outcomeOf, { nowMs: now(), canRefresh: true, alreadyRefreshed: true }, policy);
           }
         }
-        record(account.name, action);
+        const cooled = record(account.name, action);
 
         if (action.kind === 'failover') {
           const failure =
@@ -662,7 +670,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
                   transport: false,
                 };
           if (signal.aborted) return;
-          failover(account, decision.reason, action.reason, action, failure, {
+          failover(account, decision.reason, action.reason, cooled, failure, {
             status: response?.statusCode ?? null,
             ...(transportError === null ? {} : { error: errorCode(transportError) }),
           });
@@ -698,13 +706,13 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
               openingFailure.errorType === null
                 ? classifyResponse({ transportError: held.error ?? openingFailure.why }, { nowMs: now() }, policy)
                 : classifyStreamError(openingFailure.errorType, { nowMs: now() }, policy);
-            record(account.name, streamAction);
+            const streamCooled = record(account.name, streamAction);
             const failure =
               openingFailure.errorType === null
                 ? transportFailure(account.name)
                 : { account: account.name, status: answer.statusCode, headers: answer.headers, body: Buffer.concat(owned.held), transport: false };
             owned.discard();
-            failover(account, decision.reason, openingFailure.errorType === null ? 'transport_error' : 'stream_error', streamAction, failure, {
+            failover(account, decision.reason, openingFailure.errorType === null ? 'transport_error' : 'stream_error', streamCooled, failure, {
               status: answer.statusCode,
               detail: openingFailure.why,
             });
@@ -716,14 +724,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           // the client; rate-limit and overload errors still cool the account for the next request.
           sniffer = sseErrorSniffer((error) => {
             streamError ??= error.type;
-            const streamAction = classifyStreamError(error.type, { nowMs: now() }, policy);
-            record(account.name, streamAction);
-            logger.warn('error inside a stream', {
-              id,
-              account: account.name,
-              error_type: error.type,
-              cooldown_ms: streamAction.kind === 'failover' ? streamAction.cooldownMs : 0,
-            });
+            const cooldownMs = record(account.name, classifyStreamError(error.type, { nowMs: now() }, policy));
+            logger.warn('error inside a stream', { id, account: account.name, error_type: error.type, cooldown_ms: cooldownMs });
           });
         }
 
@@ -743,8 +745,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           outcome = 'stream_failed';
           // The upstream broke off or stalled mid-answer: too late to fail over, but the next
           // request should not go there.
-          record(account.name, classifyResponse({ transportError: error }, { nowMs: now() }, policy));
-          logger.warn('upstream broke off a response under way', { id, account: account.name, error: errorCode(error) });
+          const cooldownMs = record(account.name, classifyResponse({ transportError: error }, { nowMs: now() }, policy));
+          logger.warn('upstream broke off a response under way', { id, account: account.name, error: errorCode(error), cooldown_ms: cooldownMs });
           res.destroy();
         } finally {
           // Once the answer has ended (or broken off): what it cost, as far as it got.
@@ -1006,6 +1008,11 @@ async function readFailureBody(body: UpstreamBody, timeoutMs: number): Promise<B
 }
 
 const FAILURE_BODY_BYTES = 65_536;
+
+/** A short digest of a request body: the key faults are counted by (computed only on a failure). */
+function requestDigest(body: Buffer): string {
+  return createHash('sha256').update(body).digest('base64url').slice(0, 22);
+}
 
 /** `%2e`, `%2f` and `%5c` decoded, so an encoded dot segment is refused like a plain one. */
 function decodeDots(path: string): string {

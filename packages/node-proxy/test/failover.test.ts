@@ -1,7 +1,8 @@
 /**
  * Failover, driven by the official SDK: every upstream failure the mock can produce, streamed and
  * not, must reach the client as a success from the next account, with the failed account cooled
- * exactly as core's policy says.
+ * exactly as core's policy says: at once when the failure is the account's, and for a 5xx or a
+ * transport error only once a second request fails on it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MockReply } from '../src/mock-upstream.js';
@@ -29,9 +30,10 @@ const CASES: readonly Case[] = [
   { name: '529 overloaded', reply: { kind: 'status', status: 529 }, cooldownMs: 30_000, why: 'overloaded' },
   { name: '401 on an API key', reply: { kind: 'status', status: 401 }, cooldownMs: 300_000, why: 'unauthorized' },
   { name: '403 forbidden', reply: { kind: 'status', status: 403 }, cooldownMs: 1_800_000, why: 'forbidden' },
-  { name: '500', reply: { kind: 'status', status: 500 }, cooldownMs: 10_000, why: 'server_error' },
-  { name: '503', reply: { kind: 'status', status: 503 }, cooldownMs: 10_000, why: 'server_error' },
-  { name: 'connection dropped before the headers', reply: { kind: 'drop' }, cooldownMs: 10_000, why: 'transport_error' },
+  // One request's 5xx or transport error may be the request's fault: nothing cools yet.
+  { name: '500', reply: { kind: 'status', status: 500 }, cooldownMs: null, why: 'server_error' },
+  { name: '503', reply: { kind: 'status', status: 503 }, cooldownMs: null, why: 'server_error' },
+  { name: 'connection dropped before the headers', reply: { kind: 'drop' }, cooldownMs: null, why: 'transport_error' },
   { name: 'a stream that opens with overloaded_error', reply: { kind: 'stream-error', errorType: 'overloaded_error', afterEvents: 0 }, cooldownMs: 30_000, why: 'stream_error' },
   { name: 'a stream that opens with rate_limit_error', reply: { kind: 'stream-error', errorType: 'rate_limit_error', afterEvents: 0 }, cooldownMs: 60_000, why: 'stream_error' },
 ];
@@ -60,6 +62,31 @@ describe.each([
     const next = textOf(await stack.client.messages.create(messageParams('next')));
     if (cooldownMs === null) expect(next).toBe('served by a');
     else expect(next).not.toBe('served by a');
+  });
+});
+
+describe('account faults and request faults', () => {
+  it('should cool an account for 10 s once a second request gets a 5xx or a dropped connection from it', async () => {
+    const clock = fakeClock();
+    stack = await startStack({ clock });
+    stack.mock.script('a', { kind: 'status', status: 502 }, { kind: 'drop' });
+    expect(textOf(await stack.client.messages.create(messageParams('first')))).toBe('served by b');
+    expect(stack.store.cooldownUntil('a')).toBeNull();
+    expect(textOf(await stack.client.messages.create(messageParams('second')))).not.toBe('served by a');
+    expect(stack.mock.requests.filter((r) => r.account === 'a')).toHaveLength(2);
+    expect(stack.store.cooldownUntil('a')).toBe(T0_MS + 10_000);
+  });
+
+  it('should hand a poison request its 500 without cooling any account, and serve the next request', async () => {
+    const clock = fakeClock();
+    stack = await startStack({ clock });
+    for (const name of ['a', 'b', 'c']) stack.mock.script(name, { kind: 'status', status: 500 });
+    const error = await stack.client.messages.create(messageParams('poison')).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 500 });
+    expect(stack.mock.requests).toHaveLength(3);
+    expect(clock.sleeps).toEqual([]);
+    for (const name of ['a', 'b', 'c']) expect(stack.store.isAvailable(name), name).toBe(true);
+    expect(textOf(await stack.client.messages.create(messageParams('ordinary')))).toBe('served by a');
   });
 });
 
@@ -106,14 +133,18 @@ describe('errors inside a stream that is already under way', () => {
     expect(stack.store.isAvailable('a')).toBe(true);
   });
 
-  it('should cut the client off and cool the account when the upstream drops mid-stream', async () => {
+  it('should cut the client off when the upstream drops mid-stream, and cool the account when it happens to a second request', async () => {
     const clock = fakeClock();
     stack = await startStack({ clock });
-    stack.mock.script('a', { kind: 'drop', afterEvents: 5 });
+    stack.mock.script('a', { kind: 'drop', afterEvents: 5 }, { kind: 'drop', afterEvents: 5 });
     const error = await streamText(stack.client, 'drop').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     const record = stack.records[0] ?? (await stack.nextRecord());
     expect(record.outcome).toBe('stream_failed');
+    expect(stack.store.cooldownUntil('a')).toBeNull();
+    const recorded = stack.nextRecord();
+    await streamText(stack.client, 'drop again').catch((e: unknown) => e);
+    expect((await recorded).outcome).toBe('stream_failed');
     expect(stack.store.cooldownUntil('a')).toBe(T0_MS + 10_000);
   });
 });
@@ -128,15 +159,19 @@ describe('stalled upstreams (request_timeout_secs)', () => {
     expect(await stack.mock.requests[0]?.closed).toBe('aborted');
   });
 
-  it('should cut a stream off when it stalls longer than the timeout, and cool the account', async () => {
+  it('should cut a stream off when it stalls longer than the timeout, and cool the account when a second one stalls', async () => {
     stack = await startStack({ server: { request_timeout_secs: 0.3 } });
-    stack.mock.script('a', { kind: 'stall', afterEvents: 5 });
+    stack.mock.script('a', { kind: 'stall', afterEvents: 5 }, { kind: 'stall', afterEvents: 5 });
     const error = await streamText(stack.client, 'stall').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     const record = stack.records[0] ?? (await stack.nextRecord());
     expect(record.outcome).toBe('stream_failed');
-    expect(stack.store.isAvailable('a')).toBe(false);
+    expect(stack.store.isAvailable('a')).toBe(true);
     expect(await stack.mock.requests[0]?.closed).toBe('aborted');
+    const recorded = stack.nextRecord();
+    await streamText(stack.client, 'stall again').catch((e: unknown) => e);
+    expect((await recorded).outcome).toBe('stream_failed');
+    expect(stack.store.isAvailable('a')).toBe(false);
   });
 });
 

@@ -105,6 +105,14 @@ describe('persistentStore', () => {
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ accounts: {} });
   });
 
+  it('should count failing requests in the memory store it wraps, with no save scheduled for them', async () => {
+    const timers = manualTimers();
+    const store = persistentStore(memoryStore({ now: () => Date.UTC(2026, 0, 5, 9) }), { path: join(await tempDir(), 's.json'), timers });
+    expect(store.recordFault('a', 'r1', 60_000)).toBe(1);
+    expect(store.recordFault('a', 'r2', 60_000)).toBe(2);
+    expect(timers.pending).toEqual([]);
+  });
+
   it('should save within maxDelayMs while mutations keep coming', async () => {
     const dir = await tempDir();
     const timers = manualTimers();

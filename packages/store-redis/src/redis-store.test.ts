@@ -5,7 +5,7 @@ import { classifyResponse, pickAccount, recordResponse, type RateLimitInfo } fro
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
-import type { RedisServer } from '../test/redis-server.js';
+import { freePort, type RedisServer } from '../test/redis-server.js';
 import { describeWithRedis, useRedisServer } from '../test/with-redis.js';
 import { redisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
 
@@ -316,6 +316,71 @@ describeWithRedis('redisStore across instances', () => {
       raw.disconnect();
     }
   });
+
+  it('should count a request that failed on A when another fails on B, and cool the account everywhere', async () => {
+    const [a, b] = (await instances(2)) as [RedisStore, RedisStore];
+    const serverError = (store: RedisStore): ReturnType<typeof classifyResponse> =>
+      classifyResponse({ status: 500, headers: {} }, { nowMs: store.now() });
+    expect(recordResponse(a, 'work', serverError(a), { requestKey: 'r1' })).toBe(0);
+    // B hears of r1 by pub/sub: its own probe then counts two requests.
+    const tookMs = await eventually(() => b.recordFault('work', 'probe', 60_000) === 2);
+    console.info(`a failing request on A reached B's fault count in ${tookMs.toFixed(1)} ms`);
+    expect(recordResponse(b, 'work', serverError(b), { requestKey: 'r2' })).toBe(10_000);
+    await eventually(() => a.cooldownUntil('work') === b.cooldownUntil('work'));
+  });
+
+  it('should not cool an account when one request fails on it through two instances', async () => {
+    const [a, b] = (await instances(2)) as [RedisStore, RedisStore];
+    const action = classifyResponse({ transportError: new Error('ECONNRESET') }, { nowMs: a.now() });
+    recordResponse(a, 'work', action, { requestKey: 'poison' });
+    await a.flush();
+    await b.reconcile();
+    expect(recordResponse(b, 'work', action, { requestKey: 'poison' })).toBe(0);
+    expect(b.isAvailable('work')).toBe(true);
+    expect(a.isAvailable('work')).toBe(true);
+  });
+
+  it('should load recent failures into a new instance, and keep them in Redis only for their window', async () => {
+    let t = T0;
+    const [a] = (await instances(1, { now: () => t })) as [RedisStore];
+    a.recordFault('work', 'r1', 60_000);
+    a.recordFault('work', 'r2', 60_000);
+    a.recordFault('personal', 'r1', 60_000);
+    await a.flush();
+    const late = redisStore({ url: server.url, keyPrefix: keyPrefixOf(a), now: () => t });
+    open.push(late);
+    await late.ready();
+    expect(late.recordFault('work', 'r3', 60_000)).toBe(3);
+    expect(late.recordFault('personal', 'r1', 60_000)).toBe(1);
+    await late.flush();
+    const raw = new Redis(server.url);
+    try {
+      const key = `${keyPrefixOf(a)}faults`;
+      expect(await raw.zcard(key)).toBe(4);
+      const ttl = await raw.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+      // A minute and a bit later, the next write drops every failure older than its window.
+      t += 60_001;
+      a.recordFault('work', 'r4', 60_000);
+      await a.flush();
+      expect(await raw.zrange(key, 0, -1)).toEqual([JSON.stringify(['work', 'r4'])]);
+    } finally {
+      raw.disconnect();
+    }
+  });
+});
+
+it('should keep at most 1000 failing requests for Redis while it is unreachable, and go on counting', async () => {
+  const store = redisStore({ url: `redis://127.0.0.1:${String(await freePort())}`, readyTimeoutMs: 60_000 });
+  try {
+    let count = 0;
+    for (let i = 0; i < 5000; i++) count = store.recordFault(`account-${String(i % 5)}`, `r${String(i)}`, 60_000);
+    expect(count).toBe(64);
+    expect(store.status().pendingWrites).toBe(1000);
+  } finally {
+    await store.close();
+  }
 });
 
 /** The key prefix a store made by {@link instances} shares with its group. */

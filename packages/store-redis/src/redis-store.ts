@@ -31,7 +31,7 @@ import {
   type RateLimitField,
   type RateLimitRegisters,
 } from './entries.js';
-import { LWW_HSET, LWW_SET_PX, MAX_SET, MERGE_COOLDOWN, RELEASE_LOCK } from './scripts.js';
+import { LWW_HSET, LWW_SET_PX, MAX_SET, MERGE_COOLDOWN, RECORD_FAULTS, RELEASE_LOCK } from './scripts.js';
 
 /** Where the store reports what an operator should know (degradation, recovery, bad messages). */
 export interface RedisStoreLogger {
@@ -174,6 +174,11 @@ export interface RedisStore extends StateStore {
   /** This instance's id in pub/sub messages. */
   readonly instanceId: string;
   /**
+   * Always present (see `StateStore.recordFault`): counted on the local replica, which hears of
+   * other instances' failing requests by pub/sub, and shared through Redis for a new instance.
+   */
+  recordFault(name: string, requestKey: string, windowMs: number): number;
+  /**
    * Resolves once the replica has been loaded from Redis; rejects after `readyTimeoutMs` if Redis
    * cannot be reached (the store still serves from its replica and syncs when Redis comes back).
    */
@@ -222,6 +227,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     disabled: `${prefix}disabled`,
     routing: `${prefix}routing`,
     roundRobin: `${prefix}roundrobin`,
+    faults: `${prefix}faults`,
     sticky: (fingerprint: string): string => `${prefix}sticky:${fingerprint}`,
     lock: (key: string): string => `${prefix}lock:${key}`,
     flight: (key: string, token: string): string => `${prefix}flight:${key}:${token}`,
@@ -421,6 +427,31 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     if (Number.isSafeInteger(value) && value > roundRobin) roundRobin = value;
   };
 
+  // Another instance's failing request (or one loaded from Redis): merged into the replica at the
+  // time it failed, keeping the later failure of a request; the next local recordFault prunes it
+  // to its window.
+  const applyFault = (name: string, requestKey: string, atMs: number): void => {
+    const outer = frozenMs;
+    frozenMs = atMs;
+    try {
+      replica.recordFault(name, requestKey, Number.POSITIVE_INFINITY);
+    } finally {
+      frozenMs = outer;
+    }
+  };
+
+  const queueFault = (write: FaultWrite): void => {
+    const member = asciiJson([write.name, write.requestKey]);
+    dirty.faults.delete(member);
+    dirty.faults.set(member, write);
+    // Bounded while Redis is away: the oldest failures matter least.
+    while (dirty.faults.size > MAX_PENDING_FAULTS) {
+      const oldest = dirty.faults.keys().next();
+      if (oldest.done === true) break;
+      dirty.faults.delete(oldest.value);
+    }
+  };
+
   const observeEntry = (entry: string): void => {
     const parsed = parseEntry(entry);
     if (parsed !== null) observe(Math.max(parsed.a, parsed.b));
@@ -453,6 +484,12 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         }
       }
       applyRateLimits(name, incoming);
+      return;
+    }
+    if (kind === 'ft') {
+      if (Array.isArray(payload) && typeof payload[0] === 'string' && typeof payload[1] === 'number' && Number.isFinite(payload[1])) {
+        applyFault(name, payload[0], payload[1]);
+      }
       return;
     }
     if (typeof payload !== 'string') return;
@@ -492,6 +529,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     dirty.disabled.size +
     dirty.routing.size +
     dirty.sticky.size +
+    dirty.faults.size +
     (dirty.roundRobin > 0 ? 1 : 0);
 
   const scheduleFlush = (): void => {
@@ -533,6 +571,10 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     for (const name of taken.disabled) dirty.disabled.add(name);
     for (const field of taken.routing) dirty.routing.add(field);
     for (const fingerprint of taken.sticky) if (sticky.has(fingerprint)) dirty.sticky.add(fingerprint);
+    // Older than anything recorded since: they go back first, and are the first to be dropped.
+    const newer = [...dirty.faults.values()];
+    dirty.faults.clear();
+    for (const write of [...taken.faults.values(), ...newer]) queueFault(write);
     dirty.roundRobin += taken.roundRobin;
   };
 
@@ -564,12 +606,17 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       const register = sticky.get(fingerprint);
       if (register !== undefined) batch.sticky.push([fingerprint, register]);
     }
+    batch.faults.push(...taken.faults.values());
     return batch;
   };
 
-  /** Everything this instance knows, for a push after (re)connecting: Redis may have lost it. */
-  const fullBatch = (): Batch => {
+  /**
+   * Everything this instance knows, for a push after (re)connecting: Redis may have lost it. Fault
+   * counts last a minute or so: only the failures not yet sent go (`pendingFaults`).
+   */
+  const fullBatch = (pendingFaults: ReadonlyMap<string, FaultWrite>): Batch => {
     const batch = emptyBatch();
+    batch.faults.push(...pendingFaults.values());
     for (const [name, registers] of rateLimitRegisters) batch.rateLimits.push([name, [...registers]]);
     for (const [name, state] of cooldowns) batch.cooldowns.push([name, encodeCooldown(state)]);
     for (const [name, entry] of disabled) batch.disabled.push([name, entry]);
@@ -610,6 +657,18 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       pipeline.shuntLwwSetPx(group.length, ...group.map(([fingerprint]) => keys.sticky(fingerprint)), ...args);
       for (const [fingerprint, register] of group) ops.push(['st', fingerprint, stickyEntry(register)]);
     }
+    if (batch.faults.length > 0) {
+      // Redis keeps failures for the longest window any of them was counted in (at most a day).
+      const keepMs = Math.min(FAULT_RETENTION_MS, Math.max(1, ...batch.faults.map((write) => write.windowMs)));
+      for (const group of chunks(batch.faults, CHUNK)) {
+        const args: string[] = [];
+        for (const write of group) {
+          args.push(asciiJson([write.name, write.requestKey]), String(write.atMs));
+          ops.push(['ft', write.name, [write.requestKey, write.atMs]]);
+        }
+        pipeline.shuntRecordFaults(keys.faults, String(t - keepMs), String(MAX_SHARED_FAULTS), String(Math.ceil(keepMs)), ...args);
+      }
+    }
     let incrementAt = -1;
     if (increments > 0) {
       incrementAt = pipelineLength(pipeline);
@@ -643,6 +702,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       .hgetall(keys.disabled)
       .hgetall(keys.routing)
       .get(keys.roundRobin)
+      .zrange(keys.faults, 0, -1, 'WITHSCORES')
       .exec();
     if (results === null) throw new Error('redisStore: pipeline aborted');
     for (const [error] of results) if (error !== null) throw error;
@@ -663,6 +723,11 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     for (const [name, entry] of Object.entries(hash(2))) applyOp(['dis', name, entry]);
     for (const [field, entry] of Object.entries(hash(3))) applyOp(['rt', field, entry]);
     applyRoundRobin(Number(results[4]?.[1] ?? 0));
+    const faults = (results[5]?.[1] ?? []) as string[];
+    for (let i = 0; i + 1 < faults.length; i += 2) {
+      const member = parseJson(faults[i] as string);
+      if (Array.isArray(member) && typeof member[0] === 'string') applyOp(['ft', member[0], [member[1], Number(faults[i + 1])]]);
+    }
 
     const stickyPrefix = keys.sticky('');
     let cursor = '0';
@@ -692,7 +757,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           const taken = dirty;
           dirty = emptyDirty();
           try {
-            await send(fullBatch(), taken.roundRobin, true);
+            await send(fullBatch(taken.faults), taken.roundRobin, true);
           } catch (error) {
             restoreDirty(taken);
             throw error;
@@ -870,6 +935,22 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       }
     },
     cooldownUntil: (name) => replica.cooldownUntil(name),
+    // Counted on the replica, which has heard of other instances' failures by pub/sub; the
+    // failure goes to Redis and to them asynchronously, like every write.
+    recordFault(name, requestKey, windowMs) {
+      const atMs = now();
+      const outer = frozenMs;
+      frozenMs = atMs;
+      let count: number;
+      try {
+        count = replica.recordFault(name, requestKey, windowMs); // validates windowMs first
+      } finally {
+        frozenMs = outer;
+      }
+      queueFault({ name, requestKey, atMs, windowMs });
+      scheduleFlush();
+      return count;
+    },
 
     disable(name, reason) {
       replica.disable(name, reason);
@@ -978,12 +1059,29 @@ function stickyEntry(register: StickyRegister): string {
   return register.entry;
 }
 
+/** A failing request to send: on which account, when, and the window it was counted in. */
+interface FaultWrite {
+  readonly name: string;
+  readonly requestKey: string;
+  readonly atMs: number;
+  readonly windowMs: number;
+}
+
+/** Failures kept for Redis while it is away (the oldest go first). */
+const MAX_PENDING_FAULTS = 1000;
+/** Failures the shared sorted set keeps at most (the newest). */
+const MAX_SHARED_FAULTS = 10_000;
+/** The longest Redis keeps a failure, whatever window it was counted in. */
+const FAULT_RETENTION_MS = 86_400_000;
+
 interface Dirty {
   rateLimits: Map<string, Set<RateLimitField>>;
   cooldowns: Set<string>;
   disabled: Set<string>;
   routing: Set<RoutingField>;
   sticky: Set<string>;
+  /** By member (`[account, requestKey]` as JSON): a request failing again is sent once. */
+  faults: Map<string, FaultWrite>;
   roundRobin: number;
 }
 
@@ -993,6 +1091,7 @@ interface Batch {
   disabled: Array<[string, string]>;
   routing: Array<[RoutingField, string]>;
   sticky: Array<[string, StickyRegister]>;
+  faults: FaultWrite[];
 }
 
 interface ScriptCommands<R> {
@@ -1001,6 +1100,7 @@ interface ScriptCommands<R> {
   shuntLwwSetPx(numKeys: number, ...keysThenEntriesAndPx: string[]): R;
   shuntMaxSet(key: string, value: string): R;
   shuntReleaseLock(key: string, token: string): R;
+  shuntRecordFaults(key: string, cutoffMs: string, maxMembers: string, ttlMs: string, ...membersAndScores: string[]): R;
 }
 
 type ScriptedRedis = Redis & ScriptCommands<Promise<number>>;
@@ -1015,14 +1115,15 @@ function defineScripts(client: Redis): void {
   client.defineCommand('shuntLwwSetPx', { lua: LWW_SET_PX });
   client.defineCommand('shuntMaxSet', { numberOfKeys: 1, lua: MAX_SET });
   client.defineCommand('shuntReleaseLock', { numberOfKeys: 1, lua: RELEASE_LOCK });
+  client.defineCommand('shuntRecordFaults', { numberOfKeys: 1, lua: RECORD_FAULTS });
 }
 
 function emptyDirty(): Dirty {
-  return { rateLimits: new Map(), cooldowns: new Set(), disabled: new Set(), routing: new Set(), sticky: new Set(), roundRobin: 0 };
+  return { rateLimits: new Map(), cooldowns: new Set(), disabled: new Set(), routing: new Set(), sticky: new Set(), faults: new Map(), roundRobin: 0 };
 }
 
 function emptyBatch(): Batch {
-  return { rateLimits: [], cooldowns: [], disabled: [], routing: [], sticky: [] };
+  return { rateLimits: [], cooldowns: [], disabled: [], routing: [], sticky: [], faults: [] };
 }
 
 function pipelineLength(pipeline: ChainableCommander): number {
@@ -1054,6 +1155,14 @@ function positive(option: string, value: number | undefined, fallback: number): 
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

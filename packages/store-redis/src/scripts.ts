@@ -120,6 +120,26 @@ end
 return changed
 `;
 
+/**
+ * Record failing requests in the sorted set KEYS[1] (member: `[account, requestKey]` as JSON,
+ * score: when it failed, epoch ms), keeping each member's latest failure, so that merging is
+ * order-independent. Then drop failures before ARGV[1], keep the newest ARGV[2] members and let
+ * the set expire ARGV[3] ms after the last write. ARGV[4…] are member, score pairs.
+ */
+export const RECORD_FAULTS: string = `
+for i = 4, #ARGV, 2 do
+  local old = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if not old or tonumber(old) < tonumber(ARGV[i + 1]) then
+    redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[2])
+if extra > 0 then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1) end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 0
+`;
+
 /** SET KEYS[1] to ARGV[1] when ARGV[1] is larger than the stored integer; returns the result. */
 export const MAX_SET: string = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0

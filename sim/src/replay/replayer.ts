@@ -30,6 +30,11 @@ export interface ReplayRequest {
   readonly arrivalMs: number;
   /** Conversation key used as the sticky fingerprint; null for none. */
   readonly session: string | null;
+  /**
+   * The trace's `request_id`: a 5xx or transport error cools an account only once several distinct
+   * requests failed on it. Absent: the request is known by its `seq`.
+   */
+  readonly requestId?: string | null | undefined;
   /** Cost against a 5-hour window, in credits. */
   readonly credits5h: number;
   /** Cost against a weekly window, in credits. */
@@ -129,8 +134,9 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
     stickyTtlMs: routing.stickyTtlMs,
     expirySoonSecs: routing.expirySoonSecs,
   };
-  // One context, updated per call: classifyResponse reads it and keeps nothing.
+  // One context and one set of record options, updated per call: core reads them and keeps nothing.
   const classifyContext = { nowMs: clockMs };
+  const recordOptions = { requestKey: '' };
   let requests = 0;
   let lastArrivalMs = Number.NEGATIVE_INFINITY;
 
@@ -140,6 +146,7 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
     if (tried.size > 0) tried.clear();
     const session = request.session;
     pickOptions.fingerprint = session;
+    recordOptions.requestKey = request.requestId ?? `#${String(request.seq)}`;
     let attempt = 0;
     for (;;) {
       const stuck = session === null ? null : store.getSticky(session);
@@ -153,7 +160,7 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
       // The modelled response is already the { status, headers } classifyResponse reads.
       classifyContext.nowMs = clockMs;
       const action = classifyResponse(response, classifyContext);
-      recordResponse(store, account.name, action);
+      recordResponse(store, account.name, action, recordOptions);
       attempt++;
       onAttempt?.({ request, account: account.name, atMs: clockMs, attempt, response, action });
       if (action.kind === 'success') {

@@ -140,6 +140,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       seq: request.seq,
       arrivalMs: request.arrivalMs,
       session: request.session,
+      requestId: 'requestId' in request ? request.requestId : (request.attempts[0]?.requestId ?? null),
       credits5h: cost.credits5h,
       credits7d: cost.credits7d,
     };
@@ -200,6 +201,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
           seq: request.seq,
           arrivalMs: request.arrivalMs,
           session: request.session,
+          requestId: request.attempts[0]?.requestId ?? null,
           model: request.model,
           tokens: request.tokens,
           rowStart,
@@ -445,6 +447,8 @@ interface WarmRequest {
   readonly seq: number;
   readonly arrivalMs: number;
   readonly session: string | null;
+  /** The trace's `request_id`, or null. */
+  readonly requestId: string | null;
   readonly model: string | null;
   readonly tokens: TokenCounts | null;
   readonly rowStart: number;

@@ -114,6 +114,41 @@ describe('memoryStore', () => {
     });
   });
 
+  describe('recordFault', () => {
+    it('should remember at most the 64 most recent requests per account, however many fail', () => {
+      const { store, advance } = setup();
+      let count = 0;
+      for (let i = 0; i < 1000; i++) {
+        count = store.recordFault('work', `r${String(i)}`, 3_600_000);
+        advance(1);
+      }
+      expect(count).toBe(64);
+      // The ones kept are the most recent: r999 again is not new, r0 is.
+      expect(store.recordFault('work', 'r999', 3_600_000)).toBe(64);
+      expect(store.recordFault('personal', 'r0', 3_600_000)).toBe(1);
+    });
+
+    it('should forget what fell out of the window, so an idle account keeps one entry', () => {
+      const { store, advance } = setup();
+      for (let i = 0; i < 10; i++) store.recordFault('work', `r${String(i)}`, 1000);
+      advance(1001);
+      expect(store.recordFault('work', 'late', 1000)).toBe(1);
+    });
+
+    it('should forget fault counts on restore (they are not part of a snapshot)', () => {
+      const { store } = setup();
+      store.recordFault('work', 'r1', 60_000);
+      expect(store.snapshot().accounts).toStrictEqual({});
+      store.restore(store.snapshot());
+      expect(store.recordFault('work', 'r2', 60_000)).toBe(1);
+    });
+
+    it.each([Number.NaN, -1])('should reject a window of %d with a RangeError', (windowMs) => {
+      const { store } = setup();
+      expect(() => store.recordFault('work', 'r1', windowMs)).toThrow(RangeError);
+    });
+  });
+
   describe('rate limits', () => {
     it('should read utilization 0 and reset null once the reset passes', () => {
       const { store, advance } = setup();

@@ -48,7 +48,12 @@ export interface MemoryStoreSnapshot {
 
 /** A {@link StateStore} that lives in process memory and can be saved and restored as JSON. */
 export interface MemoryStore extends StateStore {
-  /** A plain-JSON copy of everything worth keeping (expired sticky entries and cooldowns dropped). */
+  /** Always present on a memory store (see {@link StateStore.recordFault}). */
+  recordFault(name: string, requestKey: string, windowMs: number): number;
+  /**
+   * A plain-JSON copy of everything worth keeping (expired sticky entries and cooldowns dropped;
+   * fault counts, which matter for a minute at most, are left out).
+   */
   snapshot(): MemoryStoreSnapshot;
   /**
    * Replace the store's contents with a snapshot (for example one read back from disk).
@@ -92,6 +97,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   let pinned: string | null = null;
   let lastUsed: string | null = null;
   let roundRobin = 0;
+  // Failing requests per account: request key → when it last failed, in the order last recorded.
+  // Kept small: pruned to the window on every call and capped at MAX_FAULTS_PER_ACCOUNT.
+  let faults = new Map<string, Map<string, number>>();
 
   const entry = (name: string): AccountState => {
     let state = accounts.get(name);
@@ -169,6 +177,32 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const state = entry(name);
       const until = now() + Math.max(0, ms);
       if (state.cooldownUntilMs === undefined || until > state.cooldownUntilMs) state.cooldownUntilMs = until;
+    },
+    recordFault(name, requestKey, windowMs) {
+      if (Number.isNaN(windowMs) || windowMs < 0) throw new RangeError(`recordFault: windowMs must be >= 0, got ${String(windowMs)}`);
+      const t = now();
+      let failed = faults.get(name);
+      if (failed === undefined) {
+        failed = new Map();
+        faults.set(name, failed);
+      }
+      const previous = failed.get(requestKey);
+      failed.delete(requestKey);
+      failed.set(requestKey, previous === undefined || t > previous ? t : previous);
+      for (const [key, atMs] of failed) if (t - atMs > windowMs) failed.delete(key);
+      if (failed.size > MAX_FAULTS_PER_ACCOUNT) {
+        // By time, not by Map order: a replica merges other instances' failures out of order.
+        let oldestKey = requestKey;
+        let oldestMs = Infinity;
+        for (const [key, atMs] of failed) {
+          if (atMs < oldestMs) {
+            oldestKey = key;
+            oldestMs = atMs;
+          }
+        }
+        failed.delete(oldestKey);
+      }
+      return failed.size;
     },
     clearCooldown(name) {
       const state = accounts.get(name);
@@ -266,6 +300,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       // Validate everything before touching anything, so a bad snapshot leaves the store as it was.
       const parsed = parseSnapshot(snapshot);
       accounts = parsed.accounts;
+      faults = new Map();
       sticky = new Map();
       oldest = null;
       newest = null;
@@ -325,6 +360,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
   return store;
 }
+
+/** Distinct failing requests remembered per account (the most `accountFaultRequests` may ask for). */
+const MAX_FAULTS_PER_ACCOUNT = 64;
 
 interface AccountState {
   cooldownUntilMs?: number;

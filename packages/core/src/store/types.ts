@@ -44,6 +44,16 @@ export interface StateStore {
    * running, the later deadline wins, so a short cooldown never cuts a long one short.
    */
   setCooldown(name: string, ms: number): void;
+  /**
+   * Optional. Record that the request `requestKey` failed on the account now, and return how many
+   * distinct requests failed on it within the last `windowMs` milliseconds (this one included; a
+   * failure exactly `windowMs` old still counts). A request that fails again counts once, at its
+   * latest failure. Changes nothing else: `recordResponse` decides whether the count cools the
+   * account. Memory stays bounded: a store may forget all but the 64 most recent requests per
+   * account, and may forget failures older than the window. A store shared across machines counts
+   * what its replica has heard of so far.
+   */
+  recordFault?(name: string, requestKey: string, windowMs: number): number;
   /** End any cooldown now. */
   clearCooldown(name: string): void;
   /** The running cooldown's deadline in epoch milliseconds, or null when not cooling. */
