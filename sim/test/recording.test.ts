@@ -91,8 +91,8 @@ describe('a trace recorded by the proxy', () => {
     mock.script('a', { kind: 'window-429', resetInSecs: 3600 });
     await client.messages.create(params('one')); // sticky on a: 429, then served by b
     mock.script('b', { kind: 'window-429', resetInSecs: 3600 });
-    await expect(client.messages.create(params('three'))).rejects.toMatchObject({ status: 503 }); // b 429, a cooling for an hour
-    await expect(client.messages.create(params('four'))).rejects.toMatchObject({ status: 503 }); // nothing eligible: no upstream attempt
+    await expect(client.messages.create(params('three'))).rejects.toMatchObject({ status: 429 }); // b 429, a cooling for an hour
+    await expect(client.messages.create(params('four'))).rejects.toMatchObject({ status: 429 }); // nothing eligible: no upstream attempt
     await proxy.close();
 
     const rows = await rowsOf(file);
@@ -103,7 +103,7 @@ describe('a trace recorded by the proxy', () => {
       ['id', 'a', 429],
       ['id', 'b', 200],
       ['id', 'b', 429],
-      ['id', '', 503],
+      ['id', '', 429],
     ]);
     const [r1, r2, r3a, r3b, r4, r5] = plain as [ReadRow, ReadRow, ReadRow, ReadRow, ReadRow, ReadRow];
     // Request ids: one per client request, shared by its attempts.
@@ -124,7 +124,7 @@ describe('a trace recorded by the proxy', () => {
     expect(r3a).toMatchObject({ utilization5h: 1, status5h: 'rejected' });
     expect(r4).toMatchObject({ account: 'b', status: 429, status5h: 'rejected' });
     // The proxy's own answer: demand with no account.
-    expect(r5).toMatchObject({ status: 503, session: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(r5).toMatchObject({ status: 429, session: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(r5.utilization5h).toBeUndefined();
     // ts is when the client request started: a failover's rows share it.
     expect(r3a.tsMs).toBe(r3b.tsMs);
