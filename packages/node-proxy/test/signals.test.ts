@@ -224,6 +224,8 @@ describe('shunt start and signals', () => {
     expect(await streamOnce(running.proxyUrl)).toMatch(/served by a/);
     const below = descendants(running.child.pid as number);
     expect(below.length).toBeGreaterThan(0);
+    // Should this test fail, the orphans must not outlive it.
+    cleanup.push(() => below.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL')));
 
     running.child.kill('SIGTERM');
     await exitWithinBound(running);
