@@ -22,6 +22,8 @@ import { formatCountdown, formatStatus } from './status-view.js';
 
 /** How long `shunt start` lets requests under way finish after SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** A signal repeated within this long is the same one delivered twice, not a second Ctrl-C. */
+const SAME_SIGNAL_MS = 100;
 /** How long it then allows for saving the state and closing, before it exits anyway. */
 const SHUTDOWN_SAVE_MS = 5_000;
 
@@ -228,12 +230,17 @@ async function start(args: readonly string[]): Promise<number> {
   );
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let firstSignalMs = 0;
     const stop = (signal: string): void => {
       if (stopping) {
+        // One Ctrl-C under `pnpm shunt start` arrives twice (from the terminal and forwarded by
+        // pnpm), as does a SIGTERM sent to the whole process group: that is not a second request.
+        if (performance.now() - firstSignalMs < SAME_SIGNAL_MS) return;
         process.stderr.write(`shunt: ${signal} again, stopping now\n`);
         process.exit(130);
       }
       stopping = true;
+      firstSignalMs = performance.now();
       process.stderr.write(`shunt: ${signal}, finishing requests under way (up to 10 s; again to stop now)\n`);
       // The documented bound: whatever hangs after the grace period (a state store that never
       // answers), the process is gone 5 s later. Unref'd: a shutdown that finishes exits at once.

@@ -54,8 +54,8 @@ async function configFor(upstreamUrl: string): Promise<{ file: string; statePath
 }
 
 /** Spawn `command args`, with stdout/stderr piped to this test, and wait for the banner. */
-async function spawnShunt(command: string, args: readonly string[], cwd: string): Promise<Running> {
-  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+async function spawnShunt(command: string, args: readonly string[], cwd: string, options: { detached?: boolean } = {}): Promise<Running> {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached === true });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -189,11 +189,18 @@ describe('shunt start and signals', () => {
     })().catch(() => {});
     closePipes(running.child);
     running.child.kill('SIGTERM');
-    // The second signal may only count once the first one has been handled: wait for the listener
-    // to refuse connections, which the first SIGTERM does at once.
+    // The first SIGTERM has been handled once the listener refuses connections. A repeat within
+    // 100 ms counts as the same signal delivered twice, so signal again until the process goes:
+    // without a second-signal stop it would wait out the 10 s grace and exit 0.
     while ((await connectError(running.proxyUrl)) === 'connected') await new Promise((resolve) => setImmediate(resolve));
-    running.child.kill('SIGTERM');
-    expect(await exitWithinBound(running)).toEqual({ code: 130, signal: null });
+    const exited = exitWithinBound(running);
+    let gone = false;
+    void exited.finally(() => (gone = true));
+    while (!gone) {
+      running.child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 20))]).catch(() => {});
+    }
+    expect(await exited).toEqual({ code: 130, signal: null });
     await reading;
   });
 
@@ -215,6 +222,32 @@ describe('shunt start and signals', () => {
 
     running.child.kill('SIGTERM');
     expect(await exitWithinBound(running)).toEqual({ code: 0, signal: null });
+  });
+
+  it('should take one Ctrl-C under `pnpm shunt start` as one, though the terminal and pnpm each deliver it', { timeout: 90_000 }, async () => {
+    const mock = await startMock();
+    // A stream that pauses 800 ms before its last event: a graceful stop lets it finish.
+    mock.script('a', { kind: 'stream-error', errorType: 'overloaded_error', afterEvents: 2, errorDelayMs: 800 });
+    const config = await configFor(mock.url);
+    // Its own process group, as a terminal's foreground job: Ctrl-C sends SIGINT to every member.
+    const running = await spawnShunt('pnpm', ['shunt', 'start', '--config', config.file], repoDir, { detached: true });
+    const below = descendants(running.child.pid as number);
+    cleanup.push(() => below.filter(isAlive).forEach((pid) => process.kill(pid, 'SIGKILL')));
+    const response = await fetch(`${running.proxyUrl}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'unused' },
+      body: JSON.stringify({ ...messageParams('ctrl-c'), stream: true }),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let body = decoder.decode((await reader.read()).value);
+
+    process.kill(-(running.child.pid as number), 'SIGINT');
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) body += decoder.decode(chunk.value);
+    // The stream ran to its end (a second-Ctrl-C stop would have cut it and exited 130).
+    expect(body).toContain('overloaded_error');
+    expect(await exitWithinBound(running)).toEqual({ code: 0, signal: null });
+    expect(below.filter(isAlive)).toEqual([]);
   });
 
   it('should pass SIGTERM to the proxy under `pnpm shunt start`: both ports freed, no process left', { timeout: 90_000 }, async () => {
