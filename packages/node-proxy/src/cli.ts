@@ -23,7 +23,7 @@ import { formatCountdown, formatStatus } from './status-view.js';
 /** How long `shunt start` lets requests under way finish after SIGTERM/SIGINT. */
 const SHUTDOWN_GRACE_MS = 10_000;
 /** A signal repeated within this long is the same one delivered twice, not a second Ctrl-C. */
-const SAME_SIGNAL_MS = 100;
+const SAME_SIGNAL_MS = 500;
 /** How long it then allows for saving the state and closing, before it exits anyway. */
 const SHUTDOWN_SAVE_MS = 5_000;
 

@@ -190,7 +190,7 @@ describe('shunt start and signals', () => {
     closePipes(running.child);
     running.child.kill('SIGTERM');
     // The first SIGTERM has been handled once the listener refuses connections. A repeat within
-    // 100 ms counts as the same signal delivered twice, so signal again until the process goes:
+    // 500 ms counts as the same signal delivered twice, so signal again until the process goes:
     // without a second-signal stop it would wait out the 10 s grace and exit 0.
     while ((await connectError(running.proxyUrl)) === 'connected') await new Promise((resolve) => setImmediate(resolve));
     const exited = exitWithinBound(running);
