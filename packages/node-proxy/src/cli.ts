@@ -20,6 +20,13 @@ import { openState } from './state.js';
 import { VERSION } from './version.js';
 import { formatCountdown, formatStatus } from './status-view.js';
 
+/** How long `shunt start` lets requests under way finish after SIGTERM/SIGINT. */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** A signal repeated within this long is the same one delivered twice, not a second Ctrl-C. */
+const SAME_SIGNAL_MS = 500;
+/** How long it then allows for saving the state and closing, before it exits anyway. */
+const SHUTDOWN_SAVE_MS = 5_000;
+
 const USAGE = `shunt ${VERSION}: pool several Claude accounts behind one local endpoint
 
 Usage: shunt <command> [options]
@@ -223,14 +230,25 @@ async function start(args: readonly string[]): Promise<number> {
   );
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let firstSignalMs = 0;
     const stop = (signal: string): void => {
       if (stopping) {
+        // One Ctrl-C under `pnpm shunt start` arrives twice (from the terminal and forwarded by
+        // pnpm), as does a SIGTERM sent to the whole process group: that is not a second request.
+        if (performance.now() - firstSignalMs < SAME_SIGNAL_MS) return;
         process.stderr.write(`shunt: ${signal} again, stopping now\n`);
         process.exit(130);
       }
       stopping = true;
+      firstSignalMs = performance.now();
       process.stderr.write(`shunt: ${signal}, finishing requests under way (up to 10 s; again to stop now)\n`);
-      proxy.close({ graceMs: 10_000 }).then(
+      // The documented bound: whatever hangs after the grace period (a state store that never
+      // answers), the process is gone 5 s later. Unref'd: a shutdown that finishes exits at once.
+      setTimeout(() => {
+        process.stderr.write(`shunt: shutdown still not finished after ${(SHUTDOWN_GRACE_MS + SHUTDOWN_SAVE_MS) / 1000} s, stopping now\n`);
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS + SHUTDOWN_SAVE_MS).unref();
+      proxy.close({ graceMs: SHUTDOWN_GRACE_MS }).then(
         () => resolve(0),
         () => resolve(1),
       );
@@ -359,6 +377,8 @@ function usageError(message: string, command?: string): number {
   return 2;
 }
 
+function ignoreOutputError(): void {}
+
 /** The state backend in one line (an older proxy's report has no `state`). */
 function stateLine(state: ProxyStatus['state'] | undefined, now: number): string {
   if (state === undefined || state.backend === 'custom') return '';
@@ -374,6 +394,11 @@ function stateLine(state: ProxyStatus['state'] | undefined, now: number): string
 
 // Run only as a program, not when imported (tests import `main`).
 if (isEntryPoint()) {
+  // A closed terminal or a parent that exited makes writes to stdout/stderr fail (EPIPE). Without a
+  // listener that error would end the process mid-request, or mid-shutdown before the state is
+  // saved; with it, output goes nowhere and the proxy carries on.
+  process.stdout.on('error', ignoreOutputError);
+  process.stderr.on('error', ignoreOutputError);
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

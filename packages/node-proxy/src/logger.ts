@@ -5,6 +5,7 @@
  * field names are redacted as well, in case one ever does.
  */
 import { pino } from 'pino';
+import { batchedFdWriter, type BatchedFdWriter } from './fd-writer.js';
 
 /** Log levels, least to most severe. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -114,29 +115,18 @@ export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
 }
 
 /**
- * One asynchronous stderr destination per process. Lines are gathered and written in batches (4 KiB,
- * or every 250 ms, whichever comes first): under load that is one write for many requests instead of
- * a system call per line. What is pending is flushed when the process exits.
+ * One batched stderr writer per process. Lines are gathered and written in batches (4 KiB, or every
+ * 250 ms, whichever comes first): under load that is one write for many requests instead of a
+ * system call per line. What is pending is flushed when the process exits. Once stderr is gone
+ * (EPIPE: a closed terminal, a parent that exited) the log goes nowhere and the proxy carries on.
  */
-let stderr: ReturnType<typeof pino.destination> | undefined;
+let stderr: BatchedFdWriter | undefined;
 
-function stderrDestination(): ReturnType<typeof pino.destination> {
+function stderrDestination(): { write(line: string): void } {
   if (stderr === undefined) {
-    const destination = pino.destination({ dest: 2, sync: false, minLength: 4096 });
-    setInterval(() => {
-      try {
-        destination.flush();
-      } catch {
-        // A write is already under way: what is buffered goes out with the next tick.
-      }
-    }, 250).unref();
-    process.on('exit', () => {
-      try {
-        destination.flushSync();
-      } catch {
-        // Nothing pending, or stderr is gone: there is nowhere left to report it.
-      }
-    });
+    const destination = batchedFdWriter({ fd: 2 });
+    setInterval(() => destination.flush(), 250).unref();
+    process.on('exit', () => destination.flushSync());
     stderr = destination;
   }
   return stderr;
