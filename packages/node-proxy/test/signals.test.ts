@@ -176,7 +176,7 @@ describe('shunt start and signals', () => {
 
   it('should stop at once on a second SIGTERM during the shutdown, with stderr gone', { timeout: 60_000 }, async () => {
     const mock = await startMock();
-    mock.script('a', { kind: 'stall', afterEvents: 2 });
+    mock.script('a', { kind: 'stall', afterEvents: 5 });
     const config = await configFor(mock.url);
     const running = await startProxy(config.file);
     // A stream that never ends keeps the first SIGTERM's shutdown waiting for its 10 s grace.
@@ -227,7 +227,7 @@ describe('shunt start and signals', () => {
   it('should take one Ctrl-C under `pnpm shunt start` as one, though the terminal and pnpm each deliver it', { timeout: 90_000 }, async () => {
     const mock = await startMock();
     // A stream that pauses 800 ms before its last event: a graceful stop lets it finish.
-    mock.script('a', { kind: 'stream-error', errorType: 'overloaded_error', afterEvents: 2, errorDelayMs: 800 });
+    mock.script('a', { kind: 'stream-error', errorType: 'overloaded_error', afterEvents: 5, errorDelayMs: 800 });
     const config = await configFor(mock.url);
     // Its own process group, as a terminal's foreground job: Ctrl-C sends SIGINT to every member.
     const running = await spawnShunt('pnpm', ['shunt', 'start', '--config', config.file], repoDir, { detached: true });
