@@ -3,7 +3,11 @@
  * `vitest.config.ts` imports this list into `test.projects`; `test/workspace.test.ts` in each project
  * proves the per-project settings below really apply.
  */
+import { fileURLToPath } from 'node:url';
 import type { TestProjectInlineConfiguration } from 'vitest/config';
+
+/** Project roots are absolute, so `vitest --config <this repo>/vitest.config.ts` works from any folder (each package's `test` script). */
+const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
 
 /** Resolve workspace packages to their TypeScript source instead of dist/. */
 const sourceConditions = ['@shunt/source'];
@@ -19,7 +23,7 @@ const projects: TestProjectInlineConfiguration[] = [
     ...sourceResolution,
     test: {
       name: 'core',
-      root: './packages/core',
+      root: at('./packages/core'),
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       setupFiles: ['./test/setup.ts'],
       provide: { project: 'core' },
@@ -29,7 +33,7 @@ const projects: TestProjectInlineConfiguration[] = [
     ...sourceResolution,
     test: {
       name: 'sim',
-      root: './sim',
+      root: at('./sim'),
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       provide: { project: 'sim' },
       // CLI tests spawn the simulator as a child process.
@@ -40,7 +44,7 @@ const projects: TestProjectInlineConfiguration[] = [
     ...sourceResolution,
     test: {
       name: 'node-proxy',
-      root: './packages/node-proxy',
+      root: at('./packages/node-proxy'),
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       provide: { project: 'node-proxy' },
     },
@@ -49,7 +53,7 @@ const projects: TestProjectInlineConfiguration[] = [
     ...sourceResolution,
     test: {
       name: 'store-redis',
-      root: './packages/store-redis',
+      root: at('./packages/store-redis'),
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       provide: { project: 'store-redis' },
       // The suites start their own redis-server and kill it mid-run.
