@@ -51,9 +51,11 @@ const RSS_SAMPLE_MS = 2_000;
 /**
  * How far the highest RSS of runs 3..N may rise above the highest of run 2. Run 1 is warm-up (JIT,
  * V8 growing its heap to the working set of 128 connections); from run 2 on the load is the same
- * every run, so a proxy without leaks peaks at the same level give or take GC timing. A leak of 1 KB
- * per request at a few hundred requests a second grows RSS by tens of MiB a minute, several times
- * this bound over three runs; GC noise at this load is a few MiB to a few tens of MiB.
+ * every run, so a proxy without leaks peaks at the same level give or take GC timing. Measured on
+ * a loaded 2-core machine (with the crash and the hang this test found fixed): run peaks of 150,
+ * 153, 141, 142 and 145 MiB, so runs 3..5 were 8 MiB *below* run 2. A leak of 1 KB per request at
+ * the slowest rate seen there (about 400 requests a second) adds some 70 MiB over runs 3..5; a
+ * deliberate 8 KB leak added 99 MiB in one 20-s run.
  */
 const RSS_GROWTH_BOUND_MIB = 48;
 
@@ -155,6 +157,7 @@ describe('soak', () => {
       const client = new Anthropic({ apiKey: 'unused', baseURL: proxy.proxyUrl, maxRetries: 0, timeout: CLIENT_DEADLINE_MS });
       const report: string[] = [`seed ${SEED} (replay the fault sequence with SHUNT_SOAK_SEED=${SEED})`];
       const failure = (what: string): string => [what, ...report, proxy.describe()].join('\n');
+      console.log(report[0]);
 
       for (run = 1; run <= RUNS; run++) {
         const countedBefore = (await proxy.requestsCounted()) ?? Number.NaN;
