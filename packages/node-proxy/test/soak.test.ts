@@ -527,8 +527,8 @@ interface StderrLog {
   /** The last `keep` lines. */
   tail(): string[];
   /**
-   * Requests the proxy logged as lasting `minMs` or more, each with every line of the last 30 to
-   * 60 s that carries its id (its failovers and holds).
+   * Requests the proxy logged as lasting `minMs` or more (the last 10), each with the lines of the
+   * last 30 to 60 s that carry its id (its failovers and holds).
    */
   slow(minMs: number): string[];
 }
@@ -568,7 +568,11 @@ function stderrLog(child: ChildProcess, keep: number): StderrLog {
       return slow
         .filter((r) => r.durationMs >= minMs)
         .slice(-10)
-        .flatMap((r) => [...older, ...newer].filter((line) => line.includes(`"id":"${r.id}"`)).concat(['']));
+        .flatMap((r) => {
+          // Its request line is kept; its other lines only while they are in the window.
+          const lines = [...older, ...newer].filter((line) => line.includes(`"id":"${r.id}"`));
+          return [...(lines.includes(r.line) ? lines : [...lines, r.line]), ''];
+        });
     },
   };
 }
