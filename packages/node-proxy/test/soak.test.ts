@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Anthropic, { APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../core/test/prng.js';
-import { createMockUpstream, type MockReply, type MockUpstream } from '../src/mock-upstream.js';
+import { createMockUpstream, type MockDelivery, type MockReply, type MockUpstream } from '../src/mock-upstream.js';
 import { messageParams } from './helpers.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -160,6 +160,8 @@ describe('soak', () => {
       console.log(report[0]);
 
       for (run = 1; run <= RUNS; run++) {
+        // The ordinary answers of this run arrive one way: one write per event, or whole in one read.
+        mock.setDelivery(run % 2 === 0 ? 'one-write' : 'per-event');
         const countedBefore = (await proxy.requestsCounted()) ?? Number.NaN;
         const runStartMs = Date.now();
         const result = await clientsRun(client, rng, run, SECS * 1000, proxy.exited, (tag) => faults.met(tag));
@@ -374,7 +376,8 @@ function faultInjector(
       if (queued.has(account) || nowMs < (backMs.get(account) ?? 0)) continue;
       const fc = FAULT_CLASSES.find((c) => nowMs >= (due.get(account)?.get(c) ?? Infinity));
       if (fc === undefined) continue;
-      const reply = pick(fc.faults, rng)(rng);
+      // How the fault's bytes are cut into reads: one per event, all in one, or random cuts.
+      const reply: MockReply = { ...pick(fc.faults, rng)(rng), delivery: deliveryOf(rng) };
       mock.script(account, reply);
       queued.set(account, { fc, reply });
     }
@@ -586,6 +589,14 @@ function readRssMib(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** A seeded delivery for a fault's bytes. */
+function deliveryOf(rng: () => number): MockDelivery {
+  const r = rng();
+  if (r < 0.4) return 'per-event';
+  if (r < 0.8) return 'one-write';
+  return { cuts: Array.from({ length: 1 + Math.floor(rng() * 6) }, () => Math.floor(rng() * 2_000)) };
 }
 
 /** How long the proxy cools an account after this reply (docs/failover.md's matrix), roughly. */
