@@ -466,21 +466,13 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         account: ProxyAccount,
         pickReason: PickReason,
         why: FailoverReason | 'stream_error',
-        cooled: number | null,
+        cooldownMs: number,
         failure: BufferedResponse,
         logFields: Record<string, unknown>,
       ): void => {
-        const cooldownMs = cooled ?? undefined;
-        attempts.push({
-          account: account.name,
-          reason: pickReason,
-          status: failure.status === 502 && failure.transport ? null : failure.status,
-          action: 'failover',
-          failover: why,
-          ...(cooldownMs === undefined ? {} : { cooldownMs }),
-        });
-        logger.warn('failover', { id, account: account.name, why, ...(cooldownMs === undefined ? {} : { cooldown_ms: cooldownMs }), ...logFields });
-        faults.remember(account.name, why, failure, cooldownMs ?? 0);
+        attempts.push({ account: account.name, reason: pickReason, status: failure.transport ? null : failure.status, action: 'failover', failover: why, cooldownMs });
+        logger.warn('failover', { id, account: account.name, why, cooldown_ms: cooldownMs, ...logFields });
+        faults.remember(account.name, why, failure, cooldownMs);
         lastFailure = failure;
         tried.add(account.name);
         roundFailures.push(why);
@@ -701,21 +693,24 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           const verdict: StreamOpening | null = held.stop === 'ended' ? scanner.end() : (opening as StreamOpening | null);
           const openingFailure = streamOpeningFailure(held, verdict);
           if (openingFailure !== null) {
-            // Nothing has reached the client yet: this stream can still fail over.
+            // Nothing has reached the client yet: this stream can still fail over. A break, an end
+            // or a stall counts as a transport error, an api_error event as a 5xx (both confirmed
+            // as the account's only across requests), an overload or rate limit as itself.
+            const nowMs = now();
             const streamAction =
-              openingFailure.errorType === null
-                ? classifyResponse({ transportError: held.error ?? openingFailure.why }, { nowMs: now() }, policy)
-                : classifyStreamError(openingFailure.errorType, { nowMs: now() }, policy);
+              openingFailure.kind === 'capacity'
+                ? classifyStreamError(openingFailure.errorType, { nowMs }, policy)
+                : openingFailure.kind === 'server'
+                  ? classifyResponse({ status: 500, headers: answer.headers }, { nowMs }, policy)
+                  : classifyResponse({ transportError: held.error ?? openingFailure.why }, { nowMs }, policy);
             const streamCooled = record(account.name, streamAction);
             const failure =
-              openingFailure.errorType === null
+              openingFailure.kind === 'transport'
                 ? transportFailure(account.name)
                 : { account: account.name, status: answer.statusCode, headers: answer.headers, body: Buffer.concat(owned.held), transport: false };
             owned.discard();
-            failover(account, decision.reason, openingFailure.errorType === null ? 'transport_error' : 'stream_error', streamCooled, failure, {
-              status: answer.statusCode,
-              detail: openingFailure.why,
-            });
+            const why = openingFailure.kind === 'transport' ? 'transport_error' : openingFailure.kind === 'server' ? 'server_error' : 'stream_error';
+            failover(account, decision.reason, why, streamCooled, failure, { status: answer.statusCode, detail: openingFailure.why });
             // Recorded as the status the error stands for: the simulator counts a 2xx as served.
             traceRow(account.name, openingFailure.traceStatus, answer.headers, attemptMs);
             continue;
@@ -985,15 +980,19 @@ function unusableReasons(accounts: readonly ProxyAccount[], store: StateStore): 
 function streamOpeningFailure(
   held: HeldOpening,
   verdict: StreamOpening | null,
-): { readonly errorType: string | null; readonly why: string; readonly traceStatus: number } | null {
-  if (held.stop === 'failed') return { errorType: null, why: 'the stream broke off before any content', traceStatus: 502 };
-  if (held.stop === 'timeout') return { errorType: null, why: 'no content within the time allowed', traceStatus: 504 };
+):
+  | { readonly kind: 'transport' | 'server'; readonly why: string; readonly traceStatus: number }
+  | { readonly kind: 'capacity'; readonly errorType: string; readonly why: string; readonly traceStatus: number }
+  | null {
+  if (held.stop === 'failed') return { kind: 'transport', why: 'the stream broke off before any content', traceStatus: 502 };
+  if (held.stop === 'timeout') return { kind: 'transport', why: 'no content within the time allowed', traceStatus: 504 };
   if (verdict === null || verdict.kind === 'content') return null;
-  if (verdict.kind === 'ended') return { errorType: null, why: 'the stream ended before any content', traceStatus: 502 };
+  if (verdict.kind === 'ended') return { kind: 'transport', why: 'the stream ended before any content', traceStatus: 502 };
   const type = verdict.error.type;
-  if (type === 'rate_limit_error') return { errorType: type, why: `stream opened with ${type}`, traceStatus: 429 };
-  if (type === 'overloaded_error') return { errorType: type, why: `stream opened with ${type}`, traceStatus: 529 };
-  if (type === 'api_error') return { errorType: type, why: `stream opened with ${type}`, traceStatus: 500 };
+  const why = `stream opened with ${type}`;
+  if (type === 'rate_limit_error') return { kind: 'capacity', errorType: type, why, traceStatus: 429 };
+  if (type === 'overloaded_error') return { kind: 'capacity', errorType: type, why, traceStatus: 529 };
+  if (type === 'api_error') return { kind: 'server', why, traceStatus: 500 };
   // Any other error (invalid_request_error, …) is about the request: every account would say it.
   return null;
 }
