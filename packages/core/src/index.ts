@@ -39,14 +39,3 @@ export type {
   ResponseAction,
   UpstreamOutcome,
 } from './failover.js';
-
-export {
-  TRACE_COLUMNS,
-  TRACE_COLUMN_FIELDS,
-  TRACE_FORMAT_MARKER,
-  TRACE_FORMAT_VERSION,
-  TRACE_PREAMBLE,
-  TRACE_WINDOW_STATUSES,
-  formatTraceRow,
-} from './trace-format.js';
-export type { TraceCellKind, TraceColumn, TraceRecord } from './trace-format.js';

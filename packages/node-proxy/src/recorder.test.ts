@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TRACE_PREAMBLE } from '@shunt/core';
+import { TRACE_PREAMBLE } from '@shunt/core/trace';
 import { describe, expect, it } from 'vitest';
 import { jsonLogger } from './logger.js';
 import {

@@ -6,7 +6,7 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { TRACE_PREAMBLE, formatTraceRow, type TraceRecord } from '@shunt/core';
+import { TRACE_PREAMBLE, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
 
 export { TRACE_PREAMBLE, formatTraceRow };
 

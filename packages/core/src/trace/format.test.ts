@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TRACE_COLUMNS, TRACE_COLUMN_FIELDS, TRACE_PREAMBLE, formatTraceRow } from './trace-format.js';
+import { TRACE_COLUMNS, TRACE_COLUMN_FIELDS, TRACE_PREAMBLE, formatTraceRow } from './format.js';
 
 describe('trace format v1', () => {
   it('should start every file with the marker and the header', () => {
