@@ -441,6 +441,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       let roundFailures: Array<FailoverReason | 'stream_error'> = [];
       let lastFailure: BufferedResponse | null = null;
       const lastFailureOf = (): BufferedResponse | null => lastFailure;
+      // A failure answer is read whole to pass it on; past the deadline it still gets a second.
+      const failureReadMs = (): number => Math.min(timeoutMs, Math.max(1_000, deadlineMs - now()));
       // After a successful credential refresh, the same account is retried once.
       let retry: { readonly account: ProxyAccount; readonly reason: PickReason } | null = null;
       // request_deadline_secs bounds the whole request until its answer starts: holds and every
@@ -634,7 +636,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           record(account.name, action);
           attempts.push({ account: account.name, reason: decision.reason, status: response?.statusCode ?? null, action: 'refresh' });
           // Kept in case the refresh fails: this 401 is then the answer to pass on.
-          if (answerBody !== null) refusal = await readFailureBody(answerBody, Math.min(timeoutMs, Math.max(0, deadlineMs - now())));
+          if (answerBody !== null) refusal = await readFailureBody(answerBody, failureReadMs());
           if (response !== null) traceRow(account.name, response.statusCode, response.headers, attemptMs);
           refreshed.add(account.name);
           try {
@@ -658,7 +660,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
                   account: account.name,
                   status: response.statusCode,
                   headers: response.headers,
-                  body: refusal ?? (await readFailureBody(answerBody, Math.min(timeoutMs, Math.max(0, deadlineMs - now())))),
+                  body: refusal ?? (await readFailureBody(answerBody, failureReadMs())),
                   transport: false,
                 };
           if (signal.aborted) return;
