@@ -11,6 +11,24 @@ const STREAM = [
   frame('ping', { type: 'ping' }),
 ].join('');
 
+/** Lines streams are made of: errors, content that mentions errors, multi-byte text, comments, blank lines. */
+const SNIFFER_LINES = [
+  '',
+  '',
+  'event: error',
+  'event:error',
+  'event: content_block_delta',
+  'event: ping',
+  'data: {"type":"error","error":{"type":"overloaded_error","message":"über"}}',
+  'data: {"type": "error", "error": {"type": "rate_limit_error"}}',
+  'data: {"type":"content_block_delta","delta":{"text":"héllo ✓ 😀"}}',
+  'data: {"type":"content_block_delta","delta":{"text":"error \\"type\\":\\"error\\""}}',
+  'data: not json é',
+  'data:',
+  ': a comment ✓',
+  'é😀',
+];
+
 function sniff(chunks: readonly Uint8Array[]): SseError[] {
   const found: SseError[] = [];
   const sniffer = sseErrorSniffer((error) => found.push(error));
@@ -80,6 +98,22 @@ describe('sseErrorSniffer', () => {
       ]);
     },
   );
+
+  it('should read a line after a chunk it passed over whole, even when a character was split before it', () => {
+    // The second chunk has no "error" and is passed over undecoded; the half of "é" that ended the
+    // first chunk must not stick to the line that the third chunk finishes.
+    const chunks = [Buffer.from('é\n\xc3', 'latin1'), Buffer.from('\xa9x\nevent: err', 'latin1'), Buffer.from('or\ndata: {}\n\n')];
+    expect(sniff(chunks)).toEqual([{ type: 'unknown' }]);
+    expect(sniff([Buffer.concat(chunks)])).toEqual([{ type: 'unknown' }]);
+  });
+
+  test.prop([
+    fc.array(fc.tuple(fc.constantFrom(...SNIFFER_LINES), fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 30 }),
+    fc.array(fc.nat({ max: 3000 }), { maxLength: 40 }),
+  ])('should find the same errors in any stream however it is cut as when it comes in one piece', (lines, cuts) => {
+    const bytes = Buffer.from(lines.map(([line, eol]) => line + eol).join(''));
+    expect(sniff(split(bytes, cuts))).toEqual(sniff([bytes]));
+  });
 
   test.prop([fc.uint8Array({ maxLength: 500 })])('should never throw on arbitrary bytes', (bytes) => {
     expect(() => sniff([bytes])).not.toThrow();

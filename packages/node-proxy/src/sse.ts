@@ -90,7 +90,24 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
   };
 
   return {
-    push(chunk) {
+    push(input) {
+      let chunk = input;
+      // Most chunks are content deltas: when no frame is under way and the chunk's complete lines
+      // have no "error" in them (neither an `event: error` line nor an error-looking data line can
+      // be written without it), they are passed over undecoded.
+      if (data === null && event !== 'error' && partial === '' && !skipping) {
+        const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+        const lastBreak = Math.max(bytes.lastIndexOf(LF), bytes.lastIndexOf(CR));
+        if (lastBreak !== -1 && bytes.indexOf(ERROR_BYTES) === -1) {
+          // Those lines may have named an event, never `error`; a blank line among them ends it.
+          event = '';
+          afterCr = bytes[lastBreak] === CR && lastBreak === bytes.length - 1;
+          // A line break ends any character: a multi-byte one begun in the previous chunk is over.
+          decoder.decode();
+          if (lastBreak === bytes.length - 1) return;
+          chunk = bytes.subarray(lastBreak + 1);
+        }
+      }
       const text = decoder.decode(chunk, { stream: true });
       let start = 0;
       if (afterCr) {
@@ -123,6 +140,10 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
     },
   };
 }
+
+const LF = 0x0a;
+const CR = 0x0d;
+const ERROR_BYTES = Buffer.from('error');
 
 function looksLikeError(value: string): boolean {
   return /^\s*\{\s*"type"\s*:\s*"error"/.test(value);
