@@ -1,0 +1,73 @@
+/**
+ * `pnpm bench:cpu`: a quick A/B of CPU per request, bare vs shunt, one cell (BODY, STREAM, CONCURRENCY from the
+ * environment; SHUNT_EXEC_ARGV / BARE_EXEC_ARGV pass flags such as `--cpu-prof`), warmed up, three interleaved
+ * runs. For profiling sessions; `pnpm bench` is the
+ * benchmark of record.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { LoadParams, LoadResult } from './load.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const stream = process.env['STREAM'] === '1';
+const concurrency = Number(process.env['CONCURRENCY'] ?? 16);
+const bodyBytes = Number(process.env['BODY'] ?? 10_240);
+const shuntArgs = (process.env['SHUNT_EXEC_ARGV'] ?? '').split(' ').filter((a) => a !== '');
+const dir = await mkdtemp(join(tmpdir(), 'shunt-cpu-'));
+const bundle = join(dir, 'servers.mjs');
+await build({
+  entryPoints: [join(here, 'servers.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
+  conditions: ['@shunt/source'], outfile: bundle, logLevel: 'warning',
+  banner: { js: "import { createRequire as __shuntRequire } from 'node:module'; const require = __shuntRequire(import.meta.url);" },
+});
+const start = async (mode: string, arg: string, execArgv: string[] = []): Promise<{ child: ChildProcess; url: string }> => {
+  const child = fork(bundle, [mode, arg], { execArgv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve((m as { port: number }).port)));
+  return { child, url: `http://127.0.0.1:${port}` };
+};
+const cpu = (child: ChildProcess): Promise<number> =>
+  new Promise((resolve) => {
+    const on = (m: unknown): void => {
+      if (typeof m === 'object' && m !== null && 'cpu' in m) {
+        child.off('message', on);
+        const u = (m as { cpu: { user: number; system: number } }).cpu;
+        resolve(u.user + u.system);
+      }
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+const loader = fork(join(here, 'load.ts'), [], { execArgv: ['--import', 'tsx', '--conditions=@shunt/source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+await new Promise((resolve) => loader.once('message', resolve));
+let id = 0;
+const load = (params: LoadParams): Promise<LoadResult> =>
+  new Promise((resolve) => {
+    const my = ++id;
+    const on = (m: unknown): void => {
+      const x = m as { id?: number; result?: LoadResult };
+      if (x.id === my) {
+        loader.off('message', on);
+        resolve(x.result as LoadResult);
+      }
+    };
+    loader.on('message', on);
+    loader.send({ id: my, params });
+  });
+const mock = await start('mock', '0');
+const bare = await start('bare', mock.url, (process.env['BARE_EXEC_ARGV'] ?? '').split(' ').filter((a) => a !== ''));
+const shunt = await start('shunt', mock.url, shuntArgs);
+for (const s of [bare, shunt]) await load({ url: s.url, concurrency, bodyBytes, stream, durationMs: 3_000, warmupMs: 0 });
+for (let rep = 0; rep < 3; rep++) {
+  for (const [name, s] of [['bare', bare], ['shunt', shunt]] as const) {
+    const before = await cpu(s.child);
+    const r = await load({ url: s.url, concurrency, bodyBytes, stream, durationMs: 3_000, warmupMs: 200 });
+    const after = await cpu(s.child);
+    console.log(`${name.padEnd(5)} ${Math.round(r.rps)} rps  ${((after - before) / r.completed).toFixed(0)} µs cpu/req  errors ${r.errors}`);
+  }
+}
+for (const s of [mock, bare, shunt]) s.child.send('exit');
+loader.kill();
