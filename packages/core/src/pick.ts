@@ -2,7 +2,7 @@
  * @module
  * `pickAccount`: pinned → sticky → strategy over the eligible candidates.
  */
-import { isWindowRejected } from './rate-limits.js';
+import { cappedResetSecs, isWindowRejected } from './rate-limits.js';
 import { resolveStrategy, type StrategyName } from './strategies/index.js';
 import type { StateStore } from './store/types.js';
 import type { Account, ExplainValue, Strategy, StrategyContext } from './strategies/types.js';
@@ -291,8 +291,11 @@ function exhaustionEndMs(store: StateStore, name: string, nowMs: number): number
   const info = store.rateLimits(name);
   let endSecs: number | null = null;
   if (info !== null) {
-    if (isWindowRejected(info, '5h', nowMs) && info.reset5h !== undefined) endSecs = info.reset5h;
-    if (isWindowRejected(info, '7d', nowMs) && info.reset7d !== undefined) endSecs = Math.max(endSecs ?? 0, info.reset7d);
+    // Capped: a bogus reset years ahead must not make the wait years long.
+    const r5 = cappedResetSecs(info, '5h');
+    const r7 = cappedResetSecs(info, '7d');
+    if (isWindowRejected(info, '5h', nowMs) && r5 !== undefined) endSecs = r5;
+    if (isWindowRejected(info, '7d', nowMs) && r7 !== undefined) endSecs = Math.max(endSecs ?? 0, r7);
   }
   if (endSecs === null) {
     // A store with its own notion of exhaustion: assume it lasts until the later known reset.
