@@ -188,7 +188,13 @@ function decide<A extends Account>(
   if (fingerprint !== null) {
     const stuck = store.getSticky(fingerprint);
     const account = stuck === null ? undefined : byName(accounts, stuck);
-    if (account !== undefined && isEligible(store, tried, account.name)) {
+    // A conversation leaves an account whose window is full (served on overage, at a cost) only
+    // when some eligible account has room left: moving between full accounts gains nothing.
+    if (
+      account !== undefined &&
+      isEligible(store, tried, account.name) &&
+      (!isFull(store, account.name) || !hasRoomLeft((candidates ??= eligibleOf(accounts, store, tried)), store))
+    ) {
       if (options.slidingSticky !== false) store.setSticky(fingerprint, account.name, stickyTtlMs);
       if (trace !== undefined) trace.reason = 'sticky';
       return account;
@@ -196,17 +202,14 @@ function decide<A extends Account>(
   }
 
   // 3. The strategy, over the eligible accounts in config order.
-  if (candidates === undefined) {
-    candidates = [];
-    for (const account of accounts) {
-      if (isEligible(store, tried, account.name)) candidates.push(account);
-    }
-  }
+  candidates ??= eligibleOf(accounts, store, tried);
   if (!isNonEmpty(candidates)) return null;
-  const chosen = strategy.pick(candidates, context);
-  if (!candidates.includes(chosen)) {
+  // Accounts with a full window (served on overage, or about to be rejected) are the last resort.
+  const offered = withRoomLeft(candidates, store);
+  const chosen = strategy.pick(offered, context);
+  if (!offered.includes(chosen)) {
     throw new Error(
-      `Strategy ${JSON.stringify(strategy.name)} returned ${describe(chosen)}, which is not one of its ${String(candidates.length)} candidates`,
+      `Strategy ${JSON.stringify(strategy.name)} returned ${describe(chosen)}, which is not one of its ${String(offered.length)} candidates`,
     );
   }
   if (fingerprint !== null) store.setSticky(fingerprint, chosen.name, stickyTtlMs);
@@ -244,6 +247,34 @@ function classify<A extends Account>(
     trace.candidates.push({ name, explain: strategy.explain?.(account, context) ?? NOTHING_WEIGHED });
   }
   return candidates;
+}
+
+/** The eligible accounts, in config order. */
+function eligibleOf<A extends Account>(accounts: readonly A[], store: StateStore, tried: ReadonlySet<string> | undefined): A[] {
+  const eligible: A[] = [];
+  for (const account of accounts) if (isEligible(store, tried, account.name)) eligible.push(account);
+  return eligible;
+}
+
+/** Whether some of `candidates` has no full window. */
+function hasRoomLeft(candidates: readonly Account[], store: StateStore): boolean {
+  for (const { name } of candidates) if (!isFull(store, name)) return true;
+  return false;
+}
+
+/** A window at utilization ≥ 1: what a rejected window served on overage reads as (see `memoryStore`). */
+function isFull(store: StateStore, name: string): boolean {
+  return store.utilization5h(name) >= 1 || store.utilization7d(name) >= 1;
+}
+
+/** The candidates with no full window, or all of them when every one (or none) has one. */
+function withRoomLeft<A extends Account>(candidates: [A, ...A[]], store: StateStore): [A, ...A[]] {
+  let full = 0;
+  for (const { name } of candidates) if (isFull(store, name)) full++;
+  if (full === 0 || full === candidates.length) return candidates;
+  const roomy: A[] = [];
+  for (const account of candidates) if (!isFull(store, account.name)) roomy.push(account);
+  return roomy as [A, ...A[]];
 }
 
 function isEligible(store: StateStore, tried: ReadonlySet<string> | undefined, name: string): boolean {
