@@ -217,8 +217,12 @@ describe('classifyResponse', () => {
       expect(cooldownOf(classify(429, { 'retry-after': '600' }, ctx, { maxRetryAfterMs: 120_000 }))).toBe(120_000);
     });
 
-    it('should accept retry-after: 0 as fail over without cooling', () => {
+    it('should accept retry-after: 0 as fail over without cooling (the seed had a 500 ms floor; docs/failover.md)', () => {
       expect(classify(429, { 'retry-after': '0' })).toMatchObject({ reason: 'retry_after', cooldownMs: 0 });
+      expect(classify(429, { 'retry-after-ms': '0' })).toMatchObject({ reason: 'retry_after', cooldownMs: 0 });
+      const store = memoryStore({ now: () => NOW });
+      expect(recordResponse(store, 'work', classify(429, { 'retry-after': '0' }))).toBe(0);
+      expect(store.isAvailable('work')).toBe(true);
     });
   });
 

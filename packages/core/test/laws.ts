@@ -231,7 +231,7 @@ export function lawReaperPutsExpiringFirst(scenarios: fc.Arbitrary<PoolScenario>
 
 // ── Carousel ───────────────────────────────────────────────────────────────────────────────────
 
-/** With nothing changing, n consecutive Carousel picks visit each of the n eligible accounts once. */
+/** With nothing changing, n consecutive Carousel picks visit each of the n offered accounts once (see `offeredNames`). */
 export function lawCarouselVisitsEachOncePerCycle(scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
   return fc.property(scenarios, (scenario) => {
     const { store } = storeFor(scenario);

@@ -99,7 +99,7 @@ export const NO_COOLDOWN: CooldownState = { clearStamp: 0, sets: [] };
  * `setCooldown`. A register entry whose deadline lies further from its set stamp was made from a
  * bogus reset (by a version that did not cap them): it says nothing, and merges drop it.
  */
-export const MAX_COOLDOWN_MS = 604_800_000 + 600_000;
+export const MAX_COOLDOWN_MS: number = 604_800_000 + 600_000;
 
 /** Entries kept per account at most (only reached by many cooldowns shortening one another). */
 export const MAX_COOLDOWN_SETS = 16;

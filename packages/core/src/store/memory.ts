@@ -63,7 +63,8 @@ export interface MemoryStore extends StateStore {
    */
   snapshot(): MemoryStoreSnapshot;
   /**
-   * Replace the store's contents with a snapshot (for example one read back from disk).
+   * Replace the store's contents with a snapshot (for example one read back from disk). A
+   * cooldown ending more than 7 d + 10 min from now (one no response can justify) is dropped.
    * Throws a `TypeError` naming the offending field when `snapshot` is not a valid snapshot,
    * and leaves the store unchanged in that case.
    */
