@@ -51,7 +51,11 @@ export interface PickDecision<A extends Account> {
   readonly reason: PickReason;
   /** Name of the strategy in force (even when the pin or stickiness decided). */
   readonly strategy: string;
-  /** Eligible candidates in config order, with what the strategy weighed for each (when it explains). */
+  /**
+   * Eligible candidates in config order, with what the strategy weighed for each (when it explains).
+   * When some have a full window (utilization ≥ 1, as on overage) and some do not, the strategy was
+   * offered only the latter.
+   */
   readonly candidates: ReadonlyArray<{
     readonly name: string;
     readonly explain: Readonly<Record<string, ExplainValue>>;
@@ -65,6 +69,9 @@ export interface PickDecision<A extends Account> {
  * conversation's sticky account if it is eligible, else the strategy's pick among the eligible
  * accounts (which then becomes the conversation's sticky account). Returns null when no account is
  * eligible. Eligible means: not in `tried`, not disabled, not cooling down and not exhausted.
+ * Accounts with a full window (utilization ≥ 1: served on overage, or about to be rejected) are the
+ * last resort: the strategy is offered them only when every eligible account has one, and a
+ * conversation leaves one for an eligible account with room left.
  *
  * This is the hot path: it computes no explanation. {@link explainPick} makes the same decision
  * (with the same writes) and says why.
