@@ -53,8 +53,8 @@ export interface PickDecision<A extends Account> {
   readonly strategy: string;
   /**
    * Eligible candidates in config order, with what the strategy weighed for each (when it explains).
-   * When some have a full window (utilization ≥ 1, as on overage) and some do not, the strategy was
-   * offered only the latter.
+   * When the strategy chose one with a full window (utilization ≥ 1, as on overage) while some had
+   * room left, it chose again among those.
    */
   readonly candidates: ReadonlyArray<{
     readonly name: string;
@@ -70,8 +70,8 @@ export interface PickDecision<A extends Account> {
  * accounts (which then becomes the conversation's sticky account). Returns null when no account is
  * eligible. Eligible means: not in `tried`, not disabled, not cooling down and not exhausted.
  * Accounts with a full window (utilization ≥ 1: served on overage, or about to be rejected) are the
- * last resort: the strategy is offered them only when every eligible account has one, and a
- * conversation leaves one for an eligible account with room left.
+ * last resort: when the strategy picks one while other eligible accounts have room left, it picks
+ * again among those, and a conversation leaves such an account for one with room left.
  *
  * This is the hot path: it computes no explanation. {@link explainPick} makes the same decision
  * (with the same writes) and says why.
@@ -211,13 +211,18 @@ function decide<A extends Account>(
   // 3. The strategy, over the eligible accounts in config order.
   candidates ??= eligibleOf(accounts, store, tried);
   if (!isNonEmpty(candidates)) return null;
-  // Accounts with a full window (served on overage, or about to be rejected) are the last resort.
-  const offered = withRoomLeft(candidates, store);
-  const chosen = strategy.pick(offered, context);
-  if (!offered.includes(chosen)) {
-    throw new Error(
-      `Strategy ${JSON.stringify(strategy.name)} returned ${describe(chosen)}, which is not one of its ${String(offered.length)} candidates`,
-    );
+  let chosen = strategy.pick(candidates, context);
+  assertCandidate(strategy, chosen, candidates);
+  // Accounts with a full window (served on overage, or about to be rejected) are the last resort:
+  // when the strategy chose one while others have room left, it chooses again among those. Asked
+  // only then, so the usual pick checks one account, not every candidate; for a strategy that
+  // ranks accounts (every built-in but Carousel) this is the same as offering only those with room.
+  if (isFull(store, chosen.name)) {
+    const roomy = withRoomLeft(candidates, store);
+    if (roomy !== candidates) {
+      chosen = strategy.pick(roomy, context);
+      assertCandidate(strategy, chosen, roomy);
+    }
   }
   if (fingerprint !== null) store.setSticky(fingerprint, chosen.name, stickyTtlMs);
   if (trace !== undefined) trace.reason = 'strategy';
@@ -254,6 +259,14 @@ function classify<A extends Account>(
     trace.candidates.push({ name, explain: strategy.explain?.(account, context) ?? NOTHING_WEIGHED });
   }
   return candidates;
+}
+
+function assertCandidate<A extends Account>(strategy: Strategy, chosen: A, candidates: readonly A[]): void {
+  if (!candidates.includes(chosen)) {
+    throw new Error(
+      `Strategy ${JSON.stringify(strategy.name)} returned ${describe(chosen)}, which is not one of its ${String(candidates.length)} candidates`,
+    );
+  }
 }
 
 /** The eligible accounts, in config order. */

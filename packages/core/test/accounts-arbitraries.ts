@@ -164,8 +164,8 @@ export function eligibleNames(scenario: PoolScenario, nowMs: number = scenario.n
 }
 
 /**
- * The eligible accounts a strategy is offered: those with no full window (utilization ≥ 1, as the
- * store reads it), or every eligible account when all of them (or none) have one.
+ * The eligible accounts a strategy's pick lands on: those with no full window (utilization ≥ 1, as
+ * the store reads it), or every eligible account when all of them (or none) have one.
  */
 export function offeredNames(scenario: PoolScenario, store: StateStore, nowMs: number = scenario.nowMs): string[] {
   const eligible = eligibleNames(scenario, nowMs);

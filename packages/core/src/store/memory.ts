@@ -121,18 +121,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const liveReset = (reset: number | undefined): number | null =>
     reset !== undefined && reset * 1000 > now() ? reset : null;
 
-  const windowUtilization = (utilization: number | undefined, reset: number | undefined, floor: number): number => {
+  /**
+   * A window's utilization: 0 once its (capped) reset has passed, at least 1 while it is rejected
+   * but served on overage. Runs for every candidate of every pick: the usual record (no overage)
+   * costs a lookup of the reset and one comparison.
+   */
+  const windowUtilization = (info: RateLimitInfo, window: '5h' | '7d'): number => {
+    const reset = window === '5h' ? info.reset5h : info.reset7d;
     // A window whose reset has passed has rolled over: whatever it said is stale.
-    if (reset !== undefined && reset * 1000 <= now()) return 0;
-    if (utilization === undefined) return floor;
-    return utilization < floor ? floor : utilization;
-  };
-
-  /** 1 for a window rejected but served on overage (it reads as full), else 0. */
-  const overageFloor = (info: RateLimitInfo, window: '5h' | '7d'): number => {
+    if (reset !== undefined && (cappedResetSecs(info, window) as number) * 1000 <= now()) return 0;
+    const utilization = (window === '5h' ? info.utilization5h : info.utilization7d) ?? 0;
     const overage = info.overageStatus;
-    if (overage !== 'allowed' && overage !== 'allowed_warning') return 0;
-    return isWindowRejected(info, window, now()) ? 1 : 0;
+    if (overage === undefined || utilization >= 1 || (overage !== 'allowed' && overage !== 'allowed_warning')) return utilization;
+    return isWindowRejected(info, window, now()) ? 1 : utilization;
   };
 
   const store: MemoryStore = {
@@ -148,6 +149,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     isExhausted(name) {
       const info = accounts.get(name)?.rateLimits;
       if (info === undefined) return false;
+      // Statuses first: the usual record has none rejected, and needs no clock.
+      if (!isRejected(info.status5h) && !isRejected(info.status7d)) return false;
       const t = now();
       if (!isWindowRejected(info, '5h', t) && !isWindowRejected(info, '7d', t)) return false;
       // A rejected window Anthropic still serves on overage: the account answers (at a cost), so it
@@ -157,13 +160,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     utilization5h: (name) => {
       const info = accounts.get(name)?.rateLimits;
-      if (info === undefined) return 0;
-      return windowUtilization(info.utilization5h, cappedResetSecs(info, '5h'), overageFloor(info, '5h'));
+      return info === undefined ? 0 : windowUtilization(info, '5h');
     },
     utilization7d: (name) => {
       const info = accounts.get(name)?.rateLimits;
-      if (info === undefined) return 0;
-      return windowUtilization(info.utilization7d, cappedResetSecs(info, '7d'), overageFloor(info, '7d'));
+      return info === undefined ? 0 : windowUtilization(info, '7d');
     },
     reset5hSecs: (name) => {
       const info = accounts.get(name)?.rateLimits;
@@ -404,6 +405,11 @@ interface StickyEntry {
   older: StickyEntry | null;
   /** The entry routed just after this one, or null for the newest. */
   newer: StickyEntry | null;
+}
+
+function isRejected(status: string | undefined): boolean {
+  // Anthropic sends `rejected`; the Rust shunt synthesised `exhausted` for other providers.
+  return status === 'rejected' || status === 'exhausted';
 }
 
 /** Whether a window of `previous` had reset by `updatedMs` (mergeRateLimitInfo drops such a window). */
