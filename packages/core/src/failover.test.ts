@@ -19,7 +19,7 @@ import {
   type ResponseAction,
   type UpstreamOutcome,
 } from './failover.js';
-import { pickAccount } from './pick.js';
+import { pickAccount, soonestAvailableMs } from './pick.js';
 import type { HeaderSource } from './rate-limits.js';
 import { memoryStore, type MemoryStore } from './store/memory.js';
 import type { StateStore } from './store/types.js';
@@ -52,6 +52,7 @@ describe('defaultFailoverPolicy', () => {
   it('should hold the documented defaults', () => {
     expect(defaultFailoverPolicy).toStrictEqual({
       resetMarginMs: 500,
+      windowCapMarginMs: 600_000,
       rateLimitFallbackMs: 60_000,
       maxRetryAfterMs: 300_000,
       overloadedMs: 30_000,
@@ -216,8 +217,12 @@ describe('classifyResponse', () => {
       expect(cooldownOf(classify(429, { 'retry-after': '600' }, ctx, { maxRetryAfterMs: 120_000 }))).toBe(120_000);
     });
 
-    it('should accept retry-after: 0 as fail over without cooling', () => {
+    it('should accept retry-after: 0 as fail over without cooling (the seed had a 500 ms floor; docs/failover.md)', () => {
       expect(classify(429, { 'retry-after': '0' })).toMatchObject({ reason: 'retry_after', cooldownMs: 0 });
+      expect(classify(429, { 'retry-after-ms': '0' })).toMatchObject({ reason: 'retry_after', cooldownMs: 0 });
+      const store = memoryStore({ now: () => NOW });
+      expect(recordResponse(store, 'work', classify(429, { 'retry-after': '0' }))).toBe(0);
+      expect(store.isAvailable('work')).toBe(true);
     });
   });
 
@@ -419,7 +424,9 @@ describe('classifyResponse', () => {
     'should never end the cooldown of a 429 with a rejected window before that window resets',
     (info, window, retryAfter) => {
       const resetSecs = window === '5h' ? info.reset5h : info.reset7d;
-      fc.pre(resetSecs !== undefined && resetSecs * 1000 > NOW);
+      // A reset further ahead than the window is long is bogus and capped (tested below).
+      const windowMs = (window === '5h' ? 18_000 : 604_800) * 1000;
+      fc.pre(resetSecs !== undefined && resetSecs * 1000 > NOW && resetSecs * 1000 <= NOW + windowMs + 600_000);
       const headers: Record<string, string> = {
         ...rateLimitHeadersOf(info),
         [`${U}${window}-status`]: 'rejected',
@@ -731,6 +738,118 @@ describe('account fault or request fault', () => {
         expect(store.isAvailable('a')).toBe(!confirmed);
         expect(store.isAvailable('b')).toBe(true);
       }
+    },
+  );
+});
+
+describe('bogus resets (capped at the window plus windowCapMarginMs)', () => {
+  const TEN_YEARS_SECS = 10 * 365 * 86_400;
+  const HOUR_MS = 3_600_000;
+  const CAP_5H_MS = 5 * HOUR_MS + 600_000;
+  const CAP_7D_MS = 7 * 24 * HOUR_MS + 600_000;
+  const rejected5h = (resetSecs: number): Record<string, string> => ({
+    [`${U}5h-status`]: 'rejected',
+    [`${U}5h-reset`]: String(resetSecs),
+    [`${U}5h-utilization`]: '1',
+  });
+
+  function setup(): { store: MemoryStore; advance: (ms: number) => void } {
+    let t = NOW;
+    return { store: memoryStore({ now: () => t }), advance: (ms) => (t += ms) };
+  }
+
+  it('should cool a 5h window rejected with a reset 10 years ahead for 5 h + margin, not 3,650 days', () => {
+    expect(classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS))).toMatchObject({ reason: 'window_rejected', window: '5h', cooldownMs: CAP_5H_MS });
+    expect(cooldownOf(classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS), ctx, { windowCapMarginMs: 0 }))).toBe(5 * HOUR_MS);
+  });
+
+  it('should cap the weekly window at 7 d + margin, and let it win over a capped 5h window', () => {
+    const headers = { ...rejected5h(NOW_SECS + TEN_YEARS_SECS), [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 2 * TEN_YEARS_SECS) };
+    expect(classify(429, headers)).toMatchObject({ window: '7d', cooldownMs: CAP_7D_MS });
+    const sane7d = { ...rejected5h(NOW_SECS + TEN_YEARS_SECS), [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 86_400) };
+    expect(classify(429, sane7d)).toMatchObject({ window: '7d', cooldownMs: 86_400_500 });
+  });
+
+  it('should reject a negative or non-finite windowCapMarginMs', () => {
+    expect(() => classify(429, {}, ctx, { windowCapMarginMs: -1 })).toThrow(/windowCapMarginMs/);
+  });
+
+  it('should end the exhaustion and the wait 5 h + margin after the response, not at the bogus reset', () => {
+    const { store, advance } = setup();
+    recordResponse(store, 'work', classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS)));
+    expect(store.isExhausted('work')).toBe(true);
+    expect(soonestAvailableMs([{ name: 'work' }], store)).toBe(NOW + CAP_5H_MS);
+    advance(CAP_5H_MS);
+    expect(store.isExhausted('work')).toBe(false);
+    expect(store.isAvailable('work')).toBe(true);
+    expect(store.utilization5h('work')).toBe(0); // the window has rolled over by now
+  });
+
+  it('should let a later response with a sane reset for the same window replace the capped cooldown', () => {
+    const { store, advance } = setup();
+    recordResponse(store, 'work', classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS)));
+    advance(60_000);
+    // A request that was already in flight comes back with the real reset, an hour ahead.
+    const later = classifyResponse({ status: 429, headers: rejected5h(NOW_SECS + 3600) }, { nowMs: store.now() });
+    recordResponse(store, 'work', later);
+    expect(store.cooldownUntil('work')).toBe(NOW + HOUR_MS + 500);
+    expect(soonestAvailableMs([{ name: 'work' }], store)).toBe(NOW + HOUR_MS + 500);
+  });
+
+  it('should let a later success with a sane reset end the cooldown a bogus reset made', () => {
+    const { store, advance } = setup();
+    recordResponse(store, 'work', classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS)));
+    advance(60_000);
+    const ok = { [`${U}5h-status`]: 'allowed', [`${U}5h-reset`]: String(NOW_SECS + 3600), [`${U}5h-utilization`]: '0.4' };
+    recordResponse(store, 'work', classifyResponse({ status: 200, headers: ok }, { nowMs: store.now() }));
+    expect(store.isAvailable('work')).toBe(true);
+    expect(store.isExhausted('work')).toBe(false);
+  });
+
+  it('should keep "the later deadline wins" between sane resets', () => {
+    const { store, advance } = setup();
+    recordResponse(store, 'work', classify(429, rejected5h(NOW_SECS + 4 * 3600)));
+    advance(60_000);
+    recordResponse(store, 'work', classifyResponse({ status: 429, headers: rejected5h(NOW_SECS + 3600) }, { nowMs: store.now() }));
+    expect(store.cooldownUntil('work')).toBe(NOW + 4 * HOUR_MS + 500);
+  });
+
+  /** Any reset a header can carry, from the past to the parser's upper bound (~9e12 s). */
+  const arbAnyReset = fc.oneof(
+    fc.integer({ min: NOW_SECS - 3600, max: NOW_SECS + 8 * 86_400 }),
+    fc.integer({ min: NOW_SECS, max: Math.floor(Number.MAX_SAFE_INTEGER / 1000) }),
+  );
+  const arbWildHeaders = fc
+    .record({
+      info: arbRateLimitInfo(NOW),
+      reset5h: fc.option(arbAnyReset, { nil: undefined }),
+      reset7d: fc.option(arbAnyReset, { nil: undefined }),
+      extra: arbHeaderRecord,
+    })
+    .map(({ info, reset5h, reset7d, extra }) => ({
+      ...extra,
+      ...rateLimitHeadersOf({ ...info, ...(reset5h === undefined ? {} : { reset5h }), ...(reset7d === undefined ? {} : { reset7d }) }),
+    }));
+
+  test.prop([arbWildHeaders, fc.constantFrom(200, 429, 529, 500)])(
+    'should never cool or exhaust an account for longer than the window plus the margin after the response',
+    (headers, status) => {
+      const { store, advance } = setup();
+      const action = classifyResponse({ status, headers }, { nowMs: NOW });
+      recordResponse(store, 'work', action);
+      if (action.kind === 'failover' && action.reason === 'window_rejected') {
+        expect(action.cooldownMs).toBeLessThanOrEqual(action.window === '5h' ? CAP_5H_MS : CAP_7D_MS);
+      }
+      const back = soonestAvailableMs([{ name: 'work' }], store);
+      expect(back).not.toBeNull();
+      expect(back as number).toBeLessThanOrEqual(NOW + CAP_7D_MS);
+      // Past the 5-hour cap only a rejected weekly window may keep the account exhausted.
+      advance(CAP_5H_MS);
+      const weekly = store.rateLimits('work')?.status7d;
+      if (weekly !== 'rejected' && weekly !== 'exhausted') expect(store.isExhausted('work')).toBe(false);
+      advance(CAP_7D_MS - CAP_5H_MS);
+      expect(store.isExhausted('work')).toBe(false);
+      expect(store.isAvailable('work')).toBe(true);
     },
   );
 });

@@ -4,10 +4,15 @@
  * The proxy and the simulator share it, so what the simulator predicts is what the proxy does.
  */
 import {
+  cappedResetSecs,
+  DEFAULT_WINDOW_CAP_MARGIN_MS,
   hasRateLimitHeaders,
+  isResetBogus,
   isWindowRejected,
   parseRateLimitHeaders,
   readHeader,
+  WINDOW_5H_SECS,
+  WINDOW_7D_SECS,
   type HeaderSource,
   type RateLimitInfo,
 } from './rate-limits.js';
@@ -42,14 +47,21 @@ export interface FailoverPolicy {
    */
   readonly resetMarginMs: number;
   /**
+   * A rejected window's cooldown never lasts longer than the window itself plus this margin
+   * (5 h + margin, 7 d + margin), whatever reset the headers give: a bogus reset years ahead must
+   * not lock an account out for years. The margin absorbs clock skew between us and Anthropic.
+   * @default 600000
+   */
+  readonly windowCapMarginMs: number;
+  /**
    * A 429 that says nothing about how long to wait (no rejected window, no retry-after).
    * @default 60000
    */
   readonly rateLimitFallbackMs: number;
   /**
    * Upper bound for a cooldown taken from `retry-after` / `retry-after-ms` (a burst limit), so a
-   * bogus multi-day value cannot lock an account out. Rejected windows are not capped: their
-   * reset is the truth.
+   * bogus multi-day value cannot lock an account out. Rejected windows are capped by
+   * `windowCapMarginMs` instead.
    * @default 300000
    */
   readonly maxRetryAfterMs: number;
@@ -167,6 +179,7 @@ export type ResponseAction =
 /** The policy {@link classifyResponse} applies when no override is given (see each field's `@default`). */
 export const defaultFailoverPolicy: FailoverPolicy = Object.freeze({
   resetMarginMs: 500,
+  windowCapMarginMs: DEFAULT_WINDOW_CAP_MARGIN_MS,
   rateLimitFallbackMs: 60_000,
   maxRetryAfterMs: 300_000,
   overloadedMs: 30_000,
@@ -183,7 +196,8 @@ export const defaultFailoverPolicy: FailoverPolicy = Object.freeze({
  *
  * A 429 is read most specific first:
  * 1. a window whose status is `rejected`/`exhausted` with a future reset ⇒ cool until that reset
- *    plus `resetMarginMs` (the later reset when both windows are blocked);
+ *    plus `resetMarginMs` (the later reset when both windows are blocked), but never longer than
+ *    the window's length plus `windowCapMarginMs`;
  * 2. `retry-after-ms` or `retry-after` (seconds or an HTTP-date) ⇒ cool that long, at most
  *    `maxRetryAfterMs`: a burst limit, not the end of the quota window;
  * 3. `x-should-retry: true` with no rate-limit header at all ⇒ request-scoped: fail over, no cooldown;
@@ -285,7 +299,16 @@ export function classifyStreamError(
  * Returns the cooldown it started, in milliseconds (0 when it cooled nothing), for logs.
  */
 export function recordResponse(store: StateStore, account: string, action: ResponseAction, options?: RecordOptions): number {
-  if (action.rateLimits !== null) store.updateRateLimits(account, action.rateLimits);
+  if (action.rateLimits !== null) {
+    // "The later deadline wins" must not keep a cooldown made from a bogus reset: when the stored
+    // record has one for a window this response reports sanely, the running cooldown may stand on
+    // it, so it ends here and this response's own cooldown (if any) replaces it.
+    // Only a cooling account can hold such a cooldown: the usual response costs no record copy.
+    if (store.cooldownUntil(account) !== null && replacesBogusReset(store.rateLimits(account), action.rateLimits)) {
+      store.clearCooldown(account);
+    }
+    store.updateRateLimits(account, action.rateLimits);
+  }
   if (action.kind === 'success') store.setLastUsed(account);
   if (action.kind !== 'failover' || action.cooldownMs <= 0) return 0;
   if (action.fault === 'unconfirmed') {
@@ -296,6 +319,15 @@ export function recordResponse(store: StateStore, account: string, action: Respo
   }
   store.setCooldown(account, action.cooldownMs);
   return action.cooldownMs;
+}
+
+/** Whether `next` carries a sane reset for a window whose reset in `previous` is bogus (beyond its cap). */
+function replacesBogusReset(previous: RateLimitInfo | null, next: RateLimitInfo): boolean {
+  if (previous === null) return false;
+  return (
+    (next.reset5h !== undefined && isResetBogus(previous, '5h') && !isResetBogus(next, '5h')) ||
+    (next.reset7d !== undefined && isResetBogus(previous, '7d') && !isResetBogus(next, '7d'))
+  );
 }
 
 const POLICY_KEYS = Object.keys(defaultFailoverPolicy) as ReadonlyArray<keyof FailoverPolicy>;
@@ -341,7 +373,7 @@ function classify429(
   p: FailoverPolicy,
 ): ResponseAction {
   // 1. A window Anthropic says is rejected: nothing gets through until its reset.
-  const rejected = rateLimits === null ? null : blockedWindow(rateLimits, nowMs, true);
+  const rejected = rateLimits === null ? null : blockedWindow(rateLimits, nowMs, true, p);
   if (rejected !== null) return windowRejected(rejected, nowMs, p, rateLimits);
 
   // 2. Retry-after: a burst limit. Capped, and never stretched to the 5-hour reset (the seed's
@@ -358,7 +390,7 @@ function classify429(
   }
 
   // 4. No status, but a full window with a reset ahead says the same as `rejected`.
-  const full = rateLimits === null ? null : blockedWindow(rateLimits, nowMs, false);
+  const full = rateLimits === null ? null : blockedWindow(rateLimits, nowMs, false, p);
   if (full !== null) return windowRejected(full, nowMs, p, rateLimits);
 
   return { kind: 'failover', reason: 'rate_limited', cooldownMs: p.rateLimitFallbackMs, fault: 'account', rateLimits };
@@ -370,9 +402,15 @@ function windowRejected(
   p: FailoverPolicy,
   rateLimits: RateLimitInfo | null,
 ): ResponseAction {
-  // Not capped by maxRetryAfterMs: the reset is the truth.
-  const cooldownMs = Math.max(0, blocked.resetSecs * 1000 - nowMs + p.resetMarginMs);
+  // Not capped by maxRetryAfterMs (the reset is the truth), but by the window's own length: no
+  // reset lies further ahead than that, so a later one is a bogus header.
+  const cooldownMs = Math.max(0, Math.min(blocked.resetSecs * 1000 - nowMs + p.resetMarginMs, windowCapMs(blocked.window, p)));
   return { kind: 'failover', reason: 'window_rejected', cooldownMs, window: blocked.window, fault: 'account', rateLimits };
+}
+
+/** The longest cooldown a rejected `window` can justify: its length plus `windowCapMarginMs`. */
+function windowCapMs(window: '5h' | '7d', p: FailoverPolicy): number {
+  return (window === '5h' ? WINDOW_5H_SECS : WINDOW_7D_SECS) * 1000 + p.windowCapMarginMs;
 }
 
 /**
@@ -384,11 +422,13 @@ function blockedWindow(
   info: RateLimitInfo,
   nowMs: number,
   byStatus: boolean,
+  p: FailoverPolicy,
 ): { readonly window: '5h' | '7d'; readonly resetSecs: number } | null {
   if (byStatus && !isWindowRejected(info, '5h', nowMs) && !isWindowRejected(info, '7d', nowMs)) return null;
   let blocked: { readonly window: '5h' | '7d'; readonly resetSecs: number } | null = null;
   for (const window of WINDOWS) {
-    const reset = window === '5h' ? info.reset5h : info.reset7d;
+    // Capped, so that a bogus reset on the 5-hour window cannot outrank the weekly one.
+    const reset = cappedResetSecs(info, window, p.windowCapMarginMs);
     if (reset === undefined || !(isWindowRejected(info, window, nowMs) || isFullWithoutStatus(info, window, nowMs))) continue;
     // `>=` lets the weekly window win a tie: it says the most about the account.
     if (blocked === null || reset >= blocked.resetSecs) blocked = { window, resetSecs: reset };

@@ -267,12 +267,12 @@ describe('fingerprint', () => {
   });
 
   describe('deep nesting', () => {
-    it('should validate 100k nested arrays without a stack overflow', () => {
+    it('should refuse 100k nested arrays, as serde_json does, without a stack overflow', () => {
       const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
       const body = `{"system":"s","messages":[],"x":${deep}}`;
-      expect(fingerprint(body)).toBe(digestOf('s\0\0null'));
-      expect(fingerprint(utf8(body))).toBe(digestOf('s\0\0null'));
-      expect(referenceFingerprint(body)).toBe(digestOf('s\0\0null'));
+      expect(fingerprint(body)).toBeNull();
+      expect(fingerprint(utf8(body))).toBeNull();
+      expect(referenceFingerprint(body)).toBeNull();
     });
 
     it('should reject unbalanced deep nesting', () => {
@@ -292,6 +292,56 @@ describe('fingerprint', () => {
 
     it('should return null for a deeply nested top-level array', () => {
       expect(fp('['.repeat(100_000))).toBeNull();
+    });
+  });
+
+  describe('serde_json parity', () => {
+    const nested = (levels: number): string => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+    const SYSTEM_ONLY = digestOf('s\0\0null');
+
+    // serde_json's recursion limit: 127 nested containers parse, the 128th is an error. `open` is
+    // how many containers surround the value where the arrays start, so every reader is covered.
+    it.each<[string, number, (inner: string) => string, string]>([
+      ['an ignored top-level value', 1, (v) => `{"system":"s","messages":[],"x":${v}}`, SYSTEM_ONLY],
+      ['a system text block', 3, (v) => `{"system":[{"type":"text","text":"s","x":${v}}],"messages":[]}`, SYSTEM_ONLY],
+      ['a system array element', 2, (v) => `{"system":["a",${v},{"type":"text","text":"s"}],"messages":[]}`, SYSTEM_ONLY],
+      ['a message', 3, (v) => `{"system":"s","messages":[{"role":"assistant","x":${v}}]}`, SYSTEM_ONLY],
+      ['a messages element', 2, (v) => `{"system":"s","messages":[${v}]}`, SYSTEM_ONLY],
+      ['a content block', 5, (v) => `{"messages":[{"role":"user","content":[{"type":"text","text":"u","x":${v}}]}]}`, digestOf('\0u\0null')],
+      ['a content element', 4, (v) => `{"messages":[{"role":"user","content":[${v},{"type":"text","text":"u"}]}]}`, digestOf('\0u\0null')],
+      ['a content value', 3, (v) => `{"system":"s","messages":[{"role":"user","content":${v}}]}`, SYSTEM_ONLY],
+      ['a tool', 3, (v) => `{"system":"s","messages":[],"tools":[{"name":"t","x":${v}}]}`, digestOf('s\0\0t')],
+      ['a tools element', 2, (v) => `{"system":"s","messages":[],"tools":[${v}]}`, digestOf('s\0\0')],
+      ['a non-string block type', 3, (v) => `{"system":[{"type":${v},"text":"x"},{"type":"text","text":"s"}],"messages":[]}`, SYSTEM_ONLY],
+    ])('should accept 127 levels of nesting in %s and refuse the 128th', (_, open, body, digest) => {
+      expect(fp(body(nested(127 - open)))).toBe(digest);
+      expect(referenceFingerprint(body(nested(127 - open)))).toBe(digest);
+      expect(fp(body(nested(128 - open)))).toBeNull();
+      expect(referenceFingerprint(body(nested(128 - open)))).toBeNull();
+      // An object counts like an array, and an empty container at the limit is refused too.
+      expect(fp(body(`${'{"k":'.repeat(128 - open)}1${'}'.repeat(128 - open)}`))).toBeNull();
+      expect(fp(body(`${'['.repeat(127 - open)}{}${']'.repeat(127 - open)}`))).toBeNull();
+    });
+
+    it.each([
+      ...['1e400', '-1e400', '1E+309', '2e308', '0.1e310', '123456789e999999999999'].map((n) => [n, n]),
+      ['1 and 309 zeros', `1${'0'.repeat(309)}`],
+      ['-1, 309 zeros and .5', `-1${'0'.repeat(309)}.5`],
+    ])('should refuse the number %s, out of the double range, like serde_json', (_, number) => {
+      for (const body of [`{"system":"s","messages":[],"x":${number}}`, `{"system":"s","messages":[],"x":[1,{"y":${number}}]}`]) {
+        expect(fp(body)).toBeNull();
+        expect(referenceFingerprint(body)).toBeNull();
+      }
+    });
+
+    it.each([
+      ...['1e-400', '-1e-400', '1.5e308', '0e999999', '1.7976931348623157e308', '1e+2', '-0'].map((n) => [n, n]),
+      ['1 and 308 zeros', `1${'0'.repeat(308)}`],
+      ['0. , 400 zeros and 1', `0.${'0'.repeat(400)}1`],
+    ])('should accept the number %s, which is a finite double', (_, number) => {
+      const body = `{"system":"s","messages":[],"x":${number}}`;
+      expect(fp(body)).toBe(SYSTEM_ONLY);
+      expect(referenceFingerprint(body)).toBe(SYSTEM_ONLY);
     });
   });
 

@@ -17,8 +17,9 @@ import { validUtf8 } from './utf8.js';
  * Conversation fingerprint of a Messages API request body: lowercase hex SHA-256 of
  * `system text + "\0" + first user message text + "\0" + tool names (sorted, comma-joined)`.
  *
- * Null when the body is not valid UTF-8 JSON, is not an object, has no `messages` array, or has neither
- * system text nor first-user text. Formatting, `model`, later messages and tool schemas do not matter.
+ * Null when the body is not valid UTF-8 JSON as serde_json reads it (so also for containers nested 128
+ * deep and numbers out of the double range, such as `1e400`, which `JSON.parse` accepts), is not an
+ * object, has no `messages` array, or has neither system text nor first-user text. Never throws. Formatting, `model`, later messages and tool schemas do not matter.
  * @example
  * fingerprint('{"system":"Be brief.","messages":[{"role":"user","content":"Hi"}]}'); // 64 hex digits
  * fingerprint('{"messages":[]}'); // null: nothing identifies the conversation
@@ -127,7 +128,7 @@ function scanRequest(sc: JsonCursor): RequestParts | null {
             : null;
       if (!sc.expect(COLON)) return null;
       if (key === 'system') {
-        const text = readTextContent(sc);
+        const text = readTextContent(sc, 1);
         if (text === null) return null;
         system = text;
       } else if (key === 'messages') {
@@ -135,7 +136,7 @@ function scanRequest(sc: JsonCursor): RequestParts | null {
           firstUser = readFirstUserText(sc);
           if (firstUser === null) return null;
         } else {
-          if (!sc.skipValue()) return null;
+          if (!sc.skipValue(1)) return null;
           firstUser = null;
         }
       } else if (key === 'tools') {
@@ -143,10 +144,10 @@ function scanRequest(sc: JsonCursor): RequestParts | null {
           toolNames = readToolNames(sc);
           if (toolNames === null) return null;
         } else {
-          if (!sc.skipValue()) return null;
+          if (!sc.skipValue(1)) return null;
           toolNames = null;
         }
-      } else if (!sc.skipValue()) {
+      } else if (!sc.skipValue(1)) {
         return null;
       }
       c = sc.peek();
@@ -169,15 +170,16 @@ function scanRequest(sc: JsonCursor): RequestParts | null {
 
 /**
  * Text of a `system` or `content` value: a string is itself; an array contributes the `text` of each
- * object element whose `type` is "text"; anything else is "". Null on invalid JSON.
+ * object element whose `type` is "text"; anything else is "". Null on invalid JSON. `depth` is how many
+ * containers are open around the value (nesting is limited as in serde_json, see json-scan.ts).
  */
-function readTextContent(sc: JsonCursor): number[] | null {
+function readTextContent(sc: JsonCursor, depth: number): number[] | null {
   const c = sc.peek();
   if (c === QUOTE) {
     if (!sc.readString()) return null;
     return [sc.strStart, sc.strEnd, sc.strEscaped ? 1 : 0];
   }
-  if (c !== LBRACKET) return sc.skipValue() ? [] : null;
+  if (c !== LBRACKET) return sc.skipValue(depth) ? [] : null;
   sc.pos++;
   const pieces: number[] = [];
   if (sc.peek() === RBRACKET) {
@@ -186,8 +188,8 @@ function readTextContent(sc: JsonCursor): number[] | null {
   }
   for (;;) {
     if (sc.peek() === LBRACE) {
-      if (!readTextBlock(sc, pieces)) return null;
-    } else if (!sc.skipValue()) {
+      if (!readTextBlock(sc, pieces, depth + 2)) return null;
+    } else if (!sc.skipValue(depth + 1)) {
       return null;
     }
     const next = sc.peek();
@@ -212,14 +214,14 @@ const INVALID = -1;
  * `strEnd`, `stringEquals`); any other value is only validated. A later duplicate key overrides an
  * earlier one, so callers reset what they remembered when the value is not a string.
  */
-function readStringValue(sc: JsonCursor): typeof STRING | typeof OTHER | typeof INVALID {
+function readStringValue(sc: JsonCursor, depth: number): typeof STRING | typeof OTHER | typeof INVALID {
   if (!sc.expect(COLON)) return INVALID;
-  if (sc.peek() !== QUOTE) return sc.skipValue() ? OTHER : INVALID;
+  if (sc.peek() !== QUOTE) return sc.skipValue(depth) ? OTHER : INVALID;
   return sc.readString() ? STRING : INVALID;
 }
 
-/** Reads one content block object; appends its text to `pieces` when its (last) `type` is "text". */
-function readTextBlock(sc: JsonCursor, pieces: number[]): boolean {
+/** Reads one content block object (its members at `depth`); appends its text to `pieces` when its (last) `type` is "text". */
+function readTextBlock(sc: JsonCursor, pieces: number[], depth: number): boolean {
   let isText = false;
   let hasText = false;
   let start = 0;
@@ -227,12 +229,12 @@ function readTextBlock(sc: JsonCursor, pieces: number[]): boolean {
   let escaped = 0;
   const ok = readObject(sc, () => {
     if (sc.stringEquals('type')) {
-      const value = readStringValue(sc);
+      const value = readStringValue(sc, depth);
       isText = value === STRING && sc.stringEquals('text');
       return value !== INVALID;
     }
     if (sc.stringEquals('text')) {
-      const value = readStringValue(sc);
+      const value = readStringValue(sc, depth);
       hasText = value === STRING;
       if (hasText) {
         start = sc.strStart;
@@ -241,7 +243,7 @@ function readTextBlock(sc: JsonCursor, pieces: number[]): boolean {
       }
       return value !== INVALID;
     }
-    return sc.expect(COLON) && sc.skipValue();
+    return sc.expect(COLON) && sc.skipValue(depth);
   });
   if (ok && isText && hasText) pieces.push(start, end, escaped);
   return ok;
@@ -264,22 +266,22 @@ function readFirstUserText(sc: JsonCursor): number[] | null {
       let content: number[] = [];
       const ok = readObject(sc, () => {
         if (sc.stringEquals('role')) {
-          const value = readStringValue(sc);
+          const value = readStringValue(sc, 3);
           isUser = value === STRING && sc.stringEquals('user');
           return value !== INVALID;
         }
         if (sc.stringEquals('content')) {
           if (!sc.expect(COLON)) return false;
-          const text = readTextContent(sc);
+          const text = readTextContent(sc, 3);
           if (text === null) return false;
           content = text;
           return true;
         }
-        return sc.expect(COLON) && sc.skipValue();
+        return sc.expect(COLON) && sc.skipValue(3);
       });
       if (!ok) return null;
       if (isUser) found = content;
-    } else if (!sc.skipValue()) {
+    } else if (!sc.skipValue(2)) {
       return null;
     }
     const next = sc.peek();
@@ -309,8 +311,8 @@ function readToolNames(sc: JsonCursor): number[] | null {
       let end = 0;
       let escaped = 0;
       const ok = readObject(sc, () => {
-        if (!sc.stringEquals('name')) return sc.expect(COLON) && sc.skipValue();
-        const value = readStringValue(sc);
+        if (!sc.stringEquals('name')) return sc.expect(COLON) && sc.skipValue(3);
+        const value = readStringValue(sc, 3);
         hasName = value === STRING;
         if (hasName) {
           start = sc.strStart;
@@ -321,7 +323,7 @@ function readToolNames(sc: JsonCursor): number[] | null {
       });
       if (!ok) return null;
       if (hasName) names.push(start, end, escaped);
-    } else if (!sc.skipValue()) {
+    } else if (!sc.skipValue(2)) {
       return null;
     }
     const next = sc.peek();

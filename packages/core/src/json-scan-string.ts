@@ -7,7 +7,7 @@
  * line has a `→`). So string bodies go through a sticky regular expression, which V8 compiles to native
  * code: one call validates a whole string (escapes, control characters and surrogate pairing included).
  */
-import type { JsonCursor } from './json-scan.js';
+import { MAX_FINITE_INT_DIGITS, MAX_NESTING, type JsonCursor } from './json-scan.js';
 
 /**
  * Cursor over a JSON document held in a JS string. Any lone surrogate (raw or `\u`-escaped) makes the
@@ -25,8 +25,9 @@ export class StringJsonScanner implements JsonCursor {
   strEnd: number;
   /** Whether that string may contain an escape (false means its code units are its value). */
   strEscaped: boolean;
-  // Grows on demand; deeply nested input must not recurse. Holds each open container's closing code.
-  private stack: Uint8Array;
+  // Deeply nested input must not recurse; nesting is limited (MAX_NESTING), so the stack is too.
+  // Holds each open container's closing code.
+  private readonly stack: Uint8Array;
 
   /** Scanner positioned at the start of `text`. */
   constructor(text: string) {
@@ -35,7 +36,7 @@ export class StringJsonScanner implements JsonCursor {
     this.strStart = 0;
     this.strEnd = 0;
     this.strEscaped = false;
-    this.stack = new Uint8Array(64);
+    this.stack = new Uint8Array(MAX_NESTING);
   }
 
   /** Skips whitespace and returns the next code unit without consuming it, or -1 at the end. */
@@ -87,11 +88,11 @@ export class StringJsonScanner implements JsonCursor {
     return escaped ? (JSON.parse(this.text.slice(start - 1, end + 1)) as string) : this.text.slice(start, end);
   }
 
-  /** Validates and skips one value of any kind at the cursor, without recursion. */
-  skipValue(): boolean {
+  /** Validates and skips one value of any kind at the cursor, inside `outer` open containers, without recursion. */
+  skipValue(outer: number): boolean {
     const s = this.text;
     const n = s.length;
-    let stack = this.stack;
+    const stack = this.stack;
     let depth = 0;
     let i = this.pos;
     let c = 0;
@@ -102,6 +103,8 @@ export class StringJsonScanner implements JsonCursor {
         i = skipStringBody(s, i + 1);
         if (i < 0) return false;
       } else if (c === 0x7b || c === 0x5b) {
+        // serde_json refuses the MAX_NESTING-th nested container, empty or not.
+        if (outer + depth + 1 >= MAX_NESTING) return false;
         // '{' + 2 is '}' and '[' + 2 is ']'.
         const close = c + 2;
         i++;
@@ -109,11 +112,6 @@ export class StringJsonScanner implements JsonCursor {
         if (c === close) {
           i++;
         } else {
-          if (depth === stack.length) {
-            const grown = new Uint8Array(stack.length * 2);
-            grown.set(stack);
-            this.stack = stack = grown;
-          }
           stack[depth++] = close;
           if (close === 0x7d) {
             i = skipKey(s, i);
@@ -134,7 +132,16 @@ export class StringJsonScanner implements JsonCursor {
         // NaN past the end fails here too: charCodeAt is NaN, not a digit or '-'.
         NUMBER.lastIndex = i;
         if (!NUMBER.test(s)) return false;
+        const start = i;
         i = NUMBER.lastIndex;
+        // Only an exponent or a very long integer can overflow a double: find an exponent by
+        // walking back over the trailing digits (a '-' there is the exponent's sign, not the number's).
+        let k = i - 1;
+        while (k > start && (c = s.charCodeAt(k)) >= 0x30 && c <= 0x39) k--;
+        c = s.charCodeAt(k);
+        if (c === 0x65 || c === 0x45 || c === 0x2b || (c === 0x2d && k > start) || i - start > MAX_FINITE_INT_DIGITS) {
+          if (!Number.isFinite(Number(s.slice(start, i)))) return false;
+        }
       }
       // A value ended here: close containers until one continues with another element.
       for (;;) {

@@ -30,9 +30,25 @@ export interface JsonCursor {
   readString(): boolean;
   /** Whether the string last read, escapes decoded, equals the ASCII `literal`. */
   stringEquals(literal: string): boolean;
-  /** Validates and skips one value of any kind at the cursor; false if invalid. */
-  skipValue(): boolean;
+  /**
+   * Validates and skips one value of any kind at the cursor, inside `depth` open containers; false if
+   * invalid, including nesting that reaches {@link MAX_NESTING} and a number outside the double range.
+   */
+  skipValue(depth: number): boolean;
 }
+
+/**
+ * serde_json's recursion limit: a document whose containers nest this deep is refused (127 levels
+ * parse, the 128th is an error), so the fingerprint refuses it too.
+ */
+export const MAX_NESTING = 128;
+
+/**
+ * The largest number of decimal digits before the point (no exponent) a finite double can have:
+ * 1e308 has 309. Longer integers, and any number with an exponent, are checked for overflow, which
+ * serde_json refuses ("number out of range") and JSON.parse turns into Infinity.
+ */
+export const MAX_FINITE_INT_DIGITS = 309;
 
 // Structure is ASCII, so bytes and UTF-16 code units compare against the same codes. Each module keeps
 // its own copies: V8 reads an imported binding through a cell (CommonJS builds: a getter) on every use.
@@ -62,9 +78,9 @@ export class ByteJsonScanner implements JsonCursor {
   strEscaped: boolean;
   // The same bytes, to read string content four bytes at a time.
   private readonly view: DataView;
-  // Grows on demand; deeply nested input must not recurse (100k `[` is valid input for JSON.parse).
+  // Deeply nested input must not recurse; nesting is limited (MAX_NESTING), so the stack is too.
   // Holds the expected closing byte of each open container.
-  private stack: Uint8Array;
+  private readonly stack: Uint8Array;
   // Set by skipStringBody: whether the string just skipped had an escape.
   private escapedSeen: boolean;
 
@@ -76,7 +92,7 @@ export class ByteJsonScanner implements JsonCursor {
     this.strEnd = 0;
     this.strEscaped = false;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.stack = new Uint8Array(64);
+    this.stack = new Uint8Array(MAX_NESTING);
     this.escapedSeen = false;
   }
 
@@ -132,11 +148,11 @@ export class ByteJsonScanner implements JsonCursor {
     return true;
   }
 
-  /** Validates and skips one value of any kind at the cursor, without recursion or allocation. */
-  skipValue(): boolean {
+  /** Validates and skips one value of any kind at the cursor, inside `outer` open containers, without recursion or allocation. */
+  skipValue(outer: number): boolean {
     const b = this.bytes;
     const n = b.length;
-    let stack = this.stack;
+    const stack = this.stack;
     let depth = 0;
     let i = this.pos;
     let c = 0;
@@ -148,6 +164,8 @@ export class ByteJsonScanner implements JsonCursor {
         i = this.skipStringBody(i + 1);
         if (i < 0) return false;
       } else if (c === LBRACE || c === LBRACKET) {
+        // serde_json refuses the MAX_NESTING-th nested container, empty or not.
+        if (outer + depth + 1 >= MAX_NESTING) return false;
         // '{' + 2 is '}' and '[' + 2 is ']'.
         const close = c + 2;
         i++;
@@ -155,11 +173,6 @@ export class ByteJsonScanner implements JsonCursor {
         if (i < n && c === close) {
           i++;
         } else {
-          if (depth === stack.length) {
-            const grown = new Uint8Array(stack.length * 2);
-            grown.set(stack);
-            this.stack = stack = grown;
-          }
           stack[depth++] = close;
           if (close === RBRACE) {
             i = this.skipKey(i);
@@ -327,6 +340,7 @@ function skipEscape(b: Uint8Array, i: number): number {
 /** Skips the number at `i` (JSON grammar: `-? int frac? exp?`); returns the offset after it, or -1. */
 function skipNumber(b: Uint8Array, i: number): number {
   const n = b.length;
+  const start = i;
   if (b[i] === 0x2d) i++;
   if (i >= n) return -1;
   let c = b[i] as number;
@@ -338,6 +352,8 @@ function skipNumber(b: Uint8Array, i: number): number {
   } else {
     return -1;
   }
+  // Only an exponent or a very long integer can overflow a double (checked at the end).
+  let mayOverflow = i - start > MAX_FINITE_INT_DIGITS;
   if (i < n && b[i] === 0x2e) {
     i++;
     const digits = i;
@@ -350,8 +366,19 @@ function skipNumber(b: Uint8Array, i: number): number {
     const digits = i;
     while (i < n && (c = b[i] as number) >= 0x30 && c <= 0x39) i++;
     if (i === digits) return -1;
+    mayOverflow = true;
   }
+  // serde_json refuses a number out of the double range ("number out of range"); JSON.parse
+  // would give Infinity. Rare, so decoded the slow way.
+  if (mayOverflow && !Number.isFinite(Number(asciiText(b, start, i)))) return -1;
   return i;
+}
+
+/** `b[start, end)` as a string, for ASCII bytes (no `apply`: a number may be megabytes long). */
+function asciiText(b: Uint8Array, start: number, end: number): string {
+  let text = '';
+  for (let k = start; k < end; k++) text += String.fromCharCode(b[k] as number);
+  return text;
 }
 
 /** UTF-8 bytes of the value of a JSON string whose content is `bytes[start, end)` (already validated). */

@@ -385,6 +385,60 @@ describe('soonestAvailableMs', () => {
   });
 });
 
+describe('overage (a rejected window Anthropic still serves, at overage cost)', () => {
+  const onOverage = { status5h: 'rejected', reset5h: NOW_SECS + 2 * HOUR, utilization5h: 1.02, overageStatus: 'allowed' } as const;
+
+  it.each(['allowed', 'allowed_warning'])('should keep an account whose rejected window is served on overage (%s) eligible', (overageStatus) => {
+    const { store, accounts } = setup('overage');
+    limits(store, 'overage', { ...onOverage, overageStatus });
+    expect(store.isExhausted('overage')).toBe(false);
+    expect(store.utilization5h('overage')).toBeGreaterThanOrEqual(1);
+    for (const [, strategy] of ALL) expect(pickAccount(accounts, store, { strategy })?.name).toBe('overage');
+    expect(soonestAvailableMs(accounts, store)).toBe(T0);
+  });
+
+  it('should still count the window as exhausted when overage is rejected or unknown', () => {
+    const { store, accounts } = setup('no-overage', 'unknown');
+    limits(store, 'no-overage', { ...onOverage, overageStatus: 'rejected', overageDisabledReason: 'out_of_credits' });
+    const { overageStatus: _, ...withoutOverage } = onOverage;
+    limits(store, 'unknown', withoutOverage);
+    expect(store.isExhausted('no-overage')).toBe(true);
+    expect(store.isExhausted('unknown')).toBe(true);
+    expect(pickAccount(accounts, store)).toBeNull();
+  });
+
+  it.each(ALL)('should leave an account on overage for last with %s', (_, strategy) => {
+    // `overage` would win every strategy on its numbers (Reaper: it expires soonest; Maximus and
+    // Cushion: its weekly window is emptier; Carousel: it comes first).
+    const { store, accounts } = setup('overage', 'roomy');
+    limits(store, 'overage', { ...onOverage, reset5h: NOW_SECS + 600, utilization7d: 0.1, reset7d: NOW_SECS + 6 * 24 * HOUR });
+    limits(store, 'roomy', { utilization5h: 0.9, reset5h: NOW_SECS + 4 * HOUR, utilization7d: 0.9, reset7d: NOW_SECS + 6 * 24 * HOUR });
+    for (let i = 0; i < 3; i++) expect(pickAccount(accounts, store, { strategy })?.name).toBe('roomy');
+    store.setCooldown('roomy', MIN_MS);
+    expect(pickAccount(accounts, store, { strategy })?.name).toBe('overage');
+  });
+
+  it('should move a conversation off an account on overage when another has room, and not between full ones', () => {
+    const { store, accounts } = setup('a', 'b', 'c');
+    store.setSticky('fp', 'a', 10 * MIN_MS);
+    limits(store, 'a', onOverage);
+    limits(store, 'b', onOverage);
+    store.setCooldown('c', MIN_MS);
+    // Every eligible account is full: the conversation stays where its cache is.
+    expect(pickAccount(accounts, store, { fingerprint: 'fp', strategy: 'carousel' })?.name).toBe('a');
+    store.clearCooldown('c');
+    expect(pickAccount(accounts, store, { fingerprint: 'fp', strategy: 'carousel' })?.name).toBe('c');
+    expect(store.getSticky('fp')).toBe('c');
+  });
+
+  it('should honour a pin on an account on overage (the operator chose it)', () => {
+    const { store, accounts } = setup('overage', 'roomy');
+    limits(store, 'overage', onOverage);
+    store.setPinned('overage');
+    expect(pickAccount(accounts, store)?.name).toBe('overage');
+  });
+});
+
 function setup(...names: string[]): { clock: { t: number }; store: MemoryStore; accounts: Account[] } {
   const clock = { t: T0 };
   return { clock, store: memoryStore({ now: () => clock.t }), accounts: names.map((name) => ({ name })) };

@@ -2,7 +2,7 @@
  * @module
  * `pickAccount`: pinned → sticky → strategy over the eligible candidates.
  */
-import { isWindowRejected } from './rate-limits.js';
+import { cappedResetSecs, isWindowRejected } from './rate-limits.js';
 import { resolveStrategy, type StrategyName } from './strategies/index.js';
 import type { StateStore } from './store/types.js';
 import type { Account, ExplainValue, Strategy, StrategyContext } from './strategies/types.js';
@@ -51,7 +51,11 @@ export interface PickDecision<A extends Account> {
   readonly reason: PickReason;
   /** Name of the strategy in force (even when the pin or stickiness decided). */
   readonly strategy: string;
-  /** Eligible candidates in config order, with what the strategy weighed for each (when it explains). */
+  /**
+   * Eligible candidates in config order, with what the strategy weighed for each (when it explains).
+   * When the strategy chose one with a full window (utilization ≥ 1, as on overage) while some had
+   * room left, it chose again among those.
+   */
   readonly candidates: ReadonlyArray<{
     readonly name: string;
     readonly explain: Readonly<Record<string, ExplainValue>>;
@@ -65,6 +69,9 @@ export interface PickDecision<A extends Account> {
  * conversation's sticky account if it is eligible, else the strategy's pick among the eligible
  * accounts (which then becomes the conversation's sticky account). Returns null when no account is
  * eligible. Eligible means: not in `tried`, not disabled, not cooling down and not exhausted.
+ * Accounts with a full window (utilization ≥ 1: served on overage, or about to be rejected) are the
+ * last resort: when the strategy picks one while other eligible accounts have room left, it picks
+ * again among those, and a conversation leaves such an account for one with room left.
  *
  * This is the hot path: it computes no explanation. {@link explainPick} makes the same decision
  * (with the same writes) and says why.
@@ -188,7 +195,13 @@ function decide<A extends Account>(
   if (fingerprint !== null) {
     const stuck = store.getSticky(fingerprint);
     const account = stuck === null ? undefined : byName(accounts, stuck);
-    if (account !== undefined && isEligible(store, tried, account.name)) {
+    // A conversation leaves an account whose window is full (served on overage, at a cost) only
+    // when some eligible account has room left: moving between full accounts gains nothing.
+    if (
+      account !== undefined &&
+      isEligible(store, tried, account.name) &&
+      (!isFull(store, account.name) || !hasRoomLeft((candidates ??= eligibleOf(accounts, store, tried)), store))
+    ) {
       if (options.slidingSticky !== false) store.setSticky(fingerprint, account.name, stickyTtlMs);
       if (trace !== undefined) trace.reason = 'sticky';
       return account;
@@ -196,18 +209,20 @@ function decide<A extends Account>(
   }
 
   // 3. The strategy, over the eligible accounts in config order.
-  if (candidates === undefined) {
-    candidates = [];
-    for (const account of accounts) {
-      if (isEligible(store, tried, account.name)) candidates.push(account);
-    }
-  }
+  candidates ??= eligibleOf(accounts, store, tried);
   if (!isNonEmpty(candidates)) return null;
-  const chosen = strategy.pick(candidates, context);
-  if (!candidates.includes(chosen)) {
-    throw new Error(
-      `Strategy ${JSON.stringify(strategy.name)} returned ${describe(chosen)}, which is not one of its ${String(candidates.length)} candidates`,
-    );
+  let chosen = strategy.pick(candidates, context);
+  assertCandidate(strategy, chosen, candidates);
+  // Accounts with a full window (served on overage, or about to be rejected) are the last resort:
+  // when the strategy chose one while others have room left, it chooses again among those. Asked
+  // only then, so the usual pick checks one account, not every candidate; for a strategy that
+  // ranks accounts (every built-in but Carousel) this is the same as offering only those with room.
+  if (isFull(store, chosen.name)) {
+    const roomy = withRoomLeft(candidates, store);
+    if (roomy !== candidates) {
+      chosen = strategy.pick(roomy, context);
+      assertCandidate(strategy, chosen, roomy);
+    }
   }
   if (fingerprint !== null) store.setSticky(fingerprint, chosen.name, stickyTtlMs);
   if (trace !== undefined) trace.reason = 'strategy';
@@ -244,6 +259,42 @@ function classify<A extends Account>(
     trace.candidates.push({ name, explain: strategy.explain?.(account, context) ?? NOTHING_WEIGHED });
   }
   return candidates;
+}
+
+function assertCandidate<A extends Account>(strategy: Strategy, chosen: A, candidates: readonly A[]): void {
+  if (!candidates.includes(chosen)) {
+    throw new Error(
+      `Strategy ${JSON.stringify(strategy.name)} returned ${describe(chosen)}, which is not one of its ${String(candidates.length)} candidates`,
+    );
+  }
+}
+
+/** The eligible accounts, in config order. */
+function eligibleOf<A extends Account>(accounts: readonly A[], store: StateStore, tried: ReadonlySet<string> | undefined): A[] {
+  const eligible: A[] = [];
+  for (const account of accounts) if (isEligible(store, tried, account.name)) eligible.push(account);
+  return eligible;
+}
+
+/** Whether some of `candidates` has no full window. */
+function hasRoomLeft(candidates: readonly Account[], store: StateStore): boolean {
+  for (const { name } of candidates) if (!isFull(store, name)) return true;
+  return false;
+}
+
+/** A window at utilization ≥ 1: what a rejected window served on overage reads as (see `memoryStore`). */
+function isFull(store: StateStore, name: string): boolean {
+  return store.utilization5h(name) >= 1 || store.utilization7d(name) >= 1;
+}
+
+/** The candidates with no full window, or all of them when every one (or none) has one. */
+function withRoomLeft<A extends Account>(candidates: [A, ...A[]], store: StateStore): [A, ...A[]] {
+  let full = 0;
+  for (const { name } of candidates) if (isFull(store, name)) full++;
+  if (full === 0 || full === candidates.length) return candidates;
+  const roomy: A[] = [];
+  for (const account of candidates) if (!isFull(store, account.name)) roomy.push(account);
+  return roomy as [A, ...A[]];
 }
 
 function isEligible(store: StateStore, tried: ReadonlySet<string> | undefined, name: string): boolean {
@@ -291,8 +342,11 @@ function exhaustionEndMs(store: StateStore, name: string, nowMs: number): number
   const info = store.rateLimits(name);
   let endSecs: number | null = null;
   if (info !== null) {
-    if (isWindowRejected(info, '5h', nowMs) && info.reset5h !== undefined) endSecs = info.reset5h;
-    if (isWindowRejected(info, '7d', nowMs) && info.reset7d !== undefined) endSecs = Math.max(endSecs ?? 0, info.reset7d);
+    // Capped: a bogus reset years ahead must not make the wait years long.
+    const r5 = cappedResetSecs(info, '5h');
+    const r7 = cappedResetSecs(info, '7d');
+    if (isWindowRejected(info, '5h', nowMs) && r5 !== undefined) endSecs = r5;
+    if (isWindowRejected(info, '7d', nowMs) && r7 !== undefined) endSecs = Math.max(endSecs ?? 0, r7);
   }
   if (endSecs === null) {
     // A store with its own notion of exhaustion: assume it lasts until the later known reset.

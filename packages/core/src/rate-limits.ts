@@ -10,6 +10,23 @@ export const WINDOW_5H_SECS = 18_000; // 5 × 60 × 60
 export const WINDOW_7D_SECS = 604_800; // 7 × 24 × 60 × 60
 
 /**
+ * How far past a window's length a reset may lie, measured from the response that reported it,
+ * before it is treated as bogus and capped (the default of `FailoverPolicy.windowCapMarginMs`;
+ * stores use it to bound exhaustion). Covers clock skew between us and Anthropic.
+ *
+ * Internal: not exported from the package's barrel.
+ */
+export const DEFAULT_WINDOW_CAP_MARGIN_MS = 600_000;
+
+/**
+ * The longest cooldown any response can justify: the weekly window plus the margin. A store never
+ * holds a cooldown longer than this (see `memoryStore`).
+ *
+ * Internal: not exported from the package's barrel.
+ */
+export const MAX_COOLDOWN_MS: number = WINDOW_7D_SECS * 1000 + DEFAULT_WINDOW_CAP_MARGIN_MS;
+
+/**
  * A window's status as Anthropic reports it. Real values are `allowed`, `allowed_warning` and
  * `rejected`; `exhausted` is what the Rust shunt synthesised for other providers. Unknown strings
  * are kept as-is so a new value never breaks parsing.
@@ -125,12 +142,57 @@ export function mergeRateLimitInfo(previous: RateLimitInfo | null | undefined, n
 
 /**
  * True when the account's `window` is rejected (or exhausted) and its reset is still ahead of
- * `nowMs`: routing there would only earn a 429.
+ * `nowMs`: routing there would only earn a 429. The reset counts at most the window's length
+ * (plus a margin) after the record's `updatedMs` (see {@link cappedResetSecs}), so a bogus reset
+ * years ahead cannot keep an account out for years.
  */
 export function isWindowRejected(info: RateLimitInfo, window: '5h' | '7d', nowMs: number): boolean {
   const status = window === '5h' ? info.status5h : info.status7d;
+  if (status !== 'rejected' && status !== 'exhausted') return false;
+  const reset = cappedResetSecs(info, window);
+  return reset !== undefined && reset * 1000 > nowMs;
+}
+
+/**
+ * True when some window is rejected (see {@link isWindowRejected}) while
+ * `anthropic-ratelimit-unified-overage-status` is `allowed` or `allowed_warning`: Anthropic keeps
+ * serving the account past its quota, billed as overage. Such an account is not exhausted, but it
+ * is the last resort (`pickAccount` routes to it only when every eligible account is full).
+ *
+ * Internal: not exported from the package's barrel.
+ */
+export function isOnOverage(info: RateLimitInfo, nowMs: number): boolean {
+  const overage = info.overageStatus;
+  if (overage !== 'allowed' && overage !== 'allowed_warning') return false;
+  return isWindowRejected(info, '5h', nowMs) || isWindowRejected(info, '7d', nowMs);
+}
+
+/**
+ * The window's reset in epoch seconds, capped at `updatedMs` plus the window's length plus
+ * `marginMs`: a window cannot reset later than one full window after the response that reported
+ * it, so anything later is a bogus header. Undefined when the record has no reset for the window.
+ *
+ * Internal: not exported from the package's barrel.
+ */
+export function cappedResetSecs(
+  info: RateLimitInfo,
+  window: '5h' | '7d',
+  marginMs: number = DEFAULT_WINDOW_CAP_MARGIN_MS,
+): number | undefined {
   const reset = window === '5h' ? info.reset5h : info.reset7d;
-  return (status === 'rejected' || status === 'exhausted') && reset !== undefined && reset * 1000 > nowMs;
+  if (reset === undefined) return undefined;
+  const capSecs = Math.floor((info.updatedMs + marginMs) / 1000) + (window === '5h' ? WINDOW_5H_SECS : WINDOW_7D_SECS);
+  return reset > capSecs ? capSecs : reset;
+}
+
+/**
+ * True when the record's reset for `window` lies beyond its cap (see {@link cappedResetSecs}).
+ *
+ * Internal: not exported from the package's barrel.
+ */
+export function isResetBogus(info: RateLimitInfo, window: '5h' | '7d'): boolean {
+  const reset = window === '5h' ? info.reset5h : info.reset7d;
+  return reset !== undefined && cappedResetSecs(info, window) !== reset;
 }
 
 /** True when the headers carry any rate-limit header at all (`anthropic-ratelimit-*` or `x-ratelimit-*`). */

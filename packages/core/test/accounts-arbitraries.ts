@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { WINDOW_5H_SECS, WINDOW_7D_SECS, type RateLimitInfo } from '../src/rate-limits.js';
 import { memoryStore, type MemoryStore } from '../src/store/memory.js';
+import type { StateStore } from '../src/store/types.js';
 import type { Account } from '../src/strategies/types.js';
 
 /** What one account's store entry holds in a scenario. */
@@ -160,6 +161,21 @@ export function cloneStore(store: MemoryStore, nowMs: number): { store: MemorySt
  */
 export function eligibleNames(scenario: PoolScenario, nowMs: number = scenario.nowMs): string[] {
   return scenario.accounts.map((a) => a.name).filter((name) => isEligibleAt(scenario, name, nowMs));
+}
+
+/**
+ * The eligible accounts a strategy's pick lands on: those with no full window (utilization ≥ 1, as
+ * the store reads it), or every eligible account when all of them (or none) have one.
+ */
+export function offeredNames(scenario: PoolScenario, store: StateStore, nowMs: number = scenario.nowMs): string[] {
+  const eligible = eligibleNames(scenario, nowMs);
+  const roomy = eligible.filter((name) => !isFullIn(store, name));
+  return roomy.length === 0 ? eligible : roomy;
+}
+
+/** Whether the store reads a window of the account as full (utilization ≥ 1). */
+export function isFullIn(store: StateStore, name: string): boolean {
+  return store.utilization5h(name) >= 1 || store.utilization7d(name) >= 1;
 }
 
 /** Whether one account may be picked at `nowMs`, per the scenario alone. */

@@ -49,6 +49,8 @@ export function referenceFingerprint(body: string | Uint8Array): string | null {
     return null;
   }
   if (hasLoneSurrogateEscape(text)) return null;
+  // serde_json refuses what JSON.parse accepts: 128 nested containers, and numbers out of range.
+  if (exceedsSerdeLimits(root)) return null;
   if (!isObject(root)) return null;
   const messages = own(root, 'messages');
   if (!Array.isArray(messages)) return null;
@@ -430,4 +432,17 @@ function base64(rand: () => number, length: number): string {
 /** `String.prototype.isWellFormed` (ES2024; Node 20 has it, the ES2023 lib typings do not). */
 function isWellFormed(s: string): boolean {
   return (s as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** Whether serde_json (recursion limit 128, no infinite numbers) would refuse what JSON.parse made of the text. */
+function exceedsSerdeLimits(root: unknown): boolean {
+  const pending: Array<[unknown, number]> = [[root, 0]];
+  for (let item = pending.pop(); item !== undefined; item = pending.pop()) {
+    const [value, depth] = item;
+    if (typeof value === 'number' && !Number.isFinite(value)) return true;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth + 1 >= 128) return true;
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
+  return false;
 }

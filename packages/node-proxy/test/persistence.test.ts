@@ -146,6 +146,38 @@ describe('persistentStore', () => {
     expect(second.getSticky('conv')).toBe('b');
   });
 
+  it('should not restore a years-long lockout that an older version saved from a bogus reset', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    const t = Date.UTC(2026, 0, 5, 9);
+    const tenYearsMs = 10 * 365 * 86_400_000;
+    // A 5h window rejected with a reset 10 years ahead, an hour before the restart.
+    const saved = {
+      version: 1,
+      accounts: {
+        work: {
+          cooldownUntilMs: t - 3_600_000 + tenYearsMs,
+          rateLimits: { status5h: 'rejected', reset5h: (t - 3_600_000 + tenYearsMs) / 1000, utilization5h: 1, updatedMs: t - 3_600_000 },
+        },
+      },
+      sticky: {},
+      pinned: null,
+      lastUsed: null,
+      roundRobin: 0,
+    };
+    await writeFile(path, JSON.stringify(saved));
+    let now = t;
+    const store = persistentStore(memoryStore({ now: () => now }), { path });
+    expect(await store.load()).toMatchObject({ kind: 'restored' });
+    expect(store.cooldownUntil('work')).toBeNull();
+    // Out until the window's capped reset (5 h + 10 min after its response), then back.
+    expect(store.isExhausted('work')).toBe(true);
+    now = t - 3_600_000 + 18_600_000;
+    expect(store.isExhausted('work')).toBe(false);
+    expect(store.isAvailable('work')).toBe(true);
+    await store.close();
+  });
+
   it('should move a corrupt file aside with one warning and start fresh', async () => {
     const dir = await tempDir();
     const path = join(dir, 'state.json');

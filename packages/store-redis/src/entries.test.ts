@@ -12,6 +12,7 @@ import {
   foldRateLimits,
   isNewer,
   materializeRateLimits,
+  MAX_COOLDOWN_MS,
   mergeCooldown,
   mergeRegisters,
   parseCooldown,
@@ -96,6 +97,16 @@ describe('cooldown registers', () => {
         expect(cooldownDeadline(merged)).toBe(model);
       }),
     );
+  });
+
+  it('should drop a cooldown set for longer than a week plus 10 minutes (a bogus reset an older version kept)', () => {
+    const stamp = T0 * 1000;
+    const bogus: CooldownState = { clearStamp: 0, sets: [{ untilMs: T0 + 10 * 365 * 86_400_000, setStamp: stamp }] };
+    const sane: CooldownState = { clearStamp: 0, sets: [{ untilMs: T0 + 3_600_000, setStamp: stamp + 1 }] };
+    const atCap: CooldownState = { clearStamp: 0, sets: [{ untilMs: T0 + MAX_COOLDOWN_MS, setStamp: stamp }] };
+    expect(cooldownDeadline(mergeCooldown(bogus, NO_COOLDOWN))).toBeNull();
+    expect(cooldownDeadline(mergeCooldown(bogus, sane))).toBe(T0 + 3_600_000);
+    expect(cooldownDeadline(mergeCooldown(atCap, sane))).toBe(T0 + MAX_COOLDOWN_MS);
   });
 
   it('should round-trip through its text form', () => {

@@ -94,6 +94,13 @@ export interface CooldownState {
 /** The empty cooldown register. */
 export const NO_COOLDOWN: CooldownState = { clearStamp: 0, sets: [] };
 
+/**
+ * The longest cooldown a store holds: the weekly window plus 10 minutes, as `memoryStore` caps
+ * `setCooldown`. A register entry whose deadline lies further from its set stamp was made from a
+ * bogus reset (by a version that did not cap them): it says nothing, and merges drop it.
+ */
+export const MAX_COOLDOWN_MS: number = 604_800_000 + 600_000;
+
 /** Entries kept per account at most (only reached by many cooldowns shortening one another). */
 export const MAX_COOLDOWN_SETS = 16;
 
@@ -129,7 +136,8 @@ export function parseCooldown(text: string): CooldownState | null {
  */
 export function mergeCooldown(x: CooldownState, y: CooldownState): CooldownState {
   const clearStamp = Math.max(x.clearStamp, y.clearStamp);
-  const all = [...x.sets, ...y.sets].filter((set) => set.setStamp > clearStamp);
+  // Set stamps are wall-clock milliseconds × 1000 (a hybrid logical clock).
+  const all = [...x.sets, ...y.sets].filter((set) => set.setStamp > clearStamp && set.untilMs <= set.setStamp / 1000 + MAX_COOLDOWN_MS);
   const frontier: CooldownSet[] = [];
   for (const set of all) {
     const dominated = all.some(

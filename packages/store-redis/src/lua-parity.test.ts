@@ -48,7 +48,13 @@ describe.skipIf(skipReason !== null)(`Lua scripts vs entries.ts${skipReason === 
         clearStamp: fc.integer({ min: 0, max: 30 }).map((n) => (n === 0 ? 0 : 1_767_225_600_000_000 + n)),
         sets: fc.array(
           fc.record({
-            untilMs: fc.oneof(fc.integer({ min: 1_767_225_600_000, max: 1_767_225_700_000 }), fc.double({ min: 1, max: 2, noNaN: true })),
+            untilMs: fc.oneof(
+              fc.integer({ min: 1_767_225_600_000, max: 1_767_225_700_000 }),
+              fc.double({ min: 1, max: 2, noNaN: true }),
+              // Around the cap (a week plus 10 minutes past the stamp), and a bogus 10-year deadline.
+              fc.integer({ min: -2, max: 2 }).map((d) => 1_767_225_600_000 + 605_400_000 + d),
+              fc.constant(1_767_225_600_000 + 315_360_000_000),
+            ),
             setStamp: fc.integer({ min: 1, max: 30 }).map((n) => 1_767_225_600_000_000 + n),
           }),
           { maxLength: 20 },

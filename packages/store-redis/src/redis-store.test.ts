@@ -147,6 +147,24 @@ describeWithRedis('redisStore across instances', () => {
     expect(a.cooldownUntil('work')).toBe(T0 + 60_000);
   });
 
+  it('should drop a bogus cooldown found in Redis and let a later, sane one stand', async () => {
+    let t = T0;
+    const [a] = (await instances(1, { now: () => t })) as [RedisStore];
+    // What an older version wrote after a 5h window was rejected with a reset 10 years ahead.
+    const redis = new Redis(server.url);
+    await redis.hset(`${keyPrefixOf(a)}cooldowns`, 'work', `0;${String(T0 + 10 * 365 * 86_400_000)},${String(T0 * 1000)}`);
+    redis.disconnect();
+    await a.reconcile();
+    expect(a.cooldownUntil('work')).toBeNull();
+    t += 1000;
+    a.setCooldown('work', 3_600_000);
+    await a.flush();
+    const late = redisStore({ url: server.url, keyPrefix: keyPrefixOf(a), now: () => t });
+    open.push(late);
+    await late.ready();
+    expect(late.cooldownUntil('work')).toBe(T0 + 1000 + 3_600_000);
+  });
+
   it('should keep the newest value of each rate-limit field whichever record lands last', async () => {
     const t = T0;
     const [a, b] = (await instances(2, { now: () => t })) as [RedisStore, RedisStore];

@@ -20,6 +20,7 @@ import {
   isNewer,
   isRateLimitField,
   materializeRateLimits,
+  MAX_COOLDOWN_MS,
   mergeCooldown,
   mergeRegisters,
   parseCooldown,
@@ -921,7 +922,9 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     setCooldown(name, ms) {
       atFrozenClock((t) => {
         replica.setCooldown(name, ms); // validates ms first
-        if (applyCooldown(name, { clearStamp: 0, sets: [{ untilMs: t + Math.max(0, ms), setStamp: stamp() }] })) {
+        // Capped as the replica caps it (and as merges expect): never more than a week plus margin.
+        const untilMs = t + Math.min(Math.max(0, ms), MAX_COOLDOWN_MS);
+        if (applyCooldown(name, { clearStamp: 0, sets: [{ untilMs, setStamp: stamp() }] })) {
           dirty.cooldowns.add(name);
           scheduleFlush();
         }

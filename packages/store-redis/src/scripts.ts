@@ -3,6 +3,7 @@
  * The Lua scripts that apply the merge rules of `entries.ts` atomically inside Redis. Each write
  * is a merge, never a blind overwrite, so two instances writing at once cannot undo each other.
  */
+import { MAX_COOLDOWN_MS } from './entries.js';
 
 /** `newer(a, b)`: the Lua twin of `isNewer` (entries are `"<a>:<b>:<ascii payload>"`). */
 const NEWER = `
@@ -59,11 +60,13 @@ return applied
 
 /**
  * Merge each (account, cooldown register) pair of ARGV into the hash KEYS[1]: the Lua twin of
- * `mergeCooldown` (drop sets made before the latest clear, keep the Pareto frontier of
- * (deadline, set stamp), oldest first, at most 16). Numbers are copied as the strings they came
- * in as, so nothing is re-encoded with Lua's float formatting.
+ * `mergeCooldown` (drop sets made before the latest clear and sets whose deadline lies more than
+ * `MAX_COOLDOWN_MS` past their stamp, keep the Pareto frontier of (deadline, set stamp), oldest
+ * first, at most 16). Numbers are copied as the strings they came in as, so nothing is re-encoded
+ * with Lua's float formatting.
  */
 export const MERGE_COOLDOWN: string = `
+local max_cooldown_ms = ${String(MAX_COOLDOWN_MS)}
 local function parse(text, into)
   local clear = nil
   for part in string.gmatch(text, '[^;]+') do
@@ -85,7 +88,7 @@ local function merge(x, y)
   local cn = tonumber(clear)
   local live = {}
   for _, e in ipairs(all) do
-    if e.sn > cn then table.insert(live, e) end
+    if e.sn > cn and e.un <= e.sn / 1000 + max_cooldown_ms then table.insert(live, e) end
   end
   local frontier = {}
   for _, e in ipairs(live) do

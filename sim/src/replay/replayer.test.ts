@@ -110,6 +110,8 @@ describe('createReplayer', () => {
       ],
       routing,
     );
-    expect(report).toMatchObject({ served: 2, rateLimited: 1, switches: 1 });
+    // `a` is full after the first request, so the conversation moves to `b` before `a` answers a 429
+    // (pickAccount leaves an account with a full window while another has room).
+    expect(report).toMatchObject({ served: 2, rateLimited: 0, switches: 1 });
   });
 });

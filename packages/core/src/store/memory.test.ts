@@ -92,6 +92,33 @@ describe('memoryStore', () => {
       expect(store.cooldownUntil('work')).toBe(T0_MS + 60_000);
     });
 
+    it('should never hold a cooldown longer than the weekly window plus 10 minutes', () => {
+      const { store } = setup();
+      store.setCooldown('work', 10 * 365 * 86_400_000);
+      expect(store.cooldownUntil('work')).toBe(T0_MS + 604_800_000 + 600_000);
+    });
+
+    it('should drop, on restore, a saved cooldown no response could justify, and keep a plausible one', () => {
+      const { store } = setup();
+      const TEN_YEARS_MS = 10 * 365 * 86_400_000;
+      // What an older version saved after a 5h window was rejected with a reset 10 years ahead.
+      store.restore({
+        version: 1,
+        accounts: {
+          bogus: {
+            cooldownUntilMs: T0_MS + TEN_YEARS_MS,
+            rateLimits: { status5h: 'rejected', reset5h: T0_SECS + TEN_YEARS_MS / 1000, updatedMs: T0_MS - 3_600_000 },
+          },
+          weekly: { cooldownUntilMs: T0_MS + 6 * 86_400_000 },
+        },
+      });
+      expect(store.cooldownUntil('bogus')).toBeNull();
+      // The rejected window still counts, until its capped reset: 5 h + 10 min after its response.
+      expect(store.isExhausted('bogus')).toBe(true);
+      expect(store.reset5hSecs('bogus')).toBe(T0_SECS - 3600 + 18_000 + 600);
+      expect(store.cooldownUntil('weekly')).toBe(T0_MS + 6 * 86_400_000);
+    });
+
     it('should clear a running cooldown', () => {
       const { store } = setup();
       store.setCooldown('work', 60_000);
@@ -180,6 +207,22 @@ describe('memoryStore', () => {
       advance(60_000);
       expect(store.isExhausted('rejected')).toBe(false);
       expect(store.isExhausted('exhausted')).toBe(false);
+    });
+
+    it('should count a reset at most one window (plus 10 minutes) after the response that reported it', () => {
+      const { store, advance } = setup();
+      const TEN_YEARS_SECS = 10 * 365 * 86_400;
+      store.updateRateLimits('work', info({ status5h: 'rejected', reset5h: T0_SECS + TEN_YEARS_SECS, utilization5h: 1 }));
+      store.updateRateLimits('team', info({ status7d: 'rejected', reset7d: T0_SECS + TEN_YEARS_SECS, utilization7d: 1 }));
+      expect(store.reset5hSecs('work')).toBe(T0_SECS + 18_000 + 600);
+      expect(store.reset7dSecs('team')).toBe(T0_SECS + 604_800 + 600);
+      expect(store.rateLimits('work')?.reset5h).toBe(T0_SECS + TEN_YEARS_SECS); // the record keeps what was said
+      advance((18_000 + 600) * 1000);
+      expect(store.isExhausted('work')).toBe(false);
+      expect(store.utilization5h('work')).toBe(0);
+      expect(store.isExhausted('team')).toBe(true);
+      advance((604_800 - 18_000) * 1000);
+      expect(store.isExhausted('team')).toBe(false);
     });
 
     it('should not revive a rolled-over rejected window from a later partial record', () => {

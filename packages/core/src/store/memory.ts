@@ -3,7 +3,14 @@
  * `memoryStore()`: the in-process {@link StateStore}, on an injected clock, bounded, and
  * serialisable to plain JSON.
  */
-import { mergeRateLimitInfo, type RateLimitInfo } from '../rate-limits.js';
+import {
+  cappedResetSecs,
+  isOnOverage,
+  isWindowRejected,
+  MAX_COOLDOWN_MS,
+  mergeRateLimitInfo,
+  type RateLimitInfo,
+} from '../rate-limits.js';
 import type { StateStore } from './types.js';
 
 /** Options for {@link memoryStore}. */
@@ -56,7 +63,8 @@ export interface MemoryStore extends StateStore {
    */
   snapshot(): MemoryStoreSnapshot;
   /**
-   * Replace the store's contents with a snapshot (for example one read back from disk).
+   * Replace the store's contents with a snapshot (for example one read back from disk). A
+   * cooldown ending more than 7 d + 10 min from now (one no response can justify) is dropped.
    * Throws a `TypeError` naming the offending field when `snapshot` is not a valid snapshot,
    * and leaves the store unchanged in that case.
    */
@@ -113,11 +121,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const liveReset = (reset: number | undefined): number | null =>
     reset !== undefined && reset * 1000 > now() ? reset : null;
 
-  const windowUtilization = (utilization: number | undefined, reset: number | undefined): number => {
-    if (utilization === undefined) return 0;
+  /**
+   * A window's utilization: 0 once its (capped) reset has passed, at least 1 while it is rejected
+   * but served on overage. Runs for every candidate of every pick: the usual record (no overage)
+   * costs a lookup of the reset and one comparison.
+   */
+  const windowUtilization = (info: RateLimitInfo, window: '5h' | '7d'): number => {
+    const reset = window === '5h' ? info.reset5h : info.reset7d;
     // A window whose reset has passed has rolled over: whatever it said is stale.
-    if (reset !== undefined && reset * 1000 <= now()) return 0;
-    return utilization;
+    if (reset !== undefined && (cappedResetSecs(info, window) as number) * 1000 <= now()) return 0;
+    const utilization = (window === '5h' ? info.utilization5h : info.utilization7d) ?? 0;
+    const overage = info.overageStatus;
+    if (overage === undefined || utilization >= 1 || (overage !== 'allowed' && overage !== 'allowed_warning')) return utilization;
+    return isWindowRejected(info, window, now()) ? 1 : utilization;
   };
 
   const store: MemoryStore = {
@@ -133,22 +149,31 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     isExhausted(name) {
       const info = accounts.get(name)?.rateLimits;
       if (info === undefined) return false;
-      return (
-        (isRejected(info.status5h) && liveReset(info.reset5h) !== null) ||
-        (isRejected(info.status7d) && liveReset(info.reset7d) !== null)
-      );
+      // Statuses first: the usual record has none rejected, and needs no clock.
+      if (!isRejected(info.status5h) && !isRejected(info.status7d)) return false;
+      const t = now();
+      if (!isWindowRejected(info, '5h', t) && !isWindowRejected(info, '7d', t)) return false;
+      // A rejected window Anthropic still serves on overage: the account answers (at a cost), so it
+      // stays eligible, and reads as full (utilization ≥ 1) so every strategy leaves it for last.
+      return !isOnOverage(info, t);
     },
 
     utilization5h: (name) => {
       const info = accounts.get(name)?.rateLimits;
-      return windowUtilization(info?.utilization5h, info?.reset5h);
+      return info === undefined ? 0 : windowUtilization(info, '5h');
     },
     utilization7d: (name) => {
       const info = accounts.get(name)?.rateLimits;
-      return windowUtilization(info?.utilization7d, info?.reset7d);
+      return info === undefined ? 0 : windowUtilization(info, '7d');
     },
-    reset5hSecs: (name) => liveReset(accounts.get(name)?.rateLimits?.reset5h),
-    reset7dSecs: (name) => liveReset(accounts.get(name)?.rateLimits?.reset7d),
+    reset5hSecs: (name) => {
+      const info = accounts.get(name)?.rateLimits;
+      return info === undefined ? null : liveReset(cappedResetSecs(info, '5h'));
+    },
+    reset7dSecs: (name) => {
+      const info = accounts.get(name)?.rateLimits;
+      return info === undefined ? null : liveReset(cappedResetSecs(info, '7d'));
+    },
     rateLimits(name) {
       const info = accounts.get(name)?.rateLimits;
       // A copy: a caller editing the record must not edit the store behind its back.
@@ -175,7 +200,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     setCooldown(name, ms) {
       if (!Number.isFinite(ms)) throw new RangeError(`setCooldown: ms must be finite, got ${String(ms)}`);
       const state = entry(name);
-      const until = now() + Math.max(0, ms);
+      // No response justifies more than a week (plus margin): a longer cooldown is a bug upstream.
+      const until = now() + Math.min(Math.max(0, ms), MAX_COOLDOWN_MS);
       if (state.cooldownUntilMs === undefined || until > state.cooldownUntilMs) state.cooldownUntilMs = until;
     },
     recordFault(name, requestKey, windowMs) {
@@ -298,7 +324,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     restore(snapshot) {
       // Validate everything before touching anything, so a bad snapshot leaves the store as it was.
-      const parsed = parseSnapshot(snapshot);
+      const parsed = parseSnapshot(snapshot, now());
       accounts = parsed.accounts;
       faults = new Map();
       sticky = new Map();
@@ -379,6 +405,11 @@ interface StickyEntry {
   older: StickyEntry | null;
   /** The entry routed just after this one, or null for the newest. */
   newer: StickyEntry | null;
+}
+
+function isRejected(status: string | undefined): boolean {
+  // Anthropic sends `rejected`; the Rust shunt synthesised `exhausted` for other providers.
+  return status === 'rejected' || status === 'exhausted';
 }
 
 /** Whether a window of `previous` had reset by `updatedMs` (mergeRateLimitInfo drops such a window). */
@@ -484,12 +515,7 @@ function fastCopy(info: RateLimitInfo): RateLimitInfo {
   return out as unknown as RateLimitInfo;
 }
 
-function isRejected(status: string | undefined): boolean {
-  // Anthropic sends `rejected`; the Rust shunt synthesised `exhausted` for other providers.
-  return status === 'rejected' || status === 'exhausted';
-}
-
-function parseSnapshot(input: unknown): {
+function parseSnapshot(input: unknown, nowMs: number): {
   accounts: Map<string, AccountState>;
   /** Unlinked, in snapshot order. */
   sticky: StickyEntry[];
@@ -512,7 +538,11 @@ function parseSnapshot(input: unknown): {
     const state: AccountState = {};
     const account = raw as Record<string, unknown>;
     if (account['cooldownUntilMs'] !== undefined) {
-      state.cooldownUntilMs = finite(account['cooldownUntilMs'], `${at}.cooldownUntilMs`, fail);
+      const until = finite(account['cooldownUntilMs'], `${at}.cooldownUntilMs`, fail);
+      // A deadline further ahead than any response can justify was made from a bogus reset (older
+      // versions did not cap them): it says nothing, so it is dropped. A rejected window in the
+      // record still keeps the account out, until its capped reset.
+      if (until <= nowMs + MAX_COOLDOWN_MS) state.cooldownUntilMs = until;
     }
     if (account['disabledReason'] !== undefined) {
       if (typeof account['disabledReason'] !== 'string') fail(`${at}.disabledReason`, 'must be a string');
@@ -571,6 +601,8 @@ function parseRateLimits(
     if (typeof value !== 'string') fail(`${at}.${key}`, 'must be a string');
     info[key] = value as string;
   }
+  // A bogus reset saved by an older version is kept as Anthropic sent it: every read caps it
+  // relative to `updatedMs` (see cappedResetSecs), so a snapshot still round-trips exactly.
   return info;
 }
 

@@ -23,7 +23,8 @@ export interface StateStore {
   isAvailable(name: string): boolean;
   /**
    * True when a window's status is `rejected` (or `exhausted`) and that window's reset is still
-   * in the future.
+   * in the future, counting a reset at most the window's length + 10 min after the record's
+   * `updatedMs`; false while `overageStatus` is `allowed`/`allowed_warning` (served on overage).
    */
   isExhausted(name: string): boolean;
   /** 5-hour utilization; 0 when unknown or when the window's reset has passed. */
@@ -40,8 +41,9 @@ export interface StateStore {
   updateRateLimits(name: string, info: RateLimitInfo): void;
 
   /**
-   * Cool the account for `ms` milliseconds from {@link StateStore.now}. When a cooldown is already
-   * running, the later deadline wins, so a short cooldown never cuts a long one short.
+   * Cool the account for `ms` milliseconds from {@link StateStore.now}, at most 7 d + 10 min. When a
+   * cooldown is already running, the later deadline wins, so a short cooldown never cuts a long one
+   * short (`recordResponse` clears one first when it stood on a bogus reset).
    */
   setCooldown(name: string, ms: number): void;
   /**
