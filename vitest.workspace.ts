@@ -4,6 +4,7 @@
  * proves the per-project settings below really apply.
  */
 import type { TestProjectInlineConfiguration } from 'vitest/config';
+import { coreProject } from './packages/core/vitest.project.ts';
 
 /** Resolve workspace packages to their TypeScript source instead of dist/. */
 const sourceConditions = ['@shunt/source'];
@@ -15,16 +16,8 @@ const sourceResolution = {
 };
 
 const projects: TestProjectInlineConfiguration[] = [
-  {
-    ...sourceResolution,
-    test: {
-      name: 'core',
-      root: './packages/core',
-      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-      setupFiles: ['./test/setup.ts'],
-      provide: { project: 'core' },
-    },
-  },
+  // Defined in the package, because the mutation run (packages/core/stryker.config.json) reuses it.
+  coreProject,
   {
     ...sourceResolution,
     test: {

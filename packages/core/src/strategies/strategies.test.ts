@@ -59,6 +59,31 @@ describe('reaper (ported from the seed)', () => {
     });
   });
 
+  it('should count a binding reset exactly expirySoonSecs away as expiring (the horizon is inclusive)', () => {
+    const { store, accounts } = setup('full', 'empty');
+    windows(store, 'full', { u5: 0.8, r5: 1800 });
+    windows(store, 'empty', { u5: 0.2, r5: 1800 });
+    // Both expiring: equal resets, so config order decides. Were the horizon exclusive, neither
+    // would be expiring and the lower utilization would win.
+    expect(pick(accounts, store, 'reaper', { expirySoonSecs: 1800 })).toBe('full');
+    expect(reaper.explain?.({ name: 'full' }, ctx(store))).toMatchObject({ expiring: true });
+    expect(pick(accounts, store, 'reaper', { expirySoonSecs: 1799 })).toBe('empty');
+  });
+
+  it('should bind the 5-hour reset when both windows are equally used', () => {
+    const { store, accounts } = setup('five-hour-binds', 'other');
+    // Equal utilization: the 5-hour reset (in 1 h) binds, not the weekly one (in 5 days), so this
+    // account's reset is earlier than the other's (2 h) and it wins.
+    windows(store, 'five-hour-binds', { u5: 0.5, r5: HOUR, u7: 0.5, r7: 5 * DAY });
+    windows(store, 'other', { u5: 0.6, r5: 2 * HOUR, u7: 0.2, r7: 4 * DAY });
+    expect(pick(accounts, store, 'reaper')).toBe('five-hour-binds');
+    expect(reaper.explain?.({ name: 'five-hour-binds' }, ctx(store))).toEqual({
+      bindingUtilization: 0.5,
+      bindingResetSecs: T0 / 1000 + HOUR,
+      expiring: false,
+    });
+  });
+
   it('should honour expirySoonSecs (it decides whether utilization breaks a reset tie)', () => {
     const { store, accounts } = setup('high', 'low');
     windows(store, 'high', { u5: 0.8, r5: 45 * 60 });
@@ -111,11 +136,21 @@ describe('cushion (ported from the seed)', () => {
   });
 
   it('should break a binding tie on the secondary window (cushion_tiebreaks_on_secondary_window)', () => {
+    // Both bind at 0.6, so only the secondary window can decide; the seed's own version of this
+    // test had different bindings and never reached the tie-break.
     const { store, accounts } = setup('worse', 'better');
     windows(store, 'worse', { u5: 0.5, r5: HOUR, u7: 0.6, r7: DAY });
-    windows(store, 'better', { u5: 0.5, r5: HOUR, u7: 0.2, r7: DAY });
+    windows(store, 'better', { u5: 0.6, r5: HOUR, u7: 0.2, r7: DAY });
     expect(pick(accounts, store, 'cushion')).toBe('better');
     expect(cushion.explain?.({ name: 'worse' }, ctx(store))).toEqual({ binding: 0.6, secondary: 0.5 });
+    expect(cushion.explain?.({ name: 'better' }, ctx(store))).toEqual({ binding: 0.6, secondary: 0.2 });
+  });
+
+  it('should keep the first of two accounts with equal binding and secondary windows', () => {
+    const { store, accounts } = setup('first', 'second');
+    windows(store, 'first', { u5: 0.6, r5: HOUR, u7: 0.2, r7: DAY });
+    windows(store, 'second', { u5: 0.2, r5: 2 * HOUR, u7: 0.6, r7: 2 * DAY });
+    expect(pick(accounts, store, 'cushion')).toBe('first');
   });
 
   it('should treat a window whose reset has passed as empty', () => {

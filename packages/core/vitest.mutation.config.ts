@@ -1,0 +1,22 @@
+/**
+ * @module
+ * The vitest config Stryker runs (`pnpm mutation`): the core test project from `vitest.project.ts`,
+ * minus the tests that check the repository around the code rather than the code itself.
+ */
+import { defineConfig, type ViteUserConfig } from 'vitest/config';
+import { coreProject } from './vitest.project.ts';
+
+const config: ViteUserConfig = defineConfig({
+  ...coreProject,
+  test: {
+    ...coreProject.test,
+    // workspace.test.ts checks the root vitest wiring, and examples.test.ts runs examples and
+    // docs in child processes that never see the active mutant; neither works in Stryker's sandbox.
+    exclude: ['test/workspace.test.ts', 'test/examples.test.ts'],
+    // Stryker switches mutants through a global at run time, so a fresh module graph per test file
+    // buys nothing here and costs seconds per mutant.
+    isolate: false,
+  },
+});
+
+export default config;
