@@ -84,6 +84,13 @@ describe('reaper (ported from the seed)', () => {
     });
   });
 
+  it('should prefer the earlier reset even when that account is fuller (utilization only breaks reset ties)', () => {
+    const { store, accounts } = setup('sooner-full', 'later-empty');
+    windows(store, 'sooner-full', { u5: 0.8, r5: 2 * HOUR });
+    windows(store, 'later-empty', { u5: 0.1, r5: 3 * HOUR });
+    expect(pick(accounts, store, 'reaper')).toBe('sooner-full');
+  });
+
   it('should honour expirySoonSecs (it decides whether utilization breaks a reset tie)', () => {
     const { store, accounts } = setup('high', 'low');
     windows(store, 'high', { u5: 0.8, r5: 45 * 60 });
@@ -114,7 +121,7 @@ describe('carousel (ported from the seed)', () => {
 
   it('should not advance the counter when explaining', () => {
     const { store } = setup('a');
-    carousel.explain?.({ name: 'a' }, ctx(store));
+    expect(carousel.explain?.({ name: 'a' }, ctx(store))).toEqual({});
     expect(store.nextRoundRobin()).toBe(0);
   });
 
@@ -192,6 +199,13 @@ describe('maximus (ported from the seed)', () => {
     const { store } = setup();
     windows(store, 'over', { u5: 1.01, r5: 5 * HOUR, u7: 1.5, r7: 7 * DAY });
     expect(maximus.explain?.({ name: 'over' }, ctx(store))).toEqual({ score: 0, health5h: 0, health7d: 0 });
+  });
+
+  it('should clamp a negative utilization from a custom store to 0, so no health exceeds 1', () => {
+    const { store } = setup();
+    windows(store, 'odd', { u5: 0.5, r5: HOUR, u7: 0.5, r7: DAY });
+    const negative = { ...store, utilization5h: () => -0.5, utilization7d: () => -2 };
+    expect(maximus.explain?.({ name: 'odd' }, { ...ctx(store), store: negative })).toEqual({ score: 1, health5h: 1, health7d: 1 });
   });
 
   it('should cap the time fraction at 1 for a reset further away than the window', () => {
@@ -295,8 +309,12 @@ describe('resolveStrategy', () => {
   });
 
   it('should throw a TypeError for something that is neither a name nor a strategy', () => {
+    const expected = /^resolveStrategy: expected a strategy name or an object with a pick\(\) method, got /;
     expect(() => resolveStrategy(null as unknown as string)).toThrow(TypeError);
+    expect(() => resolveStrategy(null as unknown as string)).toThrow(expected);
+    expect(() => resolveStrategy(undefined as unknown as string)).toThrow(expected);
     expect(() => resolveStrategy({ name: 'no-pick' } as unknown as Strategy)).toThrow(TypeError);
+    expect(() => resolveStrategy({ name: 'no-pick' } as unknown as Strategy)).toThrow(expected);
   });
 });
 
