@@ -322,6 +322,27 @@ describe('pickAccount: misuse', () => {
     expect(() => pickAccount(accounts, store, { [option]: value })).toThrow(option);
   });
 
+  it('should accept 0 for stickyTtlMs and expirySoonSecs (the lower bound is inclusive)', () => {
+    const { store, accounts } = setup('a');
+    expect(pickAccount(accounts, store, { stickyTtlMs: 0, expirySoonSecs: 0 })?.name).toBe('a');
+  });
+
+  it('should describe a strategy result that is not an account at all', () => {
+    const { store, accounts } = setup('a');
+    const broken: Strategy = { name: 'broken', pick: () => undefined as never };
+    expect(() => pickAccount(accounts, store, { strategy: broken })).toThrow(
+      'Strategy "broken" returned undefined, which is not one of its 1 candidates',
+    );
+  });
+
+  it('should notice a duplicate pushed onto an array that was already checked', () => {
+    const { store } = setup();
+    const accounts = [{ name: 'a' }, { name: 'b' }];
+    expect(pickAccount(accounts, store)?.name).toBe('a');
+    accounts.push({ name: 'a' });
+    expect(() => pickAccount(accounts, store)).toThrow(TypeError);
+  });
+
   it.each([2, 9, 300])('should throw a TypeError naming a duplicated account name (%i accounts)', (n) => {
     const { store } = setup();
     const accounts = Array.from({ length: n - 1 }, (_, i) => ({ name: `acct-${String(i)}` }));
@@ -370,6 +391,26 @@ describe('soonestAvailableMs', () => {
     store.disable('b');
     expect(soonestAvailableMs([{ name: 'a' }, { name: 'b' }], store)).toBeNull();
     expect(soonestAvailableMs([], store)).toBeNull();
+  });
+
+  it("should wait for the later known reset of an account a custom store calls exhausted without a record", () => {
+    const { store } = setup();
+    const custom = (r5: number | null, r7: number | null): MemoryStore => ({
+      ...store,
+      isExhausted: (name: string) => name === 'a',
+      rateLimits: () => null,
+      reset5hSecs: () => r5,
+      reset7dSecs: () => r7,
+    });
+    expect(soonestAvailableMs([{ name: 'a' }], custom(NOW_SECS + 60, NOW_SECS + 600))).toBe(T0 + 600_000);
+    expect(soonestAvailableMs([{ name: 'a' }], custom(NOW_SECS + 900, NOW_SECS + 600))).toBe(T0 + 900_000);
+    expect(soonestAvailableMs([{ name: 'a' }], custom(null, NOW_SECS + 600))).toBe(T0 + 600_000);
+    expect(soonestAvailableMs([{ name: 'a' }], custom(NOW_SECS + 60, null))).toBe(T0 + 60_000);
+    // Exhausted until nobody knows when: it does not count, so only b's cooldown does.
+    const unknown = custom(null, null);
+    unknown.setCooldown('b', MIN_MS);
+    expect(soonestAvailableMs([{ name: 'a' }], unknown)).toBeNull();
+    expect(soonestAvailableMs([{ name: 'a' }, { name: 'b' }], unknown)).toBe(T0 + MIN_MS);
   });
 
   it('should agree with pickAccount: nothing before the instant, something at it', () => {
