@@ -13,9 +13,6 @@ const config: ViteUserConfig = defineConfig({
     // workspace.test.ts checks the root vitest wiring, and examples.test.ts runs examples and
     // docs in child processes that never see the active mutant; neither works in Stryker's sandbox.
     exclude: ['test/workspace.test.ts', 'test/examples.test.ts'],
-    // Stryker switches mutants through a global at run time, so a fresh module graph per test file
-    // buys nothing here and costs seconds per mutant.
-    isolate: false,
     // Stryker reruns the covering tests once per mutant (about 1,200 of them): fewer generated cases
     // per property keep a full run under an hour on two cores. Mutants must die to example tests
     // and laws that fail fast, not to a lucky draw. Override with FC_NUM_RUNS.

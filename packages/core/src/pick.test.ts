@@ -329,10 +329,12 @@ describe('pickAccount: misuse', () => {
 
   it('should describe a strategy result that is not an account at all', () => {
     const { store, accounts } = setup('a');
-    const broken: Strategy = { name: 'broken', pick: () => undefined as never };
-    expect(() => pickAccount(accounts, store, { strategy: broken })).toThrow(
+    const returning = (value: unknown): Strategy => ({ name: 'broken', pick: () => value as never });
+    expect(() => pickAccount(accounts, store, { strategy: returning(undefined) })).toThrow(
       'Strategy "broken" returned undefined, which is not one of its 1 candidates',
     );
+    expect(() => pickAccount(accounts, store, { strategy: returning(null) })).toThrow('returned null, which');
+    expect(() => pickAccount(accounts, store, { strategy: returning({ id: 1 }) })).toThrow('returned [object Object], which');
   });
 
   it('should notice a duplicate pushed onto an array that was already checked', () => {
@@ -381,6 +383,16 @@ describe('soonestAvailableMs', () => {
     expect(soonestAvailableMs([{ name: 'a' }], store)).toBe(T0 + 5 * MIN_MS);
     expect(soonestAvailableMs([{ name: 'b' }], store)).toBe(T0 + 7200 * 1000);
     expect(soonestAvailableMs([{ name: 'a' }, { name: 'b' }], store)).toBe(T0 + 5 * MIN_MS);
+  });
+
+  it('should wait for the rejected window only, even when the other window resets later', () => {
+    const { store } = setup();
+    // Late in the week: the weekly window is rejected until 1 h from now, the 5-hour one is fine.
+    limits(store, 'weekly', { reset5h: NOW_SECS + 4 * HOUR, status5h: 'allowed', reset7d: NOW_SECS + HOUR, status7d: 'rejected' });
+    expect(soonestAvailableMs([{ name: 'weekly' }], store)).toBe(T0 + HOUR * 1000);
+    // Both rejected, the 5-hour one resetting last: the later reset is when it is back.
+    limits(store, 'both', { reset5h: NOW_SECS + 2 * HOUR, status5h: 'rejected', reset7d: NOW_SECS + HOUR, status7d: 'rejected' });
+    expect(soonestAvailableMs([{ name: 'both' }], store)).toBe(T0 + 2 * HOUR * 1000);
   });
 
   it('should ignore disabled accounts, and return null when all are disabled or there are none', () => {
