@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { TestProjectInlineConfiguration } from 'vitest/config';
+import { coreProject } from './packages/core/vitest.project.ts';
 
 /** Project roots are absolute, so `vitest --config <this repo>/vitest.config.ts` works from any folder (each package's `test` script). */
 const at = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
@@ -19,16 +20,8 @@ const sourceResolution = {
 };
 
 const projects: TestProjectInlineConfiguration[] = [
-  {
-    ...sourceResolution,
-    test: {
-      name: 'core',
-      root: at('./packages/core'),
-      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-      setupFiles: ['./test/setup.ts'],
-      provide: { project: 'core' },
-    },
-  },
+  // Defined in the package, because the mutation run (packages/core/stryker.config.json) reuses it.
+  coreProject,
   {
     ...sourceResolution,
     test: {

@@ -322,6 +322,29 @@ describe('pickAccount: misuse', () => {
     expect(() => pickAccount(accounts, store, { [option]: value })).toThrow(option);
   });
 
+  it('should accept 0 for stickyTtlMs and expirySoonSecs (the lower bound is inclusive)', () => {
+    const { store, accounts } = setup('a');
+    expect(pickAccount(accounts, store, { stickyTtlMs: 0, expirySoonSecs: 0 })?.name).toBe('a');
+  });
+
+  it('should describe a strategy result that is not an account at all', () => {
+    const { store, accounts } = setup('a');
+    const returning = (value: unknown): Strategy => ({ name: 'broken', pick: () => value as never });
+    expect(() => pickAccount(accounts, store, { strategy: returning(undefined) })).toThrow(
+      'Strategy "broken" returned undefined, which is not one of its 1 candidates',
+    );
+    expect(() => pickAccount(accounts, store, { strategy: returning(null) })).toThrow('returned null, which');
+    expect(() => pickAccount(accounts, store, { strategy: returning({ id: 1 }) })).toThrow('returned [object Object], which');
+  });
+
+  it('should notice a duplicate pushed onto an array that was already checked', () => {
+    const { store } = setup();
+    const accounts = [{ name: 'a' }, { name: 'b' }];
+    expect(pickAccount(accounts, store)?.name).toBe('a');
+    accounts.push({ name: 'a' });
+    expect(() => pickAccount(accounts, store)).toThrow(TypeError);
+  });
+
   it.each([2, 9, 300])('should throw a TypeError naming a duplicated account name (%i accounts)', (n) => {
     const { store } = setup();
     const accounts = Array.from({ length: n - 1 }, (_, i) => ({ name: `acct-${String(i)}` }));
@@ -362,6 +385,16 @@ describe('soonestAvailableMs', () => {
     expect(soonestAvailableMs([{ name: 'a' }, { name: 'b' }], store)).toBe(T0 + 5 * MIN_MS);
   });
 
+  it('should wait for the rejected window only, even when the other window resets later', () => {
+    const { store } = setup();
+    // Late in the week: the weekly window is rejected until 1 h from now, the 5-hour one is fine.
+    limits(store, 'weekly', { reset5h: NOW_SECS + 4 * HOUR, status5h: 'allowed', reset7d: NOW_SECS + HOUR, status7d: 'rejected' });
+    expect(soonestAvailableMs([{ name: 'weekly' }], store)).toBe(T0 + HOUR * 1000);
+    // Both rejected, the 5-hour one resetting last: the later reset is when it is back.
+    limits(store, 'both', { reset5h: NOW_SECS + 2 * HOUR, status5h: 'rejected', reset7d: NOW_SECS + HOUR, status7d: 'rejected' });
+    expect(soonestAvailableMs([{ name: 'both' }], store)).toBe(T0 + 2 * HOUR * 1000);
+  });
+
   it('should ignore disabled accounts, and return null when all are disabled or there are none', () => {
     const { store } = setup();
     store.disable('a');
@@ -370,6 +403,26 @@ describe('soonestAvailableMs', () => {
     store.disable('b');
     expect(soonestAvailableMs([{ name: 'a' }, { name: 'b' }], store)).toBeNull();
     expect(soonestAvailableMs([], store)).toBeNull();
+  });
+
+  it("should wait for the later known reset of an account a custom store calls exhausted without a record", () => {
+    const { store } = setup();
+    const custom = (r5: number | null, r7: number | null): MemoryStore => ({
+      ...store,
+      isExhausted: (name: string) => name === 'a',
+      rateLimits: () => null,
+      reset5hSecs: () => r5,
+      reset7dSecs: () => r7,
+    });
+    expect(soonestAvailableMs([{ name: 'a' }], custom(NOW_SECS + 60, NOW_SECS + 600))).toBe(T0 + 600_000);
+    expect(soonestAvailableMs([{ name: 'a' }], custom(NOW_SECS + 900, NOW_SECS + 600))).toBe(T0 + 900_000);
+    expect(soonestAvailableMs([{ name: 'a' }], custom(null, NOW_SECS + 600))).toBe(T0 + 600_000);
+    expect(soonestAvailableMs([{ name: 'a' }], custom(NOW_SECS + 60, null))).toBe(T0 + 60_000);
+    // Exhausted until nobody knows when: it does not count, so only b's cooldown does.
+    const unknown = custom(null, null);
+    unknown.setCooldown('b', MIN_MS);
+    expect(soonestAvailableMs([{ name: 'a' }], unknown)).toBeNull();
+    expect(soonestAvailableMs([{ name: 'a' }, { name: 'b' }], unknown)).toBe(T0 + MIN_MS);
   });
 
   it('should agree with pickAccount: nothing before the instant, something at it', () => {

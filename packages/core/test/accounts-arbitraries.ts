@@ -67,17 +67,30 @@ export const statusArb: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('rejected', 'exhausted') },
 );
 
-/** A rate-limit record with both windows, any field possibly missing, resets relative to `nowMs`. */
-export function rateLimitsArb(nowMs: number): fc.Arbitrary<RateLimitInfo> {
+/**
+ * Few distinct values, so that accounts tie on one key and a strategy's tie-breaks decide: the
+ * resets are shared between both windows, so even the 5-hour and the weekly reset can coincide.
+ */
+const tiedUtilizationArb: fc.Arbitrary<number> = fc.constantFrom(0, 0.5, 1);
+const tiedResetOffsetArb: fc.Arbitrary<number> = fc.constantFrom(-60, 600, 1800, 3600);
+
+/**
+ * A rate-limit record with both windows, any field possibly missing, resets relative to `nowMs`.
+ * `ties` draws from a handful of values so that equal keys are common.
+ */
+export function rateLimitsArb(nowMs: number, options: { ties?: boolean } = {}): fc.Arbitrary<RateLimitInfo> {
   const nowSecs = Math.floor(nowMs / 1000);
+  const ties = options.ties === true;
+  const utilization = ties ? tiedUtilizationArb : utilizationArb;
+  const resetOffset = (windowSecs: number): fc.Arbitrary<number> => (ties ? tiedResetOffsetArb : resetOffsetArb(windowSecs));
   return fc
     .record(
       {
-        utilization5h: utilizationArb,
-        reset5h: resetOffsetArb(WINDOW_5H_SECS).map((offset) => nowSecs + offset),
+        utilization5h: utilization,
+        reset5h: resetOffset(WINDOW_5H_SECS).map((offset) => nowSecs + offset),
         status5h: statusArb,
-        utilization7d: utilizationArb,
-        reset7d: resetOffsetArb(WINDOW_7D_SECS).map((offset) => nowSecs + offset),
+        utilization7d: utilization,
+        reset7d: resetOffset(WINDOW_7D_SECS).map((offset) => nowSecs + offset),
         status7d: statusArb,
       },
       { requiredKeys: ['utilization5h', 'utilization7d'] },
@@ -86,10 +99,10 @@ export function rateLimitsArb(nowMs: number): fc.Arbitrary<RateLimitInfo> {
 }
 
 /** One account's state: usually usable, sometimes cooling, disabled or never seen. */
-export function accountStateArb(nowMs: number): fc.Arbitrary<AccountState> {
+export function accountStateArb(nowMs: number, options: { ties?: boolean } = {}): fc.Arbitrary<AccountState> {
   return fc.record(
     {
-      rateLimits: rateLimitsArb(nowMs),
+      rateLimits: rateLimitsArb(nowMs, options),
       cooldownMs: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3_600_000 }) }),
       disabled: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant('health check failed') }),
     },
@@ -105,8 +118,11 @@ export function accountNamesArb(options: { minLength?: number; maxLength?: numbe
   );
 }
 
-/** A whole routing scenario: accounts, their states, `tried`, the pin, a fingerprint and its sticky entry, the counter. */
-export function poolScenarioArb(options: { minAccounts?: number; maxAccounts?: number } = {}): fc.Arbitrary<PoolScenario> {
+/**
+ * A whole routing scenario: accounts, their states, `tried`, the pin, a fingerprint and its sticky
+ * entry, the counter. `ties` makes accounts share utilizations and resets (see `rateLimitsArb`).
+ */
+export function poolScenarioArb(options: { minAccounts?: number; maxAccounts?: number; ties?: boolean } = {}): fc.Arbitrary<PoolScenario> {
   return fc
     .tuple(clockArb, accountNamesArb({ minLength: options.minAccounts ?? 1, maxLength: options.maxAccounts ?? 8 }))
     .chain(([nowMs, names]) => {
@@ -114,7 +130,7 @@ export function poolScenarioArb(options: { minAccounts?: number; maxAccounts?: n
       return fc.record({
         nowMs: fc.constant(nowMs),
         accounts: fc.constant(names.map((name) => ({ name }))),
-        states: fc.tuple(...names.map(() => fc.option(accountStateArb(nowMs), { freq: 4 }))).map((states) => {
+        states: fc.tuple(...names.map(() => fc.option(accountStateArb(nowMs, { ties: options.ties === true }), { freq: 4 }))).map((states) => {
           const out: Record<string, AccountState> = {};
           states.forEach((state, i) => {
             if (state !== null) Object.defineProperty(out, names[i] as string, { value: state, enumerable: true });

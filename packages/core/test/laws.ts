@@ -10,7 +10,7 @@ import { expect } from 'vitest';
 import { explainPick, pickAccount, type PickOptions } from '../src/pick.js';
 import { WINDOW_5H_SECS, WINDOW_7D_SECS, type RateLimitInfo } from '../src/rate-limits.js';
 import { carousel, cushion, maximus, reaper } from '../src/strategies/index.js';
-import type { Strategy, StrategyContext } from '../src/strategies/types.js';
+import type { Account, Strategy } from '../src/strategies/types.js';
 import type { MemoryStore } from '../src/store/memory.js';
 import {
   clockArb,
@@ -24,6 +24,7 @@ import {
   storeFor,
   type PoolScenario,
 } from './accounts-arbitraries.js';
+import { referenceMaximusScore, referenceReaperBinding, windowsIn, type ReferencePick } from './reference-strategies.js';
 
 /** The options a scenario implies for `pickAccount`. */
 export function optionsFor(scenario: PoolScenario, strategy: Strategy, extra: PickOptions = {}): PickOptions {
@@ -166,25 +167,23 @@ export function lawMaximusFreshScoresOne(): fc.IPropertyWithHooks<[LimitsAt]> {
   });
 }
 
-/** Maximus picks a candidate whose score is the highest, and the first such in config order. */
-export function lawMaximusPicksFirstHighestScore(scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
-  return fc.property(scenarios, (scenario) => {
-    const { store } = storeFor(scenario);
-    const decision = explainPick(scenario.accounts, store, optionsFor(scenario, maximus, { fingerprint: null }));
-    if (decision.reason !== 'strategy') return;
-    // The strategy weighs only what it is offered: accounts with a full window are the last resort.
-    const offered = offeredNames(scenario, store);
-    const candidates = decision.candidates.filter((c) => offered.includes(c.name));
-    const scores = candidates.map((c) => c.explain['score'] as number);
-    const firstBest = scores.indexOf(Math.max(...scores));
-    expect(decision.account?.name).toBe(candidates[firstBest]?.name);
+/**
+ * Maximus's score is docs/strategies.md's formula, computed by the reference model from the four
+ * numbers the store reports (not by the code's own helpers).
+ */
+export function lawMaximusScoreIsTheFormula(): fc.IPropertyWithHooks<[LimitsAt]> {
+  return fc.property(limitsAtArb, ({ nowMs, info }) => {
+    const store = storeAt(nowMs);
+    store.updateRateLimits('a', info);
+    const explained = maximus.explain?.({ name: 'a' }, { store, nowMs, expirySoonSecs: 1800 });
+    expect(explained?.['score']).toBe(referenceMaximusScore(windowsIn(store, 'a'), nowMs / 1000));
   });
 }
 
 // ── Cushion ────────────────────────────────────────────────────────────────────────────────────
 
 /** Cushion's pick has the lexicographically smallest (binding, secondary), first in config order on ties. */
-export function lawCushionPicksLexicographicMinimum(scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
+export function lawCushionPicksLexicographicMinimum(scenarios: fc.Arbitrary<PoolScenario> = fc.oneof(poolScenarioArb(), poolScenarioArb({ ties: true }))): fc.IPropertyWithHooks<[PoolScenario]> {
   return fc.property(scenarios, (scenario) => {
     const { store } = storeFor(scenario);
     const picked = pickAccount(scenario.accounts, store, optionsFor(scenario, cushion, { fingerprint: null }));
@@ -208,24 +207,54 @@ export function lawCushionPicksLexicographicMinimum(scenarios: fc.Arbitrary<Pool
 
 // ── Reaper ─────────────────────────────────────────────────────────────────────────────────────
 
-/** When some eligible account's binding window resets within `expirySoonSecs`, Reaper picks one of those. */
-export function lawReaperPutsExpiringFirst(scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario, number]> {
-  return fc.property(scenarios, fc.integer({ min: 0, max: WINDOW_5H_SECS }), (scenario, expirySoonSecs) => {
+/**
+ * Reaper marks an account expiring exactly when the reference says so (both directions), and
+ * picks an expiring account whenever there is one.
+ */
+export function lawReaperPutsExpiringFirst(scenarios: fc.Arbitrary<PoolScenario> = fc.oneof(poolScenarioArb(), poolScenarioArb({ ties: true }))): fc.IPropertyWithHooks<[PoolScenario, number]> {
+  return fc.property(scenarios, expiryHorizonArb, (scenario, expirySoonSecs) => {
     const { store } = storeFor(scenario);
     const decision = explainPick(scenario.accounts, store, optionsFor(scenario, reaper, { fingerprint: null, expirySoonSecs }));
     if (decision.reason !== 'strategy') return;
+    const expected = (name: string): boolean =>
+      referenceReaperBinding(windowsIn(store, name), scenario.nowMs / 1000, expirySoonSecs).expiring;
+    for (const candidate of decision.candidates) expect(candidate.explain['expiring']).toBe(expected(candidate.name));
+    // Accounts with a full window are the last resort (docs/strategies.md, overage): the expiring
+    // rule applies among the accounts with room when there are any.
     const offered = offeredNames(scenario, store);
-    const expiring = decision.candidates.filter((c) => c.explain['expiring'] === true && offered.includes(c.name)).map((c) => c.name);
-    if (expiring.length > 0) expect(expiring).toContain(decision.account?.name);
-    // The oracle for "expiring", recomputed from the store's accessors.
-    const context: StrategyContext = { store, nowMs: scenario.nowMs, expirySoonSecs };
-    for (const name of expiring) {
-      const u5 = store.utilization5h(name);
-      const u7 = store.utilization7d(name);
-      const reset = u5 >= u7 ? store.reset5hSecs(name) : store.reset7dSecs(name);
-      expect(reset).not.toBeNull();
-      expect((reset as number) - context.nowMs / 1000).toBeLessThanOrEqual(expirySoonSecs);
+    if (decision.candidates.some((c) => offered.includes(c.name) && expected(c.name))) expect(expected(decision.account?.name ?? '')).toBe(true);
+  });
+}
+
+// ── Every built-in strategy against its reference model ─────────────────────────────────────────
+
+/**
+ * The strategy's pick among the eligible accounts is the reference model's pick (test/reference-strategies.ts):
+ * the documented formula and order, ties to the first in config order.
+ */
+export function lawPicksAsTheReference(
+  strategy: Strategy,
+  reference: ReferencePick,
+  scenarios: fc.Arbitrary<PoolScenario> = fc.oneof(poolScenarioArb(), poolScenarioArb({ ties: true })),
+): fc.IPropertyWithHooks<[PoolScenario, number]> {
+  return fc.property(scenarios, expiryHorizonArb, (scenario, expirySoonSecs) => {
+    const { store } = storeFor(scenario);
+    // The counter the pick will consume, read on a twin because reading advances it.
+    const counter = cloneStore(store, scenario.nowMs).store.nextRoundRobin();
+    const decision = explainPick(scenario.accounts, store, optionsFor(scenario, strategy, { fingerprint: null, expirySoonSecs }));
+    if (decision.reason !== 'strategy') return;
+    const candidates = decision.candidates.map((c) => ({ name: c.name }));
+    expect(candidates.map((c) => c.name)).toEqual(eligibleNames(scenario));
+    const input = { windows: (name: string) => windowsIn(store, name), nowSecs: scenario.nowMs / 1000, expirySoonSecs, counter };
+    let expected = reference(candidates as [Account, ...Account[]], input).name;
+    // A full account is the last resort: when the pick lands on one while others have room, the
+    // strategy is asked again among those (Carousel's counter moves on one more step).
+    const offered = offeredNames(scenario, store);
+    if (!offered.includes(expected)) {
+      const roomy = candidates.filter((c) => offered.includes(c.name));
+      expected = reference(roomy as [Account, ...Account[]], { ...input, counter: counter + 1 }).name;
     }
+    expect(decision.account?.name).toBe(expected);
   });
 }
 
@@ -253,6 +282,9 @@ export interface LimitsAt {
   readonly nowMs: number;
   readonly info: RateLimitInfo;
 }
+
+/** Reaper's horizon: the default, 0, and anything up to a whole 5-hour window. */
+const expiryHorizonArb: fc.Arbitrary<number> = fc.oneof(fc.constantFrom(0, 1800), fc.integer({ min: 0, max: WINDOW_5H_SECS }));
 
 const limitsAtArb: fc.Arbitrary<LimitsAt> = clockArb.chain((nowMs) => rateLimitsArb(nowMs).map((info) => ({ nowMs, info })));
 

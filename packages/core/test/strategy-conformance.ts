@@ -6,6 +6,7 @@
  * ```ts
  * describeStrategy(myStrategy);
  * describeStrategy(experimental, { skip: { reason: 'waiting on #12' } });
+ * describeStrategy(maximus, { reference: referenceStrategies.maximus });
  * ```
  *
  * The strategy is called directly, with candidates in any state, so the suite checks the
@@ -17,10 +18,15 @@ import type { RateLimitInfo } from '../src/rate-limits.js';
 import type { MemoryStore, MemoryStoreSnapshot } from '../src/store/memory.js';
 import type { Account, Strategy, StrategyContext } from '../src/strategies/types.js';
 import { cloneStore, poolScenarioArb, storeFor } from './accounts-arbitraries.js';
+import { windowsIn, type ReferencePick } from './reference-strategies.js';
 
-/** Register the conformance suite for `strategy`; `skip` keeps it visible as skipped, with a reason. */
-export function describeStrategy(strategy: Strategy, options: { skip?: { reason: string } } = {}): void {
-  const skip = options.skip;
+/**
+ * Register the conformance suite for `strategy`; `skip` keeps it visible as skipped, with a reason;
+ * `reference` (a model written from the documented formula, test/reference-strategies.ts) must
+ * agree with every pick.
+ */
+export function describeStrategy(strategy: Strategy, options: { skip?: { reason: string }; reference?: ReferencePick } = {}): void {
+  const { skip, reference } = options;
   const title = `strategy conformance: ${strategy.name}${skip === undefined ? '' : ` (skipped: ${skip.reason})`}`;
 
   describe.skipIf(skip !== undefined)(title, () => {
@@ -59,6 +65,20 @@ export function describeStrategy(strategy: Strategy, options: { skip?: { reason:
           expect(strategy.pick(candidates, contextOf(store, expirySoonSecs))).toBe(
             strategy.pick(candidates, contextOf(twin, expirySoonSecs)),
           );
+        }),
+      );
+    });
+
+    // Only strategies that have a reference model get this check.
+    if (reference !== undefined) it('should pick what its reference model picks, from candidates in any state', () => {
+      const scenarios = fc.oneof(poolScenarioArb(), poolScenarioArb({ ties: true }));
+      fc.assert(
+        fc.property(scenarios, expirySoonArb, (scenario, expirySoonSecs) => {
+          const { store } = storeFor(scenario);
+          const counter = cloneStore(store, scenario.nowMs).store.nextRoundRobin();
+          const candidates = nonEmpty(scenario.accounts);
+          const input = { windows: (name: string) => windowsIn(store, name), nowSecs: scenario.nowMs / 1000, expirySoonSecs, counter };
+          expect(strategy.pick(candidates, contextOf(store, expirySoonSecs)).name).toBe(reference(candidates, input).name);
         }),
       );
     });

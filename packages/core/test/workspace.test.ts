@@ -21,6 +21,13 @@ describe('vitest.workspace.ts', () => {
     expect(fc.readConfigureGlobal().markInterruptAsFailure).toBe(true);
   });
 
+  it('should give core tests a timeout above fast-check\'s own interrupt', ({ task }) => {
+    // Otherwise vitest's 5 s default cuts a slow property before fast-check can report its seed.
+    const interruptMs = fc.readConfigureGlobal().interruptAfterTimeLimit;
+    expect(interruptMs).toBeGreaterThan(0);
+    expect(task.timeout).toBeGreaterThan(interruptMs as number);
+  });
+
   it('should resolve @shunt/core to its TypeScript source through the @shunt/source condition', async () => {
     // dist/ is never built before the tests run in CI, so resolving to it would fail outright;
     // this checks the resolved file explicitly too.

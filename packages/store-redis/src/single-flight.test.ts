@@ -96,8 +96,11 @@ describeWithRedis('singleFlight and acquireLock', () => {
     const follower = b.singleFlight('refresh:work', failing, { pollMs: 5 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     gate.resolve();
-    await expect(leader).rejects.toThrow('invalid_grant');
-    await expect(follower).rejects.toThrow(/leading instance failed: invalid_grant/);
+    // Settle both at once: awaiting the leader first would leave the follower's rejection, which
+    // can land while the leader is still being awaited, without a handler (an unhandled rejection).
+    const [leaderOutcome, followerOutcome] = await Promise.allSettled([leader, follower]);
+    expect(leaderOutcome).toMatchObject({ status: 'rejected', reason: { message: 'invalid_grant' } });
+    expect(followerOutcome).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/leading instance failed: invalid_grant/) } });
     expect(calls).toBe(1);
   });
 

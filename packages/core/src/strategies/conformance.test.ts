@@ -1,8 +1,11 @@
+import { referenceStrategies } from '../../test/reference-strategies.js';
 import { describeStrategy } from '../../test/strategy-conformance.js';
 import { carousel, cushion, maximus, reaper } from './index.js';
 import type { Strategy } from './types.js';
 
-for (const strategy of [maximus, cushion, reaper, carousel]) describeStrategy(strategy);
+for (const strategy of [maximus, cushion, reaper, carousel]) {
+  describeStrategy(strategy, { reference: referenceStrategies[strategy.name as keyof typeof referenceStrategies] });
+}
 
 // A user-defined strategy, to prove the suite (and the seam) fits more than the built-ins.
 const least7d: Strategy = {

@@ -59,6 +59,38 @@ describe('reaper (ported from the seed)', () => {
     });
   });
 
+  it('should count a binding reset exactly expirySoonSecs away as expiring (the horizon is inclusive)', () => {
+    const { store, accounts } = setup('full', 'empty');
+    windows(store, 'full', { u5: 0.8, r5: 1800 });
+    windows(store, 'empty', { u5: 0.2, r5: 1800 });
+    // Both expiring: equal resets, so config order decides. Were the horizon exclusive, neither
+    // would be expiring and the lower utilization would win.
+    expect(pick(accounts, store, 'reaper', { expirySoonSecs: 1800 })).toBe('full');
+    expect(reaper.explain?.({ name: 'full' }, ctx(store))).toMatchObject({ expiring: true });
+    expect(pick(accounts, store, 'reaper', { expirySoonSecs: 1799 })).toBe('empty');
+  });
+
+  it('should bind the 5-hour reset when both windows are equally used', () => {
+    const { store, accounts } = setup('five-hour-binds', 'other');
+    // Equal utilization: the 5-hour reset (in 1 h) binds, not the weekly one (in 5 days), so this
+    // account's reset is earlier than the other's (2 h) and it wins.
+    windows(store, 'five-hour-binds', { u5: 0.5, r5: HOUR, u7: 0.5, r7: 5 * DAY });
+    windows(store, 'other', { u5: 0.6, r5: 2 * HOUR, u7: 0.2, r7: 4 * DAY });
+    expect(pick(accounts, store, 'reaper')).toBe('five-hour-binds');
+    expect(reaper.explain?.({ name: 'five-hour-binds' }, ctx(store))).toEqual({
+      bindingUtilization: 0.5,
+      bindingResetSecs: T0 / 1000 + HOUR,
+      expiring: false,
+    });
+  });
+
+  it('should prefer the earlier reset even when that account is fuller (utilization only breaks reset ties)', () => {
+    const { store, accounts } = setup('sooner-full', 'later-empty');
+    windows(store, 'sooner-full', { u5: 0.8, r5: 2 * HOUR });
+    windows(store, 'later-empty', { u5: 0.1, r5: 3 * HOUR });
+    expect(pick(accounts, store, 'reaper')).toBe('sooner-full');
+  });
+
   it('should honour expirySoonSecs (it decides whether utilization breaks a reset tie)', () => {
     const { store, accounts } = setup('high', 'low');
     windows(store, 'high', { u5: 0.8, r5: 45 * 60 });
@@ -89,7 +121,7 @@ describe('carousel (ported from the seed)', () => {
 
   it('should not advance the counter when explaining', () => {
     const { store } = setup('a');
-    carousel.explain?.({ name: 'a' }, ctx(store));
+    expect(carousel.explain?.({ name: 'a' }, ctx(store))).toEqual({});
     expect(store.nextRoundRobin()).toBe(0);
   });
 
@@ -111,11 +143,21 @@ describe('cushion (ported from the seed)', () => {
   });
 
   it('should break a binding tie on the secondary window (cushion_tiebreaks_on_secondary_window)', () => {
+    // Both bind at 0.6, so only the secondary window can decide; the seed's own version of this
+    // test had different bindings and never reached the tie-break.
     const { store, accounts } = setup('worse', 'better');
     windows(store, 'worse', { u5: 0.5, r5: HOUR, u7: 0.6, r7: DAY });
-    windows(store, 'better', { u5: 0.5, r5: HOUR, u7: 0.2, r7: DAY });
+    windows(store, 'better', { u5: 0.6, r5: HOUR, u7: 0.2, r7: DAY });
     expect(pick(accounts, store, 'cushion')).toBe('better');
     expect(cushion.explain?.({ name: 'worse' }, ctx(store))).toEqual({ binding: 0.6, secondary: 0.5 });
+    expect(cushion.explain?.({ name: 'better' }, ctx(store))).toEqual({ binding: 0.6, secondary: 0.2 });
+  });
+
+  it('should keep the first of two accounts with equal binding and secondary windows', () => {
+    const { store, accounts } = setup('first', 'second');
+    windows(store, 'first', { u5: 0.6, r5: HOUR, u7: 0.2, r7: DAY });
+    windows(store, 'second', { u5: 0.2, r5: 2 * HOUR, u7: 0.6, r7: 2 * DAY });
+    expect(pick(accounts, store, 'cushion')).toBe('first');
   });
 
   it('should treat a window whose reset has passed as empty', () => {
@@ -157,6 +199,13 @@ describe('maximus (ported from the seed)', () => {
     const { store } = setup();
     windows(store, 'over', { u5: 1.01, r5: 5 * HOUR, u7: 1.5, r7: 7 * DAY });
     expect(maximus.explain?.({ name: 'over' }, ctx(store))).toEqual({ score: 0, health5h: 0, health7d: 0 });
+  });
+
+  it('should clamp a negative utilization from a custom store to 0, so no health exceeds 1', () => {
+    const { store } = setup();
+    windows(store, 'odd', { u5: 0.5, r5: HOUR, u7: 0.5, r7: DAY });
+    const negative = { ...store, utilization5h: () => -0.5, utilization7d: () => -2 };
+    expect(maximus.explain?.({ name: 'odd' }, { ...ctx(store), store: negative })).toEqual({ score: 1, health5h: 1, health7d: 1 });
   });
 
   it('should cap the time fraction at 1 for a reset further away than the window', () => {
@@ -260,8 +309,12 @@ describe('resolveStrategy', () => {
   });
 
   it('should throw a TypeError for something that is neither a name nor a strategy', () => {
+    const expected = /^resolveStrategy: expected a strategy name or an object with a pick\(\) method, got /;
     expect(() => resolveStrategy(null as unknown as string)).toThrow(TypeError);
+    expect(() => resolveStrategy(null as unknown as string)).toThrow(expected);
+    expect(() => resolveStrategy(undefined as unknown as string)).toThrow(expected);
     expect(() => resolveStrategy({ name: 'no-pick' } as unknown as Strategy)).toThrow(TypeError);
+    expect(() => resolveStrategy({ name: 'no-pick' } as unknown as Strategy)).toThrow(expected);
   });
 });
 
