@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { poolScenarioArb, storeFor } from '../test/accounts-arbitraries.js';
+import { poolScenarioArb, storeFor } from './testing/pool-arbitraries.js';
 import {
   arbHeaderRecord,
   arbRateLimitInfo,

@@ -8,15 +8,20 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..');
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
 
+// The routing core. `src/testing/` is the `@shunt/core/testing` entry, for a gateway's own test
+// suite: it runs under vitest with fast-check, its optional peers, and nowhere else.
 const sourceFiles = listFiles(join(root, 'src')).filter(
-  (file) => file.endsWith('.ts') && !/\.(test|spec|bench)\.ts$/.test(file),
+  (file) => file.endsWith('.ts') && !/\.(test|spec|bench)\.ts$/.test(file) && !relative(join(root, 'src'), file).startsWith('testing'),
 );
 
 describe('@shunt/core portability', () => {
   it('should declare no runtime dependencies', () => {
-    for (const key of ['dependencies', 'peerDependencies', 'optionalDependencies', 'bundleDependencies']) {
+    for (const key of ['dependencies', 'optionalDependencies', 'bundleDependencies']) {
       expect(manifest[key], `package.json must not have "${key}"`).toBeUndefined();
     }
+    // Only the testing entry's peers, and optional: installing @shunt/core never pulls them in.
+    expect(Object.keys(manifest['peerDependencies'] as object).sort()).toEqual(['fast-check', 'vitest']);
+    expect(manifest['peerDependenciesMeta']).toEqual({ 'fast-check': { optional: true }, vitest: { optional: true } });
   });
 
   it('should find the library sources it guards', () => {

@@ -17,8 +17,8 @@ import {
   lawReaperPutsExpiringFirst,
   lawSameStateSamePick,
   lawStickyStaysPut,
-} from './laws.js';
-import { referenceStrategies } from './reference-strategies.js';
+} from '../src/testing/laws.js';
+import { referenceStrategies } from '../src/testing/reference-strategies.js';
 
 describe.each([maximus, cushion, reaper, carousel].map((s) => [s.name, s] as const))('routing laws: %s', (_, strategy) => {
   it('should never pick an account that is tried, cooling, disabled or exhausted', () => {

@@ -2,7 +2,7 @@
 // with Redis unreachable (the replica alone must still keep the whole contract).
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { describeStateStore } from '../../core/test/store-conformance.js';
+import { describeStateStore } from '@shunt/core/testing';
 import { freePort, redisSkipReason, startRedis, type RedisServer } from '../test/redis-server.js';
 import { redisStore, type RedisStore } from './redis-store.js';
 

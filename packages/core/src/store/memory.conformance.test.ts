@@ -1,4 +1,4 @@
-import { describeStateStore } from '../../test/store-conformance.js';
+import { describeStateStore } from '../testing/index.js';
 import { memoryStore } from './memory.js';
 
 describeStateStore('memoryStore', (clock) => memoryStore({ now: clock.now }));

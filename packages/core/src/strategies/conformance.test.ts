@@ -1,5 +1,5 @@
-import { referenceStrategies } from '../../test/reference-strategies.js';
-import { describeStrategy } from '../../test/strategy-conformance.js';
+import { referenceStrategies } from '../testing/reference-strategies.js';
+import { describeStrategy } from '../testing/index.js';
 import { carousel, cushion, maximus, reaper } from './index.js';
 import type { Strategy } from './types.js';
 

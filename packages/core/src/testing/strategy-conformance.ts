@@ -14,10 +14,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RateLimitInfo } from '../src/rate-limits.js';
-import type { MemoryStore, MemoryStoreSnapshot } from '../src/store/memory.js';
-import type { Account, Strategy, StrategyContext } from '../src/strategies/types.js';
-import { cloneStore, poolScenarioArb, storeFor } from './accounts-arbitraries.js';
+import type { RateLimitInfo } from '../rate-limits.js';
+import type { MemoryStore, MemoryStoreSnapshot } from '../store/memory.js';
+import type { Account, Strategy, StrategyContext } from '../strategies/types.js';
+import { cloneStore, poolScenarioArb, storeFor } from './pool-arbitraries.js';
 import { windowsIn, type ReferencePick } from './reference-strategies.js';
 
 /**

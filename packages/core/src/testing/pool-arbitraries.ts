@@ -6,10 +6,10 @@
  * independent oracle for which accounts may be picked.
  */
 import fc from 'fast-check';
-import { WINDOW_5H_SECS, WINDOW_7D_SECS, type RateLimitInfo } from '../src/rate-limits.js';
-import { memoryStore, type MemoryStore } from '../src/store/memory.js';
-import type { StateStore } from '../src/store/types.js';
-import type { Account } from '../src/strategies/types.js';
+import { WINDOW_5H_SECS, WINDOW_7D_SECS, type RateLimitInfo } from '../rate-limits.js';
+import { memoryStore, type MemoryStore } from '../store/memory.js';
+import type { StateStore } from '../store/types.js';
+import type { Account } from '../strategies/types.js';
 
 /** What one account's store entry holds in a scenario. */
 export interface AccountState {

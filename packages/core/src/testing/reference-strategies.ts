@@ -6,8 +6,8 @@
  * from the code's single-pass loops, so the laws compare the code with the documentation instead
  * of with itself (`explain()` shares its helpers with `pick()`).
  */
-import type { StateStore } from '../src/store/types.js';
-import type { Account } from '../src/strategies/types.js';
+import type { StateStore } from '../store/types.js';
+import type { Account } from '../strategies/types.js';
 
 /** The four numbers every strategy reads for one account (docs/strategies.md's table). */
 export interface Windows {

@@ -5,8 +5,8 @@
  * a store whose internals look nothing like `memoryStore`.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { RateLimitInfo } from '../src/rate-limits.js';
-import type { StateStore } from '../src/store/types.js';
+import type { RateLimitInfo } from '../rate-limits.js';
+import type { StateStore } from '../store/types.js';
 
 /** A manual clock handed to the store factory: the suite moves time, nothing sleeps. */
 export interface TestClock {

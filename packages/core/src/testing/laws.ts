@@ -1,17 +1,17 @@
 /**
  * @module
  * Named, reusable fast-check laws for routing. Each `law…` returns a property; run it with
- * `fc.assert(lawNeverPicksIneligible(strategy))`. Scenarios come from `accounts-arbitraries.ts`,
+ * `fc.assert(lawNeverPicksIneligible(strategy))`. Scenarios come from `pool-arbitraries.ts`,
  * and eligibility is checked against `eligibleNames`, an oracle computed from the scenario rather
  * than read back from the store.
  */
 import fc from 'fast-check';
 import { expect } from 'vitest';
-import { explainPick, pickAccount, type PickOptions } from '../src/pick.js';
-import { WINDOW_5H_SECS, WINDOW_7D_SECS, type RateLimitInfo } from '../src/rate-limits.js';
-import { carousel, cushion, maximus, reaper } from '../src/strategies/index.js';
-import type { Account, Strategy } from '../src/strategies/types.js';
-import type { MemoryStore } from '../src/store/memory.js';
+import { explainPick, pickAccount, type PickOptions } from '../pick.js';
+import { WINDOW_5H_SECS, WINDOW_7D_SECS, type RateLimitInfo } from '../rate-limits.js';
+import { carousel, cushion, maximus, reaper } from '../strategies/index.js';
+import type { Account, Strategy } from '../strategies/types.js';
+import type { MemoryStore } from '../store/memory.js';
 import {
   clockArb,
   cloneStore,
@@ -23,7 +23,7 @@ import {
   rateLimitsArb,
   storeFor,
   type PoolScenario,
-} from './accounts-arbitraries.js';
+} from './pool-arbitraries.js';
 import { referenceMaximusScore, referenceReaperBinding, windowsIn, type ReferencePick } from './reference-strategies.js';
 
 /** The options a scenario implies for `pickAccount`. */
