@@ -57,10 +57,10 @@ export function fillVariedPool(store: StateStore, accounts: readonly Account[], 
     const exhausted = i % 32 === 5;
     store.updateRateLimits(name, {
       utilization5h: exhausted ? 1.01 : Math.round(rand() * 100) / 100,
-      reset5h: nowSecs + 1 + Math.floor(rand() * 18_000),
+      reset5hSecs: nowSecs + 1 + Math.floor(rand() * 18_000),
       status5h: exhausted ? 'rejected' : rand() < 0.1 ? 'allowed_warning' : 'allowed',
       utilization7d: Math.round(rand() * 100) / 100,
-      reset7d: nowSecs + 1 + Math.floor(rand() * 604_800),
+      reset7dSecs: nowSecs + 1 + Math.floor(rand() * 604_800),
       status7d: 'allowed',
       updatedMs: nowMs,
     });

@@ -107,4 +107,4 @@ for (const turn of [1, 2]) {
   const response = await forward(body);
   console.log(`turn ${turn}: ${response.status} from ${response.headers.get('x-shunt-account')}`);
 }
-console.log(`work is cooling until ${new Date(store.cooldownUntil('work') ?? 0).toISOString()}`);
+console.log(`work is cooling until ${new Date(store.cooldownUntilMs('work') ?? 0).toISOString()}`);

@@ -24,7 +24,7 @@ describe('classifyResponse: blocked windows', () => {
   it('should name the weekly window when both rejected windows reset at the same instant', () => {
     const reset = String(NOW_SECS + 600);
     const headers = { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: reset, [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: reset };
-    expect(classify429(headers)).toMatchObject({ reason: 'window_rejected', window: '7d', cooldownMs: 600_500 });
+    expect(classify429(headers)).toMatchObject({ reason: 'window_exhausted', window: '7d', cooldownMs: 600_500 });
   });
 
   it('should not treat a window below full, without a status, as blocked', () => {

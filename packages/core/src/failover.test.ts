@@ -91,7 +91,7 @@ describe('classifyResponse', () => {
       const headers = { ...ORDINARY, [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS + 3600) };
       expect(classify(429, headers)).toMatchObject({
         kind: 'failover',
-        reason: 'window_rejected',
+        reason: 'window_exhausted',
         window: '5h',
         cooldownMs: 3_600_000 + 500,
       });
@@ -100,7 +100,7 @@ describe('classifyResponse', () => {
     it('should cool until the 7d reset when only the weekly window is rejected (seed used the 5h reset)', () => {
       const headers = { ...ORDINARY, [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 2 * 86_400) };
       expect(classify(429, headers)).toMatchObject({
-        reason: 'window_rejected',
+        reason: 'window_exhausted',
         window: '7d',
         cooldownMs: 2 * 86_400_000 + 500,
       });
@@ -120,14 +120,14 @@ describe('classifyResponse', () => {
 
     it('should treat the synthetic `exhausted` status like `rejected`', () => {
       expect(classify(429, { [`${U}5h-status`]: 'exhausted', [`${U}5h-reset`]: String(NOW_SECS + 60) })).toMatchObject({
-        reason: 'window_rejected',
+        reason: 'window_exhausted',
         cooldownMs: 60_500,
       });
     });
 
     it('should prefer the rejected window over retry-after (the reset is the truth)', () => {
       const headers = { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS + 3600), 'retry-after': '5' };
-      expect(classify(429, headers)).toMatchObject({ reason: 'window_rejected', cooldownMs: 3_600_500 });
+      expect(classify(429, headers)).toMatchObject({ reason: 'window_exhausted', cooldownMs: 3_600_500 });
     });
 
     it('should not cap a rejected window by maxRetryAfterMs', () => {
@@ -139,11 +139,11 @@ describe('classifyResponse', () => {
       const action = classify(429, { [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 100) });
       expect(action).toStrictEqual({
         kind: 'failover',
-        reason: 'window_rejected',
+        reason: 'window_exhausted',
         window: '7d',
         cooldownMs: 100_500,
         fault: 'account',
-        rateLimits: { status7d: 'rejected', reset7d: NOW_SECS + 100, updatedMs: NOW },
+        rateLimits: { status7d: 'rejected', reset7dSecs: NOW_SECS + 100, updatedMs: NOW },
       });
     });
 
@@ -256,7 +256,7 @@ describe('classifyResponse', () => {
   describe('429 with a full window but no status', () => {
     it('should treat utilization >= 1 with a future reset as a rejected window', () => {
       const headers = { [`${U}5h-utilization`]: '1.01', [`${U}5h-reset`]: String(NOW_SECS + 900) };
-      expect(classify(429, headers)).toMatchObject({ reason: 'window_rejected', window: '5h', cooldownMs: 900_500 });
+      expect(classify(429, headers)).toMatchObject({ reason: 'window_exhausted', window: '5h', cooldownMs: 900_500 });
     });
 
     it('should pick the later reset when both windows are full', () => {
@@ -295,7 +295,7 @@ describe('classifyResponse', () => {
   describe('header shapes', () => {
     const headers = { [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 100), 'Retry-After': '5' };
     it.each(headerShapes(headers))('should classify a 429 from a $shape identically', ({ headers: source }) => {
-      expect(classify(429, source)).toMatchObject({ reason: 'window_rejected', window: '7d', cooldownMs: 100_500 });
+      expect(classify(429, source)).toMatchObject({ reason: 'window_exhausted', window: '7d', cooldownMs: 100_500 });
     });
 
     it.each(headerShapes({ 'Retry-After': '5' }))('should read retry-after from a $shape', ({ headers: source }) => {
@@ -423,7 +423,7 @@ describe('classifyResponse', () => {
   test.prop([arbRateLimitInfo(NOW), fc.constantFrom('5h', '7d'), fc.option(fc.constantFrom('3', '86400', 'Thu, 01 Jan 2026 00:00:09 GMT'))])(
     'should never end the cooldown of a 429 with a rejected window before that window resets',
     (info, window, retryAfter) => {
-      const resetSecs = window === '5h' ? info.reset5h : info.reset7d;
+      const resetSecs = window === '5h' ? info.reset5hSecs : info.reset7dSecs;
       // A reset further ahead than the window is long is bogus and capped (tested below).
       const windowMs = (window === '5h' ? 18_000 : 604_800) * 1000;
       fc.pre(resetSecs !== undefined && resetSecs * 1000 > NOW && resetSecs * 1000 <= NOW + windowMs + 600_000);
@@ -433,7 +433,7 @@ describe('classifyResponse', () => {
         ...(retryAfter === null ? {} : { 'retry-after': retryAfter }),
       };
       const action = classify(429, headers);
-      expect(action).toMatchObject({ kind: 'failover', reason: 'window_rejected' });
+      expect(action).toMatchObject({ kind: 'failover', reason: 'window_exhausted' });
       expect(NOW + cooldownOf(action)).toBeGreaterThanOrEqual((resetSecs ?? 0) * 1000);
     },
   );
@@ -487,7 +487,7 @@ describe('recordResponse', () => {
   it('should cool a rejected account until its reset and mark it exhausted', () => {
     const { store, advance } = setup();
     recordResponse(store, 'work', classify(429, { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS + 60) }));
-    expect(store.cooldownUntil('work')).toBe(NOW + 60_500);
+    expect(store.cooldownUntilMs('work')).toBe(NOW + 60_500);
     expect(store.isExhausted('work')).toBe(true);
     expect(store.isAvailable('work')).toBe(false);
     expect(store.getLastUsed()).toBeNull();
@@ -500,21 +500,21 @@ describe('recordResponse', () => {
     const { store } = setup();
     recordResponse(store, 'work', classify(200, ORDINARY));
     recordResponse(store, 'work', classify(429, { [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 100) }));
-    expect(store.rateLimits('work')).toMatchObject({ utilization5h: 0.3, status5h: 'allowed', status7d: 'rejected', reset7d: NOW_SECS + 100 });
+    expect(store.rateLimits('work')).toMatchObject({ utilization5h: 0.3, status5h: 'allowed', status7d: 'rejected', reset7dSecs: NOW_SECS + 100 });
   });
 
   it('should not cool on a request-scoped 429, nor store anything', () => {
     const { store } = setup();
     recordResponse(store, 'work', classify(429, { 'x-should-retry': 'true' }));
     expect(store.isAvailable('work')).toBe(true);
-    expect(store.cooldownUntil('work')).toBeNull();
+    expect(store.cooldownUntilMs('work')).toBeNull();
     expect(store.rateLimits('work')).toBeNull();
   });
 
   it('should not cool on one transport error, and store no rate limits', () => {
     const { store } = setup();
     expect(recordResponse(store, 'work', classifyResponse({ transportError: new Error('ECONNRESET') }, ctx), { requestKey: 'r1' })).toBe(0);
-    expect(store.cooldownUntil('work')).toBeNull();
+    expect(store.cooldownUntilMs('work')).toBeNull();
     expect(store.rateLimits('work')).toBeNull();
   });
 
@@ -532,14 +532,14 @@ describe('recordResponse', () => {
   it('should cool an account on an in-stream overloaded error', () => {
     const { store } = setup();
     recordResponse(store, 'work', classifyStreamError('overloaded_error', ctx));
-    expect(store.cooldownUntil('work')).toBe(NOW + 30_000);
+    expect(store.cooldownUntilMs('work')).toBe(NOW + 30_000);
   });
 
   it('should not shorten a longer running cooldown', () => {
     const { store } = setup();
     recordResponse(store, 'work', classify(403));
     recordResponse(store, 'work', classify(529));
-    expect(store.cooldownUntil('work')).toBe(NOW + 1_800_000);
+    expect(store.cooldownUntilMs('work')).toBe(NOW + 1_800_000);
   });
 
   it('should leave other accounts alone', () => {
@@ -574,7 +574,7 @@ describe('account fault or request fault', () => {
   it('should not cool any account when one request gets a 500 from every account', () => {
     const { store } = setup();
     for (const account of ['a', 'b', 'c']) expect(fail(store, account, 'poison')).toBe(0);
-    for (const account of ['a', 'b', 'c']) expect(store.cooldownUntil(account)).toBeNull();
+    for (const account of ['a', 'b', 'c']) expect(store.cooldownUntilMs(account)).toBeNull();
     // Another request still finds the whole pool.
     expect(pickAccount([{ name: 'a' }, { name: 'b' }, { name: 'c' }], store)?.name).toBe('a');
   });
@@ -592,7 +592,7 @@ describe('account fault or request fault', () => {
     fail(store, 'a', 'r1');
     advance(30_000);
     expect(fail(store, 'a', 'r2', 502)).toBe(10_000);
-    expect(store.cooldownUntil('a')).toBe(NOW + 40_000);
+    expect(store.cooldownUntilMs('a')).toBe(NOW + 40_000);
   });
 
   it('should count 5xx and transport errors together', () => {
@@ -643,7 +643,7 @@ describe('account fault or request fault', () => {
     expect(fail(store, 'a', 'r1', 500, policy)).toBe(0);
     expect(fail(store, 'a', 'r2', 500, policy)).toBe(0);
     expect(fail(store, 'a', 'r3', 500, policy)).toBe(2000);
-    expect(store.cooldownUntil('a')).toBe(NOW + 2000);
+    expect(store.cooldownUntilMs('a')).toBe(NOW + 2000);
   });
 
   it('should cool at the first failure with accountFaultRequests 1, even without a request key', () => {
@@ -660,7 +660,7 @@ describe('account fault or request fault', () => {
   it('should cool on a 529 at once, for a single request', () => {
     const { store } = setup();
     expect(fail(store, 'a', 'r1', 529)).toBe(30_000);
-    expect(store.cooldownUntil('a')).toBe(NOW + 30_000);
+    expect(store.cooldownUntilMs('a')).toBe(NOW + 30_000);
   });
 
   it('should return 0 from recordResponse for a success, a refresh and a response returned as-is', () => {
@@ -693,7 +693,7 @@ describe('account fault or request fault', () => {
     'should leave every account as available as it was after one request fails on every account, for any pool and policy',
     (scenario, policy, faults) => {
       const { store, clock } = storeFor(scenario);
-      const before = new Map(scenario.accounts.map((a) => [a.name, store.cooldownUntil(a.name)]));
+      const before = new Map(scenario.accounts.map((a) => [a.name, store.cooldownUntilMs(a.name)]));
       // The request goes round the pool as the proxy sends it, more than once when the faults
       // outnumber the accounts (a hold clears `tried`), with time passing between attempts.
       const tried = new Set<string>();
@@ -710,7 +710,7 @@ describe('account fault or request fault', () => {
         tried.add(account.name);
       }
       for (const [name, until] of before) {
-        expect(store.cooldownUntil(name), name).toBe(until !== null && until > clock.t ? until : null);
+        expect(store.cooldownUntilMs(name), name).toBe(until !== null && until > clock.t ? until : null);
       }
     },
   );
@@ -759,7 +759,7 @@ describe('bogus resets (capped at the window plus windowCapMarginMs)', () => {
   }
 
   it('should cool a 5h window rejected with a reset 10 years ahead for 5 h + margin, not 3,650 days', () => {
-    expect(classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS))).toMatchObject({ reason: 'window_rejected', window: '5h', cooldownMs: CAP_5H_MS });
+    expect(classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS))).toMatchObject({ reason: 'window_exhausted', window: '5h', cooldownMs: CAP_5H_MS });
     expect(cooldownOf(classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS), ctx, { windowCapMarginMs: 0 }))).toBe(5 * HOUR_MS);
   });
 
@@ -792,7 +792,7 @@ describe('bogus resets (capped at the window plus windowCapMarginMs)', () => {
     // A request that was already in flight comes back with the real reset, an hour ahead.
     const later = classifyResponse({ status: 429, headers: rejected5h(NOW_SECS + 3600) }, { nowMs: store.now() });
     recordResponse(store, 'work', later);
-    expect(store.cooldownUntil('work')).toBe(NOW + HOUR_MS + 500);
+    expect(store.cooldownUntilMs('work')).toBe(NOW + HOUR_MS + 500);
     expect(soonestAvailableMs([{ name: 'work' }], store)).toBe(NOW + HOUR_MS + 500);
   });
 
@@ -811,7 +811,7 @@ describe('bogus resets (capped at the window plus windowCapMarginMs)', () => {
     recordResponse(store, 'work', classify(429, rejected5h(NOW_SECS + 4 * 3600)));
     advance(60_000);
     recordResponse(store, 'work', classifyResponse({ status: 429, headers: rejected5h(NOW_SECS + 3600) }, { nowMs: store.now() }));
-    expect(store.cooldownUntil('work')).toBe(NOW + 4 * HOUR_MS + 500);
+    expect(store.cooldownUntilMs('work')).toBe(NOW + 4 * HOUR_MS + 500);
   });
 
   /** Any reset a header can carry, from the past to the parser's upper bound (~9e12 s). */
@@ -822,13 +822,13 @@ describe('bogus resets (capped at the window plus windowCapMarginMs)', () => {
   const arbWildHeaders = fc
     .record({
       info: arbRateLimitInfo(NOW),
-      reset5h: fc.option(arbAnyReset, { nil: undefined }),
-      reset7d: fc.option(arbAnyReset, { nil: undefined }),
+      reset5hSecs: fc.option(arbAnyReset, { nil: undefined }),
+      reset7dSecs: fc.option(arbAnyReset, { nil: undefined }),
       extra: arbHeaderRecord,
     })
-    .map(({ info, reset5h, reset7d, extra }) => ({
+    .map(({ info, reset5hSecs, reset7dSecs, extra }) => ({
       ...extra,
-      ...rateLimitHeadersOf({ ...info, ...(reset5h === undefined ? {} : { reset5h }), ...(reset7d === undefined ? {} : { reset7d }) }),
+      ...rateLimitHeadersOf({ ...info, ...(reset5hSecs === undefined ? {} : { reset5hSecs }), ...(reset7dSecs === undefined ? {} : { reset7dSecs }) }),
     }));
 
   test.prop([arbWildHeaders, fc.constantFrom(200, 429, 529, 500)])(
@@ -837,7 +837,7 @@ describe('bogus resets (capped at the window plus windowCapMarginMs)', () => {
       const { store, advance } = setup();
       const action = classifyResponse({ status, headers }, { nowMs: NOW });
       recordResponse(store, 'work', action);
-      if (action.kind === 'failover' && action.reason === 'window_rejected') {
+      if (action.kind === 'failover' && action.reason === 'window_exhausted') {
         expect(action.cooldownMs).toBeLessThanOrEqual(action.window === '5h' ? CAP_5H_MS : CAP_7D_MS);
       }
       const back = soonestAvailableMs([{ name: 'work' }], store);

@@ -8,7 +8,7 @@ import {
   DEFAULT_WINDOW_CAP_MARGIN_MS,
   hasRateLimitHeaders,
   isResetBogus,
-  isWindowRejected,
+  isWindowExhausted,
   parseRateLimitHeaders,
   readHeader,
   WINDOW_5H_SECS,
@@ -131,7 +131,7 @@ export interface RecordOptions {
 
 /** Why a request fails over to another account. */
 export type FailoverReason =
-  | 'window_rejected'
+  | 'window_exhausted'
   | 'retry_after'
   | 'request_scoped'
   | 'rate_limited'
@@ -158,7 +158,7 @@ export type ResponseAction =
       readonly kind: 'failover';
       readonly reason: FailoverReason;
       readonly cooldownMs: number;
-      /** For `window_rejected`: which window was rejected (the later reset when both were). */
+      /** For `window_exhausted`: which window was rejected (the later reset when both were). */
       readonly window?: '5h' | '7d';
       readonly rateLimits: RateLimitInfo | null;
     } & (
@@ -304,7 +304,7 @@ export function recordResponse(store: StateStore, account: string, action: Respo
     // record has one for a window this response reports sanely, the running cooldown may stand on
     // it, so it ends here and this response's own cooldown (if any) replaces it.
     // Only a cooling account can hold such a cooldown: the usual response costs no record copy.
-    if (store.cooldownUntil(account) !== null && replacesBogusReset(store.rateLimits(account), action.rateLimits)) {
+    if (store.cooldownUntilMs(account) !== null && replacesBogusReset(store.rateLimits(account), action.rateLimits)) {
       store.clearCooldown(account);
     }
     store.updateRateLimits(account, action.rateLimits);
@@ -325,8 +325,8 @@ export function recordResponse(store: StateStore, account: string, action: Respo
 function replacesBogusReset(previous: RateLimitInfo | null, next: RateLimitInfo): boolean {
   if (previous === null) return false;
   return (
-    (next.reset5h !== undefined && isResetBogus(previous, '5h') && !isResetBogus(next, '5h')) ||
-    (next.reset7d !== undefined && isResetBogus(previous, '7d') && !isResetBogus(next, '7d'))
+    (next.reset5hSecs !== undefined && isResetBogus(previous, '5h') && !isResetBogus(next, '5h')) ||
+    (next.reset7dSecs !== undefined && isResetBogus(previous, '7d') && !isResetBogus(next, '7d'))
   );
 }
 
@@ -405,7 +405,7 @@ function windowRejected(
   // Not capped by maxRetryAfterMs (the reset is the truth), but by the window's own length: no
   // reset lies further ahead than that, so a later one is a bogus header.
   const cooldownMs = Math.max(0, Math.min(blocked.resetSecs * 1000 - nowMs + p.resetMarginMs, windowCapMs(blocked.window, p)));
-  return { kind: 'failover', reason: 'window_rejected', cooldownMs, window: blocked.window, fault: 'account', rateLimits };
+  return { kind: 'failover', reason: 'window_exhausted', cooldownMs, window: blocked.window, fault: 'account', rateLimits };
 }
 
 /** The longest cooldown a rejected `window` can justify: its length plus `windowCapMarginMs`. */
@@ -424,12 +424,12 @@ function blockedWindow(
   byStatus: boolean,
   p: FailoverPolicy,
 ): { readonly window: '5h' | '7d'; readonly resetSecs: number } | null {
-  if (byStatus && !isWindowRejected(info, '5h', nowMs) && !isWindowRejected(info, '7d', nowMs)) return null;
+  if (byStatus && !isWindowExhausted(info, '5h', nowMs) && !isWindowExhausted(info, '7d', nowMs)) return null;
   let blocked: { readonly window: '5h' | '7d'; readonly resetSecs: number } | null = null;
   for (const window of WINDOWS) {
     // Capped, so that a bogus reset on the 5-hour window cannot outrank the weekly one.
     const reset = cappedResetSecs(info, window, p.windowCapMarginMs);
-    if (reset === undefined || !(isWindowRejected(info, window, nowMs) || isFullWithoutStatus(info, window, nowMs))) continue;
+    if (reset === undefined || !(isWindowExhausted(info, window, nowMs) || isFullWithoutStatus(info, window, nowMs))) continue;
     // `>=` lets the weekly window win a tie: it says the most about the account.
     if (blocked === null || reset >= blocked.resetSecs) blocked = { window, resetSecs: reset };
   }
@@ -441,7 +441,7 @@ const WINDOWS = ['5h', '7d'] as const;
 /** Utilization ≥ 1 and a future reset, from headers that carry no status for the window. */
 function isFullWithoutStatus(info: RateLimitInfo, window: '5h' | '7d', nowMs: number): boolean {
   const [utilization, reset, status] =
-    window === '5h' ? [info.utilization5h, info.reset5h, info.status5h] : [info.utilization7d, info.reset7d, info.status7d];
+    window === '5h' ? [info.utilization5h, info.reset5hSecs, info.status5h] : [info.utilization7d, info.reset7dSecs, info.status7d];
   return status === undefined && utilization !== undefined && utilization >= 1 && reset !== undefined && reset * 1000 > nowMs;
 }
 

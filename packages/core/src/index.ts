@@ -10,7 +10,7 @@ export {
   WINDOW_5H_SECS,
   WINDOW_7D_SECS,
   hasRateLimitHeaders,
-  isWindowRejected,
+  isWindowExhausted,
   mergeRateLimitInfo,
   parseRateLimitHeaders,
   readHeader,

@@ -15,20 +15,20 @@ describe('pickAccount: availability (ported from the seed)', () => {
   it.each(ALL)('should skip an account whose window is exhausted (all_strategies_skip_exhausted, %s)', (_, strategy) => {
     for (const status of ['exhausted', 'rejected']) {
       const { store, accounts } = setup('exhausted', 'fresh');
-      limits(store, 'exhausted', { utilization5h: 1, reset5h: NOW_SECS + HOUR, status5h: status });
+      limits(store, 'exhausted', { utilization5h: 1, reset5hSecs: NOW_SECS + HOUR, status5h: status });
       expect(pickAccount(accounts, store, { strategy })?.name).toBe('fresh');
     }
   });
 
   it.each(ALL)('should skip an account whose weekly window is rejected (%s)', (_, strategy) => {
     const { store, accounts } = setup('exhausted', 'fresh');
-    limits(store, 'exhausted', { utilization7d: 1, reset7d: NOW_SECS + 2 * 24 * HOUR, status7d: 'rejected' });
+    limits(store, 'exhausted', { utilization7d: 1, reset7dSecs: NOW_SECS + 2 * 24 * HOUR, status7d: 'rejected' });
     expect(pickAccount(accounts, store, { strategy })?.name).toBe('fresh');
   });
 
   it.each(ALL)('should route to a rejected account again once its window has reset (%s)', (_, strategy) => {
     const { clock, store, accounts } = setup('was-exhausted');
-    limits(store, 'was-exhausted', { utilization5h: 1, reset5h: NOW_SECS + HOUR, status5h: 'rejected' });
+    limits(store, 'was-exhausted', { utilization5h: 1, reset5hSecs: NOW_SECS + HOUR, status5h: 'rejected' });
     expect(pickAccount(accounts, store, { strategy })).toBeNull();
     clock.t += HOUR * 1000;
     expect(pickAccount(accounts, store, { strategy })?.name).toBe('was-exhausted');
@@ -59,7 +59,7 @@ describe('pickAccount: availability (ported from the seed)', () => {
     const { store, accounts } = setup('a', 'b', 'c', 'd');
     store.disable('a');
     store.setCooldown('b', 1000);
-    limits(store, 'c', { reset5h: NOW_SECS + 60, status5h: 'rejected' });
+    limits(store, 'c', { reset5hSecs: NOW_SECS + 60, status5h: 'rejected' });
     expect(pickAccount(accounts, store, { strategy, tried: new Set(['d']) })).toBeNull();
     expect(pickAccount([], store, { strategy })).toBeNull();
   });
@@ -79,8 +79,8 @@ describe('pickAccount: availability (ported from the seed)', () => {
 describe('pickAccount: pinned', () => {
   it.each(ALL)('should route to the pinned account under every strategy (pinned_account_beats_all_strategies, %s)', (_, strategy) => {
     const { store, accounts } = setup('a', 'b');
-    limits(store, 'a', { utilization5h: 0.9, reset5h: NOW_SECS + HOUR, status5h: 'allowed' });
-    limits(store, 'b', { utilization5h: 0.1, reset5h: NOW_SECS + HOUR, status5h: 'allowed' });
+    limits(store, 'a', { utilization5h: 0.9, reset5hSecs: NOW_SECS + HOUR, status5h: 'allowed' });
+    limits(store, 'b', { utilization5h: 0.1, reset5hSecs: NOW_SECS + HOUR, status5h: 'allowed' });
     store.setPinned('a');
     expect(pickAccount(accounts, store, { strategy })?.name).toBe('a');
     store.setPinned('b');
@@ -101,7 +101,7 @@ describe('pickAccount: pinned', () => {
   // Deliberate change: the seed routed to a pinned account even with its window rejected.
   it('should fall through to the strategy when the pinned account is exhausted', () => {
     const { store, accounts } = setup('a', 'b');
-    limits(store, 'b', { utilization5h: 1, reset5h: NOW_SECS + HOUR, status5h: 'rejected' });
+    limits(store, 'b', { utilization5h: 1, reset5hSecs: NOW_SECS + HOUR, status5h: 'rejected' });
     store.setPinned('b');
     expect(explainPick(accounts, store)).toMatchObject({ account: { name: 'a' }, reason: 'strategy' });
   });
@@ -143,7 +143,7 @@ describe('pickAccount: sticky', () => {
     const options: PickOptions = { strategy: cushion, fingerprint: 'fp' };
     expect(pickAccount(accounts, store, options)?.name).toBe('a');
     // From now on Cushion would prefer b: only stickiness keeps the conversation on a.
-    limits(store, 'a', { utilization5h: 0.5, reset5h: NOW_SECS + 4 * HOUR, status5h: 'allowed' });
+    limits(store, 'a', { utilization5h: 0.5, reset5hSecs: NOW_SECS + 4 * HOUR, status5h: 'allowed' });
     for (let i = 0; i < 3; i++) {
       clock.t += 9 * MIN_MS;
       expect(explainPick(accounts, store, options)).toMatchObject({ account: { name: 'a' }, reason: 'sticky' });
@@ -154,7 +154,7 @@ describe('pickAccount: sticky', () => {
     const { clock, store, accounts } = setup('a', 'b');
     const options: PickOptions = { strategy: cushion, fingerprint: 'fp', slidingSticky: false };
     expect(pickAccount(accounts, store, options)?.name).toBe('a');
-    limits(store, 'a', { utilization5h: 0.5, reset5h: NOW_SECS + 4 * HOUR, status5h: 'allowed' });
+    limits(store, 'a', { utilization5h: 0.5, reset5hSecs: NOW_SECS + 4 * HOUR, status5h: 'allowed' });
     clock.t += 9 * MIN_MS;
     expect(explainPick(accounts, store, options)).toMatchObject({ account: { name: 'a' }, reason: 'sticky' });
     clock.t += 9 * MIN_MS;
@@ -178,7 +178,7 @@ describe('pickAccount: sticky', () => {
     ['disabled (sticky_skips_health_check_failed)', (store: MemoryStore) => store.disable('a', 'health check failed'), {}],
     [
       'exhausted',
-      (store: MemoryStore) => limits(store, 'a', { utilization5h: 1, reset5h: NOW_SECS + HOUR, status5h: 'rejected' }),
+      (store: MemoryStore) => limits(store, 'a', { utilization5h: 1, reset5hSecs: NOW_SECS + HOUR, status5h: 'rejected' }),
       {},
     ],
     ['tried', () => undefined, { tried: new Set(['a']) }],
@@ -224,9 +224,9 @@ describe('explainPick', () => {
     store.disable('disabled', 'auth');
     store.setCooldown('disabled', MIN_MS);
     store.setCooldown('cooling', MIN_MS);
-    limits(store, 'cooling', { reset5h: NOW_SECS + 60, status5h: 'rejected' });
-    limits(store, 'exhausted', { reset5h: NOW_SECS + 60, status5h: 'rejected' });
-    limits(store, 'used', { utilization5h: 0.5, reset5h: NOW_SECS + 2.5 * HOUR, status5h: 'allowed' });
+    limits(store, 'cooling', { reset5hSecs: NOW_SECS + 60, status5h: 'rejected' });
+    limits(store, 'exhausted', { reset5hSecs: NOW_SECS + 60, status5h: 'rejected' });
+    limits(store, 'used', { utilization5h: 0.5, reset5hSecs: NOW_SECS + 2.5 * HOUR, status5h: 'allowed' });
 
     const decision = explainPick(accounts, store, { tried: new Set(['tried-and-disabled']), strategy: resolveStrategy('most-available') });
 
@@ -370,15 +370,15 @@ describe('soonestAvailableMs', () => {
 
   it("should wait for an exhausted account's rejected window to reset", () => {
     const { store } = setup();
-    limits(store, 'a', { utilization5h: 1, reset5h: NOW_SECS + HOUR, status5h: 'rejected', reset7d: NOW_SECS + 3 * HOUR });
+    limits(store, 'a', { utilization5h: 1, reset5hSecs: NOW_SECS + HOUR, status5h: 'rejected', reset7dSecs: NOW_SECS + 3 * HOUR });
     expect(soonestAvailableMs([{ name: 'a' }], store)).toBe(T0 + HOUR * 1000);
   });
 
   it('should wait for the later of the cooldown and the reset, and for both rejected windows', () => {
     const { store } = setup();
-    limits(store, 'a', { reset5h: NOW_SECS + 60, status5h: 'rejected' });
+    limits(store, 'a', { reset5hSecs: NOW_SECS + 60, status5h: 'rejected' });
     store.setCooldown('a', 5 * MIN_MS);
-    limits(store, 'b', { reset5h: NOW_SECS + 600, status5h: 'rejected', reset7d: NOW_SECS + 7200, status7d: 'exhausted' });
+    limits(store, 'b', { reset5hSecs: NOW_SECS + 600, status5h: 'rejected', reset7dSecs: NOW_SECS + 7200, status7d: 'exhausted' });
     store.setCooldown('b', MIN_MS);
     expect(soonestAvailableMs([{ name: 'a' }], store)).toBe(T0 + 5 * MIN_MS);
     expect(soonestAvailableMs([{ name: 'b' }], store)).toBe(T0 + 7200 * 1000);
@@ -388,10 +388,10 @@ describe('soonestAvailableMs', () => {
   it('should wait for the rejected window only, even when the other window resets later', () => {
     const { store } = setup();
     // Late in the week: the weekly window is rejected until 1 h from now, the 5-hour one is fine.
-    limits(store, 'weekly', { reset5h: NOW_SECS + 4 * HOUR, status5h: 'allowed', reset7d: NOW_SECS + HOUR, status7d: 'rejected' });
+    limits(store, 'weekly', { reset5hSecs: NOW_SECS + 4 * HOUR, status5h: 'allowed', reset7dSecs: NOW_SECS + HOUR, status7d: 'rejected' });
     expect(soonestAvailableMs([{ name: 'weekly' }], store)).toBe(T0 + HOUR * 1000);
     // Both rejected, the 5-hour one resetting last: the later reset is when it is back.
-    limits(store, 'both', { reset5h: NOW_SECS + 2 * HOUR, status5h: 'rejected', reset7d: NOW_SECS + HOUR, status7d: 'rejected' });
+    limits(store, 'both', { reset5hSecs: NOW_SECS + 2 * HOUR, status5h: 'rejected', reset7dSecs: NOW_SECS + HOUR, status7d: 'rejected' });
     expect(soonestAvailableMs([{ name: 'both' }], store)).toBe(T0 + 2 * HOUR * 1000);
   });
 
@@ -427,7 +427,7 @@ describe('soonestAvailableMs', () => {
 
   it('should agree with pickAccount: nothing before the instant, something at it', () => {
     const { clock, store, accounts } = setup('a', 'b');
-    limits(store, 'a', { reset5h: NOW_SECS + 90, status5h: 'rejected' });
+    limits(store, 'a', { reset5hSecs: NOW_SECS + 90, status5h: 'rejected' });
     store.setCooldown('b', 2 * MIN_MS);
     const at = soonestAvailableMs(accounts, store);
     expect(at).toBe(T0 + 90_000);
@@ -439,7 +439,7 @@ describe('soonestAvailableMs', () => {
 });
 
 describe('overage (a rejected window Anthropic still serves, at overage cost)', () => {
-  const onOverage = { status5h: 'rejected', reset5h: NOW_SECS + 2 * HOUR, utilization5h: 1.02, overageStatus: 'allowed' } as const;
+  const onOverage = { status5h: 'rejected', reset5hSecs: NOW_SECS + 2 * HOUR, utilization5h: 1.02, overageStatus: 'allowed' } as const;
 
   it.each(['allowed', 'allowed_warning'])('should keep an account whose rejected window is served on overage (%s) eligible', (overageStatus) => {
     const { store, accounts } = setup('overage');
@@ -464,8 +464,8 @@ describe('overage (a rejected window Anthropic still serves, at overage cost)', 
     // `overage` would win every strategy on its numbers (Reaper: it expires soonest; Maximus and
     // Cushion: its weekly window is emptier; Carousel: it comes first).
     const { store, accounts } = setup('overage', 'roomy');
-    limits(store, 'overage', { ...onOverage, reset5h: NOW_SECS + 600, utilization7d: 0.1, reset7d: NOW_SECS + 6 * 24 * HOUR });
-    limits(store, 'roomy', { utilization5h: 0.9, reset5h: NOW_SECS + 4 * HOUR, utilization7d: 0.9, reset7d: NOW_SECS + 6 * 24 * HOUR });
+    limits(store, 'overage', { ...onOverage, reset5hSecs: NOW_SECS + 600, utilization7d: 0.1, reset7dSecs: NOW_SECS + 6 * 24 * HOUR });
+    limits(store, 'roomy', { utilization5h: 0.9, reset5hSecs: NOW_SECS + 4 * HOUR, utilization7d: 0.9, reset7dSecs: NOW_SECS + 6 * 24 * HOUR });
     for (let i = 0; i < 3; i++) expect(pickAccount(accounts, store, { strategy })?.name).toBe('roomy');
     store.setCooldown('roomy', MIN_MS);
     expect(pickAccount(accounts, store, { strategy })?.name).toBe('overage');

@@ -2,7 +2,7 @@
  * @module
  * `pickAccount`: pinned → sticky → strategy over the eligible candidates.
  */
-import { cappedResetSecs, isWindowRejected } from './rate-limits.js';
+import { cappedResetSecs, isWindowExhausted } from './rate-limits.js';
 import { resolveStrategy, type StrategyName } from './strategies/index.js';
 import type { StateStore } from './store/types.js';
 import type { Account, ExplainValue, Strategy, StrategyContext } from './strategies/types.js';
@@ -131,7 +131,7 @@ export function soonestAvailableMs(accounts: readonly Account[], store: StateSto
   let soonest: number | null = null;
   for (const { name } of accounts) {
     if (store.disabledReason(name) !== null) continue;
-    let backMs = Math.max(nowMs, store.cooldownUntil(name) ?? nowMs);
+    let backMs = Math.max(nowMs, store.cooldownUntilMs(name) ?? nowMs);
     if (store.isExhausted(name)) {
       const resetMs = exhaustionEndMs(store, name, nowMs);
       // A store that calls the account exhausted without saying until when: its return cannot be
@@ -345,8 +345,8 @@ function exhaustionEndMs(store: StateStore, name: string, nowMs: number): number
     // Capped: a bogus reset years ahead must not make the wait years long.
     const r5 = cappedResetSecs(info, '5h');
     const r7 = cappedResetSecs(info, '7d');
-    if (isWindowRejected(info, '5h', nowMs) && r5 !== undefined) endSecs = r5;
-    if (isWindowRejected(info, '7d', nowMs) && r7 !== undefined) endSecs = Math.max(endSecs ?? 0, r7);
+    if (isWindowExhausted(info, '5h', nowMs) && r5 !== undefined) endSecs = r5;
+    if (isWindowExhausted(info, '7d', nowMs) && r7 !== undefined) endSecs = Math.max(endSecs ?? 0, r7);
   }
   if (endSecs === null) {
     // A store with its own notion of exhaustion: assume it lasts until the later known reset.

@@ -9,7 +9,7 @@ import {
 } from '../test/arbitraries.js';
 import {
   hasRateLimitHeaders,
-  isWindowRejected,
+  isWindowExhausted,
   mergeRateLimitInfo,
   parseRateLimitHeaders,
   parseShortDecimal,
@@ -47,10 +47,10 @@ const CAPTURED: Readonly<Record<string, string>> = {
 
 const CAPTURED_INFO: RateLimitInfo = {
   utilization5h: 0.42,
-  reset5h: NOW_SECS + 7200,
+  reset5hSecs: NOW_SECS + 7200,
   status5h: 'allowed',
   utilization7d: 0.81,
-  reset7d: NOW_SECS + 300_000,
+  reset7dSecs: NOW_SECS + 300_000,
   status7d: 'allowed_warning',
   overageStatus: 'rejected',
   overageDisabledReason: 'org_level_disabled',
@@ -101,7 +101,7 @@ describe('parseRateLimitHeaders', () => {
   it('should read a partial set of headers and leave the other fields out', () => {
     // A real exhausted-window 429 may carry only the per-window headers of one window.
     const info = parseRateLimitHeaders({ [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 3600) }, NOW);
-    expect(info).toStrictEqual({ status7d: 'rejected', reset7d: NOW_SECS + 3600, updatedMs: NOW });
+    expect(info).toStrictEqual({ status7d: 'rejected', reset7dSecs: NOW_SECS + 3600, updatedMs: NOW });
   });
 
   it.each([
@@ -137,7 +137,7 @@ describe('parseRateLimitHeaders', () => {
       { [`${U}5h-utilization`]: ' +0.25 ', [`${U}5h-reset`]: '1.7672256e9', [`${U}7d-utilization`]: '.5' },
       NOW,
     );
-    expect(info).toStrictEqual({ utilization5h: 0.25, reset5h: 1_767_225_600, utilization7d: 0.5, updatedMs: NOW });
+    expect(info).toStrictEqual({ utilization5h: 0.25, reset5hSecs: 1_767_225_600, utilization7d: 0.5, updatedMs: NOW });
   });
 
   it('should trim a status and keep an unknown status string as-is', () => {
@@ -155,7 +155,7 @@ describe('parseRateLimitHeaders', () => {
 
   it('should read a single-element array value as that value (Node repeated-header form)', () => {
     const info = parseRateLimitHeaders({ [`${U}5h-status`]: ['rejected'], [`${U}5h-reset`]: [String(NOW_SECS)] }, NOW);
-    expect(info).toStrictEqual({ status5h: 'rejected', reset5h: NOW_SECS, updatedMs: NOW });
+    expect(info).toStrictEqual({ status5h: 'rejected', reset5hSecs: NOW_SECS, updatedMs: NOW });
   });
 
   it('should skip undefined record values (Node leaves absent headers undefined)', () => {
@@ -164,14 +164,14 @@ describe('parseRateLimitHeaders', () => {
   });
 
   it('should read numeric record values', () => {
-    expect(parseRateLimitHeaders({ [`${U}5h-reset`]: NOW_SECS }, NOW)).toStrictEqual({ reset5h: NOW_SECS, updatedMs: NOW });
+    expect(parseRateLimitHeaders({ [`${U}5h-reset`]: NOW_SECS }, NOW)).toStrictEqual({ reset5hSecs: NOW_SECS, updatedMs: NOW });
   });
 
   test.prop([arbHeaderRecord, fc.integer()])('should never throw on arbitrary header names and values', (record, nowMs) => {
     const info = parseRateLimitHeaders(record, nowMs);
     if (info === null) return;
     expect(info.updatedMs).toBe(nowMs);
-    for (const key of ['utilization5h', 'reset5h', 'utilization7d', 'reset7d'] as const) {
+    for (const key of ['utilization5h', 'reset5hSecs', 'utilization7d', 'reset7dSecs'] as const) {
       const value = info[key];
       if (value !== undefined) expect(Number.isFinite(value) && value >= 0).toBe(true);
     }
@@ -277,7 +277,7 @@ describe('parseShortDecimal (the fast path of number headers)', () => {
     const expected: Record<string, number> = {};
     if (value !== undefined && value >= 0) expected['utilization5h'] = value;
     if (value !== undefined && value >= 0 && Number.isInteger(value) && value <= Math.floor(Number.MAX_SAFE_INTEGER / 1000)) {
-      expected['reset5h'] = value;
+      expected['reset5hSecs'] = value;
     }
     const headers = { [`${U}5h-utilization`]: text, [`${U}5h-reset`]: text };
     const info = parseRateLimitHeaders(headers, NOW);
@@ -289,21 +289,21 @@ describe('parseShortDecimal (the fast path of number headers)', () => {
 describe('mergeRateLimitInfo', () => {
   const previous: RateLimitInfo = {
     utilization5h: 0.4,
-    reset5h: NOW_SECS + 3600,
+    reset5hSecs: NOW_SECS + 3600,
     status5h: 'allowed',
     utilization7d: 0.6,
-    reset7d: NOW_SECS + 86_400,
+    reset7dSecs: NOW_SECS + 86_400,
     status7d: 'allowed',
     overageStatus: 'rejected',
     updatedMs: NOW - 1000,
   };
 
   it('should keep the fields a partial record lacks and take the ones it has', () => {
-    const next: RateLimitInfo = { status7d: 'rejected', reset7d: NOW_SECS + 90_000, updatedMs: NOW };
+    const next: RateLimitInfo = { status7d: 'rejected', reset7dSecs: NOW_SECS + 90_000, updatedMs: NOW };
     expect(mergeRateLimitInfo(previous, next)).toStrictEqual({
       ...previous,
       status7d: 'rejected',
-      reset7d: NOW_SECS + 90_000,
+      reset7dSecs: NOW_SECS + 90_000,
       updatedMs: NOW,
     });
   });
@@ -326,19 +326,19 @@ describe('mergeRateLimitInfo', () => {
   });
 
   it('should drop a window whose reset had passed when next was received', () => {
-    const stale: RateLimitInfo = { utilization5h: 1, reset5h: NOW_SECS - 10, status5h: 'rejected', updatedMs: NOW - 60_000 };
+    const stale: RateLimitInfo = { utilization5h: 1, reset5hSecs: NOW_SECS - 10, status5h: 'rejected', updatedMs: NOW - 60_000 };
     // A partial record with only the new window's reset must not revive the old `rejected`.
-    const merged = mergeRateLimitInfo(stale, { reset5h: NOW_SECS + 18_000, updatedMs: NOW });
-    expect(merged).toStrictEqual({ reset5h: NOW_SECS + 18_000, updatedMs: NOW });
-    expect(isWindowRejected(merged, '5h', NOW)).toBe(false);
+    const merged = mergeRateLimitInfo(stale, { reset5hSecs: NOW_SECS + 18_000, updatedMs: NOW });
+    expect(merged).toStrictEqual({ reset5hSecs: NOW_SECS + 18_000, updatedMs: NOW });
+    expect(isWindowExhausted(merged, '5h', NOW)).toBe(false);
   });
 
   it('should drop a rolled-over window at exactly its reset, and keep the other window', () => {
-    const stale: RateLimitInfo = { utilization7d: 0.9, reset7d: NOW_SECS, status7d: 'allowed', utilization5h: 0.2, reset5h: NOW_SECS + 1, updatedMs: 0 };
+    const stale: RateLimitInfo = { utilization7d: 0.9, reset7dSecs: NOW_SECS, status7d: 'allowed', utilization5h: 0.2, reset5hSecs: NOW_SECS + 1, updatedMs: 0 };
     expect(mergeRateLimitInfo(stale, { utilization7d: 0.01, updatedMs: NOW })).toStrictEqual({
       utilization7d: 0.01,
       utilization5h: 0.2,
-      reset5h: NOW_SECS + 1,
+      reset5hSecs: NOW_SECS + 1,
       updatedMs: NOW,
     });
   });
@@ -348,11 +348,11 @@ describe('mergeRateLimitInfo', () => {
     (prev, next) => {
       const merged = mergeRateLimitInfo(prev, next);
       const rolledOver = (resetSecs: number | undefined): boolean => resetSecs !== undefined && resetSecs * 1000 <= next.updatedMs;
-      const windowOf = (key: string): '5h' | '7d' | null => (key.endsWith('5h') ? '5h' : key.endsWith('7d') ? '7d' : null);
+      const windowOf = (key: string): '5h' | '7d' | null => (key.includes('5h') ? '5h' : key.includes('7d') ? '7d' : null);
       const keys = new Set([...Object.keys(prev), ...Object.keys(next)]) as Set<keyof RateLimitInfo>;
       for (const key of keys) {
         const window = windowOf(key);
-        const stale = window !== null && rolledOver(window === '5h' ? prev.reset5h : prev.reset7d);
+        const stale = window !== null && rolledOver(window === '5h' ? prev.reset5hSecs : prev.reset7dSecs);
         const expected = next[key] !== undefined ? next[key] : stale ? undefined : prev[key];
         expect(merged[key], key).toBe(expected);
       }
@@ -363,7 +363,7 @@ describe('mergeRateLimitInfo', () => {
   test.prop([arbRateLimitInfo(NOW), arbRateLimitInfo(NOW + 1)])(
     'should keep every field of previous that next lacks when no window has rolled over',
     (prev, next) => {
-      fc.pre((prev.reset5h ?? Infinity) * 1000 > next.updatedMs && (prev.reset7d ?? Infinity) * 1000 > next.updatedMs);
+      fc.pre((prev.reset5hSecs ?? Infinity) * 1000 > next.updatedMs && (prev.reset7dSecs ?? Infinity) * 1000 > next.updatedMs);
       const merged = mergeRateLimitInfo(prev, next);
       for (const key of Object.keys(prev) as Array<keyof RateLimitInfo>) {
         expect(merged[key]).toBe(next[key] ?? prev[key]);
@@ -376,31 +376,31 @@ describe('mergeRateLimitInfo', () => {
   });
 });
 
-describe('isWindowRejected', () => {
+describe('isWindowExhausted', () => {
   it.each(['rejected', 'exhausted'])('should be true for status %s with a reset ahead', (status) => {
-    expect(isWindowRejected({ status5h: status, reset5h: NOW_SECS + 1, updatedMs: NOW }, '5h', NOW)).toBe(true);
-    expect(isWindowRejected({ status7d: status, reset7d: NOW_SECS + 1, updatedMs: NOW }, '7d', NOW)).toBe(true);
+    expect(isWindowExhausted({ status5h: status, reset5hSecs: NOW_SECS + 1, updatedMs: NOW }, '5h', NOW)).toBe(true);
+    expect(isWindowExhausted({ status7d: status, reset7dSecs: NOW_SECS + 1, updatedMs: NOW }, '7d', NOW)).toBe(true);
   });
 
   it.each(['allowed', 'allowed_warning', 'Rejected', 'something_new'])('should be false for status %s', (status) => {
-    expect(isWindowRejected({ status5h: status, reset5h: NOW_SECS + 3600, updatedMs: NOW }, '5h', NOW)).toBe(false);
+    expect(isWindowExhausted({ status5h: status, reset5hSecs: NOW_SECS + 3600, updatedMs: NOW }, '5h', NOW)).toBe(false);
   });
 
   it('should be false once the reset is reached', () => {
-    const info: RateLimitInfo = { status5h: 'rejected', reset5h: NOW_SECS, updatedMs: NOW };
-    expect(isWindowRejected(info, '5h', NOW - 1)).toBe(true);
-    expect(isWindowRejected(info, '5h', NOW)).toBe(false);
-    expect(isWindowRejected(info, '5h', NOW + 1)).toBe(false);
+    const info: RateLimitInfo = { status5h: 'rejected', reset5hSecs: NOW_SECS, updatedMs: NOW };
+    expect(isWindowExhausted(info, '5h', NOW - 1)).toBe(true);
+    expect(isWindowExhausted(info, '5h', NOW)).toBe(false);
+    expect(isWindowExhausted(info, '5h', NOW + 1)).toBe(false);
   });
 
   it('should be false for a rejected window without a reset', () => {
-    expect(isWindowRejected({ status7d: 'rejected', updatedMs: NOW }, '7d', NOW)).toBe(false);
+    expect(isWindowExhausted({ status7d: 'rejected', updatedMs: NOW }, '7d', NOW)).toBe(false);
   });
 
   it('should look only at the window asked about', () => {
-    const info: RateLimitInfo = { status7d: 'rejected', reset7d: NOW_SECS + 60, status5h: 'allowed', reset5h: NOW_SECS + 60, updatedMs: NOW };
-    expect(isWindowRejected(info, '7d', NOW)).toBe(true);
-    expect(isWindowRejected(info, '5h', NOW)).toBe(false);
+    const info: RateLimitInfo = { status7d: 'rejected', reset7dSecs: NOW_SECS + 60, status5h: 'allowed', reset5hSecs: NOW_SECS + 60, updatedMs: NOW };
+    expect(isWindowExhausted(info, '7d', NOW)).toBe(true);
+    expect(isWindowExhausted(info, '5h', NOW)).toBe(false);
   });
 });
 

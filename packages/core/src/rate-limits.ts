@@ -41,13 +41,13 @@ export interface RateLimitInfo {
   /** Fraction of the 5-hour window used (0..1, may exceed 1). */
   utilization5h?: number;
   /** When the 5-hour window resets, in epoch seconds. */
-  reset5h?: number;
+  reset5hSecs?: number;
   /** The 5-hour window's status. */
   status5h?: WindowStatus;
   /** Fraction of the weekly window used (0..1, may exceed 1). */
   utilization7d?: number;
   /** When the weekly window resets, in epoch seconds. */
-  reset7d?: number;
+  reset7dSecs?: number;
   /** The weekly window's status. */
   status7d?: WindowStatus;
   /** `anthropic-ratelimit-unified-overage-status`. */
@@ -123,14 +123,14 @@ export function mergeRateLimitInfo(previous: RateLimitInfo | null | undefined, n
   // Without this, a later response carrying only a new reset would revive the old window's
   // `rejected` status (blocking the account for a whole window), and one carrying only a new
   // utilization would sit behind the old, past reset and read as 0.
-  if (previous.reset5h !== undefined && previous.reset5h * 1000 <= next.updatedMs) {
+  if (previous.reset5hSecs !== undefined && previous.reset5hSecs * 1000 <= next.updatedMs) {
     delete merged.utilization5h;
-    delete merged.reset5h;
+    delete merged.reset5hSecs;
     delete merged.status5h;
   }
-  if (previous.reset7d !== undefined && previous.reset7d * 1000 <= next.updatedMs) {
+  if (previous.reset7dSecs !== undefined && previous.reset7dSecs * 1000 <= next.updatedMs) {
     delete merged.utilization7d;
-    delete merged.reset7d;
+    delete merged.reset7dSecs;
     delete merged.status7d;
   }
   for (const key of Object.keys(next) as Array<keyof RateLimitInfo>) {
@@ -146,7 +146,7 @@ export function mergeRateLimitInfo(previous: RateLimitInfo | null | undefined, n
  * (plus a margin) after the record's `updatedMs` (see {@link cappedResetSecs}), so a bogus reset
  * years ahead cannot keep an account out for years.
  */
-export function isWindowRejected(info: RateLimitInfo, window: '5h' | '7d', nowMs: number): boolean {
+export function isWindowExhausted(info: RateLimitInfo, window: '5h' | '7d', nowMs: number): boolean {
   const status = window === '5h' ? info.status5h : info.status7d;
   if (status !== 'rejected' && status !== 'exhausted') return false;
   const reset = cappedResetSecs(info, window);
@@ -154,7 +154,7 @@ export function isWindowRejected(info: RateLimitInfo, window: '5h' | '7d', nowMs
 }
 
 /**
- * True when some window is rejected (see {@link isWindowRejected}) while
+ * True when some window is rejected (see {@link isWindowExhausted}) while
  * `anthropic-ratelimit-unified-overage-status` is `allowed` or `allowed_warning`: Anthropic keeps
  * serving the account past its quota, billed as overage. Such an account is not exhausted, but it
  * is the last resort (`pickAccount` routes to it only when every eligible account is full).
@@ -164,7 +164,7 @@ export function isWindowRejected(info: RateLimitInfo, window: '5h' | '7d', nowMs
 export function isOnOverage(info: RateLimitInfo, nowMs: number): boolean {
   const overage = info.overageStatus;
   if (overage !== 'allowed' && overage !== 'allowed_warning') return false;
-  return isWindowRejected(info, '5h', nowMs) || isWindowRejected(info, '7d', nowMs);
+  return isWindowExhausted(info, '5h', nowMs) || isWindowExhausted(info, '7d', nowMs);
 }
 
 /**
@@ -179,7 +179,7 @@ export function cappedResetSecs(
   window: '5h' | '7d',
   marginMs: number = DEFAULT_WINDOW_CAP_MARGIN_MS,
 ): number | undefined {
-  const reset = window === '5h' ? info.reset5h : info.reset7d;
+  const reset = window === '5h' ? info.reset5hSecs : info.reset7dSecs;
   if (reset === undefined) return undefined;
   const capSecs = Math.floor((info.updatedMs + marginMs) / 1000) + (window === '5h' ? WINDOW_5H_SECS : WINDOW_7D_SECS);
   return reset > capSecs ? capSecs : reset;
@@ -191,7 +191,7 @@ export function cappedResetSecs(
  * Internal: not exported from the package's barrel.
  */
 export function isResetBogus(info: RateLimitInfo, window: '5h' | '7d'): boolean {
-  const reset = window === '5h' ? info.reset5h : info.reset7d;
+  const reset = window === '5h' ? info.reset5hSecs : info.reset7dSecs;
   return reset !== undefined && cappedResetSecs(info, window) !== reset;
 }
 
@@ -239,10 +239,10 @@ type FieldParser = (raw: string) => number | string | undefined;
  */
 const FIELDS: ReadonlyArray<readonly [string, keyof RateLimitInfo, FieldParser]> = [
   ['anthropic-ratelimit-unified-5h-utilization', 'utilization5h', parseUtilization],
-  ['anthropic-ratelimit-unified-5h-reset', 'reset5h', parseEpochSeconds],
+  ['anthropic-ratelimit-unified-5h-reset', 'reset5hSecs', parseEpochSeconds],
   ['anthropic-ratelimit-unified-5h-status', 'status5h', parseToken],
   ['anthropic-ratelimit-unified-7d-utilization', 'utilization7d', parseUtilization],
-  ['anthropic-ratelimit-unified-7d-reset', 'reset7d', parseEpochSeconds],
+  ['anthropic-ratelimit-unified-7d-reset', 'reset7dSecs', parseEpochSeconds],
   ['anthropic-ratelimit-unified-7d-status', 'status7d', parseToken],
   ['anthropic-ratelimit-unified-overage-status', 'overageStatus', parseToken],
   ['anthropic-ratelimit-unified-overage-disabled-reason', 'overageDisabledReason', parseToken],
@@ -262,8 +262,8 @@ function setField(info: Mutable<RateLimitInfo>, key: keyof RateLimitInfo, value:
     case 'utilization5h':
       info.utilization5h = value as number;
       return;
-    case 'reset5h':
-      info.reset5h = value as number;
+    case 'reset5hSecs':
+      info.reset5hSecs = value as number;
       return;
     case 'status5h':
       info.status5h = value as string;
@@ -271,8 +271,8 @@ function setField(info: Mutable<RateLimitInfo>, key: keyof RateLimitInfo, value:
     case 'utilization7d':
       info.utilization7d = value as number;
       return;
-    case 'reset7d':
-      info.reset7d = value as number;
+    case 'reset7dSecs':
+      info.reset7dSecs = value as number;
       return;
     case 'status7d':
       info.status7d = value as string;

@@ -48,10 +48,10 @@ export function arbRateLimitInfo(nowMs: number): fc.Arbitrary<RateLimitInfo> {
   return fc.record(
     {
       utilization5h: arbUtilization,
-      reset5h: arbResetSecs(nowMs),
+      reset5hSecs: arbResetSecs(nowMs),
       status5h: arbWindowStatus,
       utilization7d: arbUtilization,
-      reset7d: arbResetSecs(nowMs),
+      reset7dSecs: arbResetSecs(nowMs),
       status7d: arbWindowStatus,
       overageStatus: fc.constantFrom('allowed', 'rejected'),
       overageDisabledReason: fc.constantFrom('org_level_disabled', 'out_of_credits'),
@@ -69,10 +69,10 @@ export function rateLimitHeadersOf(info: RateLimitInfo): Record<string, string> 
     if (value !== undefined) headers[`anthropic-ratelimit-unified-${suffix}`] = String(value);
   };
   put('5h-utilization', info.utilization5h);
-  put('5h-reset', info.reset5h);
+  put('5h-reset', info.reset5hSecs);
   put('5h-status', info.status5h);
   put('7d-utilization', info.utilization7d);
-  put('7d-reset', info.reset7d);
+  put('7d-reset', info.reset7dSecs);
   put('7d-status', info.status7d);
   put('overage-status', info.overageStatus);
   put('overage-disabled-reason', info.overageDisabledReason);

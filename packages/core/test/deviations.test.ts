@@ -35,14 +35,14 @@ describe('deliberate changes from the Rust shunt (docs/strategies.md)', () => {
 
   it('should clamp utilization to 1 in Maximus (row 12; two windows over 1 gave the seed a positive score)', () => {
     const store = memoryStore({ now: () => T0 });
-    store.updateRateLimits('over', { utilization5h: 1.5, reset5h: T0_SECS + 18_000, utilization7d: 1.5, reset7d: T0_SECS + 604_800, updatedMs: T0 });
+    store.updateRateLimits('over', { utilization5h: 1.5, reset5hSecs: T0_SECS + 18_000, utilization7d: 1.5, reset7dSecs: T0_SECS + 604_800, updatedMs: T0 });
     // Unclamped, (1 − 1.5) · (1 − 1.5) = 0.25.
     expect(maximus.explain?.({ name: 'over' }, { store, nowMs: T0, expirySoonSecs: 1800 })).toMatchObject({ score: 0 });
   });
 
   it('should keep a record without any utilization header (row 13; the seed ignored the whole response)', () => {
     const info = parseRateLimitHeaders({ [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(T0_SECS + 3600) }, T0);
-    expect(info).toStrictEqual({ status5h: 'rejected', reset5h: T0_SECS + 3600, updatedMs: T0 });
+    expect(info).toStrictEqual({ status5h: 'rejected', reset5hSecs: T0_SECS + 3600, updatedMs: T0 });
     const store = memoryStore({ now: () => T0 });
     store.updateRateLimits('work', info ?? { updatedMs: T0 });
     expect(store.isExhausted('work')).toBe(true);
@@ -50,6 +50,6 @@ describe('deliberate changes from the Rust shunt (docs/strategies.md)', () => {
 
   it('should read a reset written with an exponent or a plus sign (row 14; the seed parsed only digits)', () => {
     const info = parseRateLimitHeaders({ [`${U}5h-reset`]: '1.8e9', [`${U}7d-reset`]: '+1800000000' }, T0);
-    expect(info).toMatchObject({ reset5h: 1_800_000_000, reset7d: 1_800_000_000 });
+    expect(info).toMatchObject({ reset5hSecs: 1_800_000_000, reset7dSecs: 1_800_000_000 });
   });
 });

@@ -19,7 +19,7 @@ const FINGERPRINTS = ['f1', 'f2', 'f3', '__proto__'] as const;
 interface Model {
   now: number;
   readonly cap: number;
-  readonly accounts: Map<string, { cooldownUntil?: number; disabled?: string; rateLimits?: RateLimitInfo }>;
+  readonly accounts: Map<string, { cooldownUntilMs?: number; disabled?: string; rateLimits?: RateLimitInfo }>;
   /** Sticky entries, least recently set first. */
   sticky: Array<{ readonly fp: string; readonly account: string; readonly expiresAt: number }>;
   pinned: string | null;
@@ -37,7 +37,7 @@ interface Real {
 
 type Cmd = fc.Command<Model, Real>;
 
-function account(m: Model, name: string): { cooldownUntil?: number; disabled?: string; rateLimits?: RateLimitInfo } {
+function account(m: Model, name: string): { cooldownUntilMs?: number; disabled?: string; rateLimits?: RateLimitInfo } {
   let state = m.accounts.get(name);
   if (state === undefined) {
     state = {};
@@ -54,7 +54,7 @@ function modelSnapshot(m: Model): MemoryStoreSnapshot {
   const accounts: Record<string, MemoryStoreSnapshot['accounts'][string]> = {};
   for (const [name, s] of m.accounts) {
     const out = {
-      ...(s.cooldownUntil !== undefined && s.cooldownUntil > m.now ? { cooldownUntilMs: s.cooldownUntil } : {}),
+      ...(s.cooldownUntilMs !== undefined && s.cooldownUntilMs > m.now ? { cooldownUntilMs: s.cooldownUntilMs } : {}),
       ...(s.disabled !== undefined ? { disabledReason: s.disabled } : {}),
       ...(s.rateLimits !== undefined ? { rateLimits: s.rateLimits } : {}),
     };
@@ -75,16 +75,16 @@ function checkAll(m: Model, r: Real): void {
     const a = m.accounts.get(name);
     const info = a?.rateLimits;
     const disabled = a?.disabled;
-    const cooldown = a?.cooldownUntil;
+    const cooldown = a?.cooldownUntilMs;
     expect(s.isAvailable(name), `isAvailable(${name})`).toBe(disabled === undefined && (cooldown === undefined || m.now >= cooldown));
-    expect(s.cooldownUntil(name), `cooldownUntil(${name})`).toBe(cooldown !== undefined && cooldown > m.now ? cooldown : null);
+    expect(s.cooldownUntilMs(name), `cooldownUntilMs(${name})`).toBe(cooldown !== undefined && cooldown > m.now ? cooldown : null);
     expect(s.disabledReason(name), `disabledReason(${name})`).toBe(disabled ?? null);
     expect(s.rateLimits(name), `rateLimits(${name})`).toStrictEqual(info ?? null);
     // A reset counts at most one window (plus the 10-minute margin) after the record's response.
     const capped = (reset: number | undefined, windowSecs: number): number | undefined =>
       reset === undefined || info === undefined ? reset : Math.min(reset, Math.floor((info.updatedMs + 600_000) / 1000) + windowSecs);
-    const r5 = capped(info?.reset5h, 18_000);
-    const r7 = capped(info?.reset7d, 604_800);
+    const r5 = capped(info?.reset5hSecs, 18_000);
+    const r7 = capped(info?.reset7dSecs, 604_800);
     const rejected = (status: string | undefined, reset: number | undefined): boolean =>
       (status === 'rejected' || status === 'exhausted') && liveReset(m, reset) !== null;
     const rejected5h = info !== undefined && rejected(info.status5h, r5);
@@ -137,8 +137,8 @@ function shifted(info: RateLimitInfo, nowMs: number): RateLimitInfo {
   const nowSecs = Math.floor(nowMs / 1000);
   return {
     ...info,
-    ...(info.reset5h !== undefined ? { reset5h: info.reset5h + nowSecs } : {}),
-    ...(info.reset7d !== undefined ? { reset7d: info.reset7d + nowSecs } : {}),
+    ...(info.reset5hSecs !== undefined ? { reset5hSecs: info.reset5hSecs + nowSecs } : {}),
+    ...(info.reset7dSecs !== undefined ? { reset7dSecs: info.reset7dSecs + nowSecs } : {}),
     updatedMs: nowMs,
   };
 }
@@ -159,7 +159,7 @@ const commands = {
       `setCooldown(${name}, ${ms})`,
       (m) => {
         const state = account(m, name);
-        state.cooldownUntil = Math.max(state.cooldownUntil ?? -Infinity, m.now + Math.max(0, ms));
+        state.cooldownUntilMs = Math.max(state.cooldownUntilMs ?? -Infinity, m.now + Math.max(0, ms));
       },
       (r) => r.store.setCooldown(name, ms),
     ),
@@ -169,7 +169,7 @@ const commands = {
       `clearCooldown(${name})`,
       (m) => {
         const state = m.accounts.get(name);
-        if (state !== undefined) delete state.cooldownUntil;
+        if (state !== undefined) delete state.cooldownUntilMs;
       },
       (r) => r.store.clearCooldown(name),
     ),
@@ -324,8 +324,8 @@ const stickyCommands: Array<fc.Arbitrary<Cmd>> = [
 function deadlines(m: Model): number[] {
   const times = m.sticky.map((e) => e.expiresAt);
   for (const state of m.accounts.values()) {
-    if (state.cooldownUntil !== undefined) times.push(state.cooldownUntil);
-    for (const reset of [state.rateLimits?.reset5h, state.rateLimits?.reset7d]) {
+    if (state.cooldownUntilMs !== undefined) times.push(state.cooldownUntilMs);
+    for (const reset of [state.rateLimits?.reset5hSecs, state.rateLimits?.reset7dSecs]) {
       if (reset !== undefined) times.push(reset * 1000);
     }
   }

@@ -218,8 +218,8 @@ function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus 
   const cooling = disabledReason === null && !store.isAvailable(name);
   const exhausted = store.isExhausted(name);
   const info = store.rateLimits(name);
-  const reset5h = store.reset5hSecs(name);
-  const reset7d = store.reset7dSecs(name);
+  const reset5hSecs = store.reset5hSecs(name);
+  const reset7dSecs = store.reset7dSecs(name);
   return {
     name,
     plan_type: account.planType,
@@ -229,13 +229,13 @@ function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus 
     available: disabledReason === null && !cooling && !exhausted,
     disabled: disabledReason !== null,
     disabled_reason: disabledReason,
-    cooldown_until_ms: store.cooldownUntil(name) ?? 0,
+    cooldown_until_ms: store.cooldownUntilMs(name) ?? 0,
     utilization_5h: store.utilization5h(name),
-    reset_5h: reset5h,
-    status_5h: reset5h === null ? null : (info?.status5h ?? null),
+    reset_5h: reset5hSecs,
+    status_5h: reset5hSecs === null ? null : (info?.status5h ?? null),
     utilization_7d: store.utilization7d(name),
-    reset_7d: reset7d,
-    status_7d: reset7d === null ? null : (info?.status7d ?? null),
+    reset_7d: reset7dSecs,
+    status_7d: reset7dSecs === null ? null : (info?.status7d ?? null),
     rate_limit: info === null ? null : rateLimitView(info),
   };
 }
@@ -243,10 +243,10 @@ function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus 
 function rateLimitView(info: RateLimitInfo): NonNullable<AccountStatus['rate_limit']> {
   return {
     utilization_5h: info.utilization5h ?? null,
-    reset_5h: info.reset5h ?? null,
+    reset_5h: info.reset5hSecs ?? null,
     status_5h: info.status5h ?? null,
     utilization_7d: info.utilization7d ?? null,
-    reset_7d: info.reset7d ?? null,
+    reset_7d: info.reset7dSecs ?? null,
     status_7d: info.status7d ?? null,
     representative_claim: info.representativeClaim ?? null,
     updated_ms: info.updatedMs,

@@ -10,7 +10,7 @@ describe('allAccountsSpent', () => {
   });
 
   it('should answer as Anthropic answers a spent account: 429 rate_limit_error with the unified headers', () => {
-    const soonest = { utilization5h: 1, reset5h: 1_767_600_000, status5h: 'rejected' as const, utilization7d: 0.4, representativeClaim: 'five_hour', updatedMs: 0 };
+    const soonest = { utilization5h: 1, reset5hSecs: 1_767_600_000, status5h: 'rejected' as const, utilization7d: 0.4, representativeClaim: 'five_hour', updatedMs: 0 };
     const response = allAccountsSpent(1_767_600_000_500, 1_767_599_000_000, soonest, 60_000);
     expect(response.status).toBe(429);
     expect(JSON.parse(response.body)).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });

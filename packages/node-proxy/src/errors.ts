@@ -107,10 +107,10 @@ function unifiedHeaders(info: RateLimitInfo | null): Record<string, string> {
     if (value !== undefined) headers[`anthropic-ratelimit-unified-${name}`] = String(value);
   };
   put('5h-utilization', info.utilization5h);
-  put('5h-reset', info.reset5h);
+  put('5h-reset', info.reset5hSecs);
   put('5h-status', info.status5h);
   put('7d-utilization', info.utilization7d);
-  put('7d-reset', info.reset7d);
+  put('7d-reset', info.reset7dSecs);
   put('7d-status', info.status7d);
   put('representative-claim', info.representativeClaim);
   return headers;

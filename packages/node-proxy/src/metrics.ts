@@ -77,7 +77,7 @@ export const SCRAPE_GAUGES: readonly ScrapeGauge[] = [
     labelNames: ['account'],
     *samples({ accounts, store }, nowMs) {
       for (const { name } of accounts) {
-        const until = store.cooldownUntil(name);
+        const until = store.cooldownUntilMs(name);
         yield [{ account: name }, until === null ? 0 : Math.max(0, (until - nowMs) / 1000)];
       }
     },
@@ -131,7 +131,7 @@ export function createMetrics(source: MetricsSource): ProxyMetrics {
   });
   const failovers = new Counter({
     name: 'shunt_failovers_total',
-    help: 'Upstream attempts that failed over to another account, by the account left and why (window_rejected, retry_after, rate_limited, overloaded, server_error, transport_error, stream_error, …).',
+    help: 'Upstream attempts that failed over to another account, by the account left and why (window_exhausted, retry_after, rate_limited, overloaded, server_error, transport_error, stream_error, …).',
     labelNames: ['account', 'reason'],
     registers: [registry],
   });

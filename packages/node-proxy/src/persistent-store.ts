@@ -301,7 +301,7 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
   };
 
   /** When the account's cooldown ends, epoch ms (now when it has none). */
-  const cooldownEnd = (name: string): number => inner.cooldownUntil(name) ?? inner.now();
+  const cooldownEnd = (name: string): number => inner.cooldownUntilMs(name) ?? inner.now();
 
   const store: PersistentStore = {
     // Reads: straight through.
@@ -313,7 +313,7 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
     reset5hSecs: (name) => inner.reset5hSecs(name),
     reset7dSecs: (name) => inner.reset7dSecs(name),
     rateLimits: (name) => inner.rateLimits(name),
-    cooldownUntil: (name) => inner.cooldownUntil(name),
+    cooldownUntilMs: (name) => inner.cooldownUntilMs(name),
     disabledReason: (name) => inner.disabledReason(name),
     getSticky: (fingerprint) => inner.getSticky(fingerprint),
     getPinned: () => inner.getPinned(),

@@ -122,7 +122,7 @@ export interface RequestAttempt {
   readonly status: number | null;
   /** What core's failover policy made of it. */
   readonly action: ResponseAction['kind'];
-  /** For a failover: why (`window_rejected`, `retry_after`, …). */
+  /** For a failover: why (`window_exhausted`, `retry_after`, …). */
   readonly failover?: FailoverReason | 'stream_error';
   /** For a failover: how long the account cools down, in milliseconds. */
   readonly cooldownMs?: number;
@@ -458,7 +458,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       const recordOptions = { get requestKey(): string { return (requestKey ??= requestDigest(body)); } };
       /** Apply an action to the store; returns the cooldown it actually started (0 for none). */
       const record = (account: string, action: ResponseAction): number => {
-        if (countTokens && action.kind === 'failover' && action.reason !== 'window_rejected') {
+        if (countTokens && action.kind === 'failover' && action.reason !== 'window_exhausted') {
           recordResponse(store, account, { kind: 'return', status: 0, rateLimits: action.rateLimits });
           return 0;
         }
@@ -866,7 +866,7 @@ export function assertSafeBind(config: ShuntConfig): void {
 }
 
 /** Reasons a wait can fix: the account is out of capacity for a while, not broken. */
-const CAPACITY_REASONS: ReadonlySet<string> = new Set(['window_rejected', 'retry_after', 'rate_limited', 'overloaded', 'stream_error']);
+const CAPACITY_REASONS: ReadonlySet<string> = new Set(['window_exhausted', 'retry_after', 'rate_limited', 'overloaded', 'stream_error']);
 
 const NO_TOKENS: UsageTokens = Object.freeze({});
 const NO_FAILOVERS: readonly string[] = Object.freeze([]);
@@ -951,7 +951,7 @@ function soonestCapacityMs(accounts: readonly ProxyAccount[], store: StateStore,
   let soonest: number | null = null;
   for (const account of accounts) {
     if (store.disabledReason(account.name) !== null) continue;
-    if (!store.isExhausted(account.name) && faults.explains(account.name, store.cooldownUntil(account.name))) continue;
+    if (!store.isExhausted(account.name) && faults.explains(account.name, store.cooldownUntilMs(account.name))) continue;
     const backMs = soonestAvailableMs([account], store);
     if (backMs !== null && (soonest === null || backMs < soonest)) soonest = backMs;
   }

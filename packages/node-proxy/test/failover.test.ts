@@ -23,8 +23,8 @@ interface Case {
 }
 
 const CASES: readonly Case[] = [
-  { name: '429 with a rejected 5h window', reply: { kind: 'window-429', window: '5h', resetInSecs: 3600 }, cooldownMs: 3_600_500, why: 'window_rejected' },
-  { name: '429 with a rejected 7d window', reply: { kind: 'window-429', window: '7d', resetInSecs: 86_400 }, cooldownMs: 86_400_500, why: 'window_rejected' },
+  { name: '429 with a rejected 5h window', reply: { kind: 'window-429', window: '5h', resetInSecs: 3600 }, cooldownMs: 3_600_500, why: 'window_exhausted' },
+  { name: '429 with a rejected 7d window', reply: { kind: 'window-429', window: '7d', resetInSecs: 86_400 }, cooldownMs: 86_400_500, why: 'window_exhausted' },
   { name: 'burst 429 with retry-after', reply: { kind: 'burst-429', retryAfterSecs: 42 }, cooldownMs: 42_000, why: 'retry_after' },
   { name: 'request-scoped 429 (x-should-retry, no rate-limit headers)', reply: { kind: 'request-scoped-429' }, cooldownMs: null, why: 'request_scoped' },
   { name: '529 overloaded', reply: { kind: 'status', status: 529 }, cooldownMs: 30_000, why: 'overloaded' },
@@ -57,7 +57,7 @@ describe.each([
       ['a', 'failover', why],
       ['b', 'success', undefined],
     ]);
-    expect(stack.store.cooldownUntil('a')).toBe(cooldownMs === null ? null : T0_MS + cooldownMs);
+    expect(stack.store.cooldownUntilMs('a')).toBe(cooldownMs === null ? null : T0_MS + cooldownMs);
     // The next request avoids a while it cools (and goes back to it when nothing cooled it).
     const next = textOf(await stack.client.messages.create(messageParams('next')));
     if (cooldownMs === null) expect(next).toBe('served by a');
@@ -71,10 +71,10 @@ describe('account faults and request faults', () => {
     stack = await startStack({ clock });
     stack.mock.script('a', { kind: 'status', status: 502 }, { kind: 'drop' });
     expect(textOf(await stack.client.messages.create(messageParams('first')))).toBe('served by b');
-    expect(stack.store.cooldownUntil('a')).toBeNull();
+    expect(stack.store.cooldownUntilMs('a')).toBeNull();
     expect(textOf(await stack.client.messages.create(messageParams('second')))).not.toBe('served by a');
     expect(stack.mock.requests.filter((r) => r.account === 'a')).toHaveLength(2);
-    expect(stack.store.cooldownUntil('a')).toBe(T0_MS + 10_000);
+    expect(stack.store.cooldownUntilMs('a')).toBe(T0_MS + 10_000);
   });
 
   it('should hand a poison request its 500 without cooling any account, and serve the next request', async () => {
@@ -112,7 +112,7 @@ describe('errors inside a stream that is already under way', () => {
     const record = stack.records[0] ?? (await stack.nextRecord());
     expect(record.streamError).toBe('overloaded_error');
     expect(record.account).toBe('a');
-    expect(stack.store.cooldownUntil('a')).toBe(T0_MS + 30_000);
+    expect(stack.store.cooldownUntilMs('a')).toBe(T0_MS + 30_000);
     expect(textOf(await stack.client.messages.create(messageParams('after')))).toBe('served by b');
   });
 
@@ -121,7 +121,7 @@ describe('errors inside a stream that is already under way', () => {
     stack = await startStack({ clock });
     stack.mock.script('a', { kind: 'stream-error', errorType: 'rate_limit_error', afterEvents: 4, errorDelayMs: 30 });
     await streamText(stack.client, 'mid').catch(() => undefined);
-    expect(stack.store.cooldownUntil('a')).toBe(T0_MS + 60_000);
+    expect(stack.store.cooldownUntilMs('a')).toBe(T0_MS + 60_000);
   });
 
   it('should not cool the account for an api_error event', async () => {
@@ -141,11 +141,11 @@ describe('errors inside a stream that is already under way', () => {
     expect(error).toBeInstanceOf(Error);
     const record = stack.records[0] ?? (await stack.nextRecord());
     expect(record.outcome).toBe('stream_failed');
-    expect(stack.store.cooldownUntil('a')).toBeNull();
+    expect(stack.store.cooldownUntilMs('a')).toBeNull();
     const recorded = stack.nextRecord();
     await streamText(stack.client, 'drop again').catch((e: unknown) => e);
     expect((await recorded).outcome).toBe('stream_failed');
-    expect(stack.store.cooldownUntil('a')).toBe(T0_MS + 10_000);
+    expect(stack.store.cooldownUntilMs('a')).toBe(T0_MS + 10_000);
   });
 });
 

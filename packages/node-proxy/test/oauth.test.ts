@@ -225,7 +225,7 @@ describe('subscription (OAuth) accounts through the proxy', () => {
     o.clock.advance(3_600_000 + 1);
     expect(textOf(await o.stack.client.messages.create(messageParams('down')))).toBe('served by b');
     expect(o.stack.store.disabledReason('max')).toBeNull();
-    expect(o.stack.store.cooldownUntil('max')).toBeGreaterThan(o.clock.now());
+    expect(o.stack.store.cooldownUntilMs('max')).toBeGreaterThan(o.clock.now());
     // Once it answers again, the next request after the cooldown refreshes and uses the account.
     rotateOnRefresh(o);
     o.clock.advance(60_000);

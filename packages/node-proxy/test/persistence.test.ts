@@ -141,7 +141,7 @@ describe('persistentStore', () => {
     const second = persistentStore(memoryStore({ now: () => t + 1000 }), { path });
     expect(await second.load()).toEqual({ kind: 'restored', accounts: 2, sticky: 1 });
     expect(second.isAvailable('a')).toBe(false);
-    expect(second.cooldownUntil('a')).toBe(t + 120_000);
+    expect(second.cooldownUntilMs('a')).toBe(t + 120_000);
     expect(second.disabledReason('c')).toBe('needs login');
     expect(second.getSticky('conv')).toBe('b');
   });
@@ -157,7 +157,7 @@ describe('persistentStore', () => {
       accounts: {
         work: {
           cooldownUntilMs: t - 3_600_000 + tenYearsMs,
-          rateLimits: { status5h: 'rejected', reset5h: (t - 3_600_000 + tenYearsMs) / 1000, utilization5h: 1, updatedMs: t - 3_600_000 },
+          rateLimits: { status5h: 'rejected', reset5hSecs: (t - 3_600_000 + tenYearsMs) / 1000, utilization5h: 1, updatedMs: t - 3_600_000 },
         },
       },
       sticky: {},
@@ -169,7 +169,7 @@ describe('persistentStore', () => {
     let now = t;
     const store = persistentStore(memoryStore({ now: () => now }), { path });
     expect(await store.load()).toMatchObject({ kind: 'restored' });
-    expect(store.cooldownUntil('work')).toBeNull();
+    expect(store.cooldownUntilMs('work')).toBeNull();
     // Out until the window's capped reset (5 h + 10 min after its response), then back.
     expect(store.isExhausted('work')).toBe(true);
     now = t - 3_600_000 + 18_600_000;
@@ -221,7 +221,7 @@ describe('persistentStore', () => {
     const urgent: Case[] = [
       ['a cooldown of more than a minute', (s) => s.setCooldown('c', 900_000)],
       ['a cooldown pushed more than a minute later', (s) => s.setCooldown('a', 700_000)],
-      ['a rejected window', (s) => s.updateRateLimits('c', { status5h: 'rejected', reset5h: resetIn15m, utilization5h: 1, updatedMs: T })],
+      ['a rejected window', (s) => s.updateRateLimits('c', { status5h: 'rejected', reset5hSecs: resetIn15m, utilization5h: 1, updatedMs: T })],
       ['needs_login', (s) => s.disable('c', 'needs_login')],
       ['a new disabled reason', (s) => s.disable('b', 'needs_login')],
       ['enable', (s) => s.enable('b')],
@@ -233,7 +233,7 @@ describe('persistentStore', () => {
       ['a cooldown of a minute', (s) => s.setCooldown('c', 60_000)],
       ['a cooldown a little later', (s) => s.setCooldown('a', 610_000)],
       ['a shorter cooldown (no change)', (s) => s.setCooldown('a', 1000)],
-      ['utilization', (s) => s.updateRateLimits('c', { status5h: 'allowed', reset5h: resetIn15m, utilization5h: 0.5, updatedMs: T })],
+      ['utilization', (s) => s.updateRateLimits('c', { status5h: 'allowed', reset5hSecs: resetIn15m, utilization5h: 0.5, updatedMs: T })],
       ['the same disabled reason', (s) => s.disable('b', 'no credential: api_key_env FOO is not set')],
       ['enabling an enabled account', (s) => s.enable('c')],
       ['the same pin', (s) => s.setPinned('c')],
@@ -274,7 +274,7 @@ describe('persistentStore', () => {
       const fsSync: PersistFsSync = { ...nodeFsSync, renameSync: (from, to) => (renames.push(String(to)), nodeFsSync.renameSync(from, to)) };
       const store = persistentStore(memoryStore({ now: () => T }), { path, fsSync, timers: manualTimers() });
       // What a 429 for a rejected window does: the rate limits, then the cooldown until the reset.
-      store.updateRateLimits('a', { status5h: 'rejected', reset5h: resetIn15m, utilization5h: 1, updatedMs: T });
+      store.updateRateLimits('a', { status5h: 'rejected', reset5hSecs: resetIn15m, utilization5h: 1, updatedMs: T });
       store.setCooldown('a', 901_000);
       await Promise.resolve();
       expect(renames).toEqual([path]);
@@ -350,7 +350,7 @@ describe('persistentStore', () => {
       gate.resolve();
       await store.save(); // joins the debounced save
       expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(store.snapshot());
-      expect(store.cooldownUntil('a')).toBe(T + 900_000);
+      expect(store.cooldownUntilMs('a')).toBe(T + 900_000);
       expect(await readdir(dirname(path))).toEqual(['state.json']);
     });
   });
@@ -402,7 +402,7 @@ describe('a proxy restarted with its saved state', () => {
     stack = await startStack({ proxy: { state: await openState(config) } });
     stack.mock.script('a', { kind: 'burst-429', retryAfterSecs: 120 });
     expect(textOf(await stack.client.messages.create(messageParams('kept')))).toBe('served by b');
-    const cooledUntil = stack.proxy.store.cooldownUntil('a');
+    const cooledUntil = stack.proxy.store.cooldownUntilMs('a');
     expect(cooledUntil).toBeGreaterThan(Date.now() + 100_000);
     await stack.close(); // flushes the state
     stack = null;

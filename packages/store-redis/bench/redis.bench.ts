@@ -81,7 +81,7 @@ ${pickRows.map((r) => `| ${String(r.accounts)} | ${r.mode} | ${fmt(r.memory)} | 
 
 ### Cooldown propagation between two instances
 
-Instance A calls \`setCooldown\`; the time until instance B's \`cooldownUntil\` shows it (B polls on
+Instance A calls \`setCooldown\`; the time until instance B's \`cooldownUntilMs\` shows it (B polls on
 every event-loop turn). Both instances live in one process here, each with its own two Redis
 connections, so the path is the real one: A's write-through pipeline (Lua merge + PUBLISH), Redis,
 B's subscriber connection, B's merge into its replica. ${String(PROPAGATION_SAMPLES)} samples, one at a time.
@@ -167,7 +167,7 @@ async function cooldownPropagation(): Promise<{ p50: number; p90: number; p99: n
     const name = `account-${String(i)}`;
     const start = performance.now();
     a.setCooldown(name, 60_000);
-    while (b.cooldownUntil(name) === null) {
+    while (b.cooldownUntilMs(name) === null) {
       await tick();
       if (performance.now() - start > 5000) throw new Error(`cooldown ${name} did not reach B within 5 s`);
     }

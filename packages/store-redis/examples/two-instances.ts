@@ -24,7 +24,7 @@ console.log(`east routes conversation-42 to ${String(first?.name)}`);
 const action = classifyResponse({ status: 429, headers: { 'retry-after': '60' } }, { nowMs: east.now() });
 recordResponse(east, 'work', action);
 const started = performance.now();
-while (west.cooldownUntil('work') === null) await new Promise((resolve) => setImmediate(resolve));
+while (west.cooldownUntilMs('work') === null) await new Promise((resolve) => setImmediate(resolve));
 console.log(`west learned that work is cooling after ${(performance.now() - started).toFixed(2)} ms`);
 console.log(`west routes a new request to ${String(pickAccount(accounts, west)?.name)}`);
 

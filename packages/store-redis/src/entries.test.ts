@@ -127,10 +127,10 @@ describe('rate-limit registers', () => {
     .record(
       {
         utilization5h: fc.constantFrom(0.1, 0.5, 0.9, 1.01),
-        reset5h: fc.constantFrom(S + 2, S + 5, S + 9),
+        reset5hSecs: fc.constantFrom(S + 2, S + 5, S + 9),
         status5h: fc.constantFrom('allowed', 'allowed_warning', 'rejected'),
         utilization7d: fc.constantFrom(0.2, 0.6),
-        reset7d: fc.constantFrom(S + 4, S + 100),
+        reset7dSecs: fc.constantFrom(S + 4, S + 100),
         status7d: fc.constantFrom('allowed', 'rejected'),
         representativeClaim: fc.constantFrom('five_hour', 'seven_day'),
         updatedMs: fc.integer({ min: 0, max: 12 }).map((s) => T0 + s * 1000),
@@ -194,18 +194,18 @@ describe('rate-limit registers', () => {
 
   it('should let the newest updatedMs win per field, keeping fields only older records carried', () => {
     const registers: RateLimitRegisters = new Map();
-    const newer = writerDeltas([{ utilization5h: 0.8, reset5h: S + 3600, updatedMs: T0 + 2000 }], 1);
-    const older = writerDeltas([{ utilization5h: 0.5, reset5h: S + 3600, utilization7d: 0.3, updatedMs: T0 + 1000 }], 100);
+    const newer = writerDeltas([{ utilization5h: 0.8, reset5hSecs: S + 3600, updatedMs: T0 + 2000 }], 1);
+    const older = writerDeltas([{ utilization5h: 0.5, reset5hSecs: S + 3600, utilization7d: 0.3, updatedMs: T0 + 1000 }], 100);
     for (const delta of [...newer, ...older]) mergeRegisters(registers, delta);
-    expect(materializeRateLimits(registers)).toEqual({ utilization5h: 0.8, reset5h: S + 3600, utilization7d: 0.3, updatedMs: T0 + 2000 });
+    expect(materializeRateLimits(registers)).toEqual({ utilization5h: 0.8, reset5hSecs: S + 3600, utilization7d: 0.3, updatedMs: T0 + 2000 });
   });
 
   it('should not revive an old window’s rejected status next to a newer window’s reset', () => {
     // A saw the 5h window rejected; B, which never heard of it, reports the next window's reset.
     const registers: RateLimitRegisters = new Map();
-    const a = writerDeltas([{ status5h: 'rejected', reset5h: S + 5, updatedMs: T0 + 1000 }], 1);
-    const b = writerDeltas([{ reset5h: S + 18_005, updatedMs: T0 + 6000 }], 100);
+    const a = writerDeltas([{ status5h: 'rejected', reset5hSecs: S + 5, updatedMs: T0 + 1000 }], 1);
+    const b = writerDeltas([{ reset5hSecs: S + 18_005, updatedMs: T0 + 6000 }], 100);
     for (const delta of [...b, ...a]) mergeRegisters(registers, delta);
-    expect(materializeRateLimits(registers)).toEqual({ reset5h: S + 18_005, updatedMs: T0 + 6000 });
+    expect(materializeRateLimits(registers)).toEqual({ reset5hSecs: S + 18_005, updatedMs: T0 + 6000 });
   });
 });

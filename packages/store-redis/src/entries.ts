@@ -156,10 +156,10 @@ export function mergeCooldown(x: CooldownState, y: CooldownState): CooldownState
 /** The fields of a {@link RateLimitInfo} kept as separate registers, plus `updatedMs`. */
 export const RATE_LIMIT_FIELDS = [
   'utilization5h',
-  'reset5h',
+  'reset5hSecs',
   'status5h',
   'utilization7d',
-  'reset7d',
+  'reset7dSecs',
   'status7d',
   'overageStatus',
   'overageDisabledReason',
@@ -231,7 +231,7 @@ export function materializeRateLimits(registers: RateLimitRegisters): RateLimitI
   const updatedMs = registerValue(registers, 'updatedMs');
   if (typeof updatedMs !== 'number') return null;
   const out: Record<string, unknown> = {};
-  const resets = { '5h': registerValue(registers, 'reset5h') ?? null, '7d': registerValue(registers, 'reset7d') ?? null };
+  const resets = { '5h': registerValue(registers, 'reset5hSecs') ?? null, '7d': registerValue(registers, 'reset7dSecs') ?? null };
   for (const field of RATE_LIMIT_FIELDS) {
     if (field === 'updatedMs') continue;
     const payload = payloadOf(registers.get(field));
@@ -270,12 +270,12 @@ const WINDOW_OF: Partial<Record<RateLimitField, '5h' | '7d'>> = {
   status7d: '7d',
 };
 
-const NUMERIC_FIELDS: ReadonlySet<RateLimitField> = new Set(['utilization5h', 'reset5h', 'utilization7d', 'reset7d', 'updatedMs']);
+const NUMERIC_FIELDS: ReadonlySet<RateLimitField> = new Set(['utilization5h', 'reset5hSecs', 'utilization7d', 'reset7dSecs', 'updatedMs']);
 
 function windowEpoch(field: RateLimitField, after: RateLimitInfo | null): number | null {
   const window = WINDOW_OF[field];
   if (window === undefined || after === null) return null;
-  return (window === '5h' ? after.reset5h : after.reset7d) ?? null;
+  return (window === '5h' ? after.reset5hSecs : after.reset7dSecs) ?? null;
 }
 
 function registerValue(registers: RateLimitRegisters, field: RateLimitField): number | undefined {

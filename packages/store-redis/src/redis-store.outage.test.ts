@@ -101,7 +101,7 @@ describeWithRedis('redisStore when Redis goes away', () => {
       expect(b.store.getSticky(fp)).toBe(a.store.getSticky(fp));
     }
     for (const { name } of accounts) {
-      expect(b.store.cooldownUntil(name)).toBe(a.store.cooldownUntil(name));
+      expect(b.store.cooldownUntilMs(name)).toBe(a.store.cooldownUntilMs(name));
       expect(b.store.rateLimits(name)).toEqual(a.store.rateLimits(name));
     }
     await eventually(() => a.store.getPinned() === 'account-3', 2000);
@@ -112,7 +112,7 @@ describeWithRedis('redisStore when Redis goes away', () => {
     await late.store.ready();
     expect(late.store.getSticky('conversation-0')).toBe(a.store.getSticky('conversation-0'));
     expect(late.store.getPinned()).toBe('account-3');
-    expect(late.store.cooldownUntil('account-5')).toBe(a.store.cooldownUntil('account-5'));
+    expect(late.store.cooldownUntilMs('account-5')).toBe(a.store.cooldownUntilMs('account-5'));
     expect(late.degraded).toHaveLength(0);
   });
 
@@ -132,7 +132,7 @@ describeWithRedis('redisStore when Redis goes away', () => {
       expect(early.recovered).toHaveLength(1);
       const other = watched({ url: late.url, keyPrefix });
       await other.store.ready();
-      expect(other.store.cooldownUntil('work')).toBe(early.store.cooldownUntil('work'));
+      expect(other.store.cooldownUntilMs('work')).toBe(early.store.cooldownUntilMs('work'));
     } finally {
       await Promise.all(open.splice(0).map((store) => store.close()));
       await late.stop();

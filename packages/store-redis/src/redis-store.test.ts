@@ -49,9 +49,9 @@ describeWithRedis('redisStore across instances', () => {
     const timings: Record<string, number> = {};
 
     a.setCooldown('work', 60_000);
-    timings['cooldown'] = await eventually(() => b.cooldownUntil('work') === a.cooldownUntil('work'));
+    timings['cooldown'] = await eventually(() => b.cooldownUntilMs('work') === a.cooldownUntilMs('work'));
 
-    const record: RateLimitInfo = { utilization5h: 0.42, reset5h: Math.floor(now / 1000) + 3600, status5h: 'allowed', updatedMs: now };
+    const record: RateLimitInfo = { utilization5h: 0.42, reset5hSecs: Math.floor(now / 1000) + 3600, status5h: 'allowed', updatedMs: now };
     a.updateRateLimits('work', record);
     timings['rate limits'] = await eventually(() => b.rateLimits('work')?.utilization5h === 0.42);
     expect(b.rateLimits('work')).toEqual(record);
@@ -74,7 +74,7 @@ describeWithRedis('redisStore across instances', () => {
     timings['last used'] = await eventually(() => b.getLastUsed() === 'work');
 
     a.clearCooldown('work');
-    timings['cleared cooldown'] = await eventually(() => b.cooldownUntil('work') === null);
+    timings['cleared cooldown'] = await eventually(() => b.cooldownUntilMs('work') === null);
 
     console.info(`propagation A→B (ms): ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
   });
@@ -83,8 +83,8 @@ describeWithRedis('redisStore across instances', () => {
     const [a, b] = (await instances(2)) as [RedisStore, RedisStore];
     const accounts = [{ name: 'work' }, { name: 'personal' }];
     // Both instances would pick `work` (most headroom)…
-    const reset5h = Math.floor(Date.now() / 1000) + 3 * 3600;
-    for (const store of [a, b]) store.updateRateLimits('personal', { utilization5h: 0.5, reset5h, updatedMs: Date.now() });
+    const reset5hSecs = Math.floor(Date.now() / 1000) + 3 * 3600;
+    for (const store of [a, b]) store.updateRateLimits('personal', { utilization5h: 0.5, reset5hSecs, updatedMs: Date.now() });
     expect(pickAccount(accounts, b)?.name).toBe('work');
     // …until A gets a 429 for it.
     const action = classifyResponse(
@@ -105,7 +105,7 @@ describeWithRedis('redisStore across instances', () => {
     expect(first?.name).toBe('work');
     await eventually(() => b.getSticky('conversation-1') === 'work');
     // B has since learned that `work` is busier: without stickiness it would pick `personal`.
-    b.updateRateLimits('work', { utilization5h: 0.9, reset5h: Math.floor(Date.now() / 1000) + 3 * 3600, updatedMs: Date.now() });
+    b.updateRateLimits('work', { utilization5h: 0.9, reset5hSecs: Math.floor(Date.now() / 1000) + 3 * 3600, updatedMs: Date.now() });
     expect(pickAccount(accounts, b)?.name).toBe('personal');
     expect(pickAccount(accounts, b, { fingerprint: 'conversation-1' })?.name).toBe('work');
   });
@@ -123,7 +123,7 @@ describeWithRedis('redisStore across instances', () => {
     const late = redisStore({ url: server.url, keyPrefix: keyPrefixOf(a) });
     open.push(late);
     await late.ready();
-    expect(late.cooldownUntil('work')).toBe(a.cooldownUntil('work'));
+    expect(late.cooldownUntilMs('work')).toBe(a.cooldownUntilMs('work'));
     expect(late.rateLimits('work')).toEqual(a.rateLimits('work'));
     expect(late.disabledReason('spare')).toBe('needs login');
     expect(late.getPinned()).toBe('personal');
@@ -138,13 +138,13 @@ describeWithRedis('redisStore across instances', () => {
     a.setCooldown('work', 60_000);
     b.setCooldown('work', 5000);
     await Promise.all([a.flush(), b.flush()]);
-    await eventually(() => a.cooldownUntil('work') === T0 + 60_000 && b.cooldownUntil('work') === T0 + 60_000);
+    await eventually(() => a.cooldownUntilMs('work') === T0 + 60_000 && b.cooldownUntilMs('work') === T0 + 60_000);
     // The short one arriving last does not cut the long one short either.
     t += 1000;
     b.setCooldown('work', 1000);
     await b.flush();
     await a.reconcile();
-    expect(a.cooldownUntil('work')).toBe(T0 + 60_000);
+    expect(a.cooldownUntilMs('work')).toBe(T0 + 60_000);
   });
 
   it('should drop a bogus cooldown found in Redis and let a later, sane one stand', async () => {
@@ -155,25 +155,25 @@ describeWithRedis('redisStore across instances', () => {
     await redis.hset(`${keyPrefixOf(a)}cooldowns`, 'work', `0;${String(T0 + 10 * 365 * 86_400_000)},${String(T0 * 1000)}`);
     redis.disconnect();
     await a.reconcile();
-    expect(a.cooldownUntil('work')).toBeNull();
+    expect(a.cooldownUntilMs('work')).toBeNull();
     t += 1000;
     a.setCooldown('work', 3_600_000);
     await a.flush();
     const late = redisStore({ url: server.url, keyPrefix: keyPrefixOf(a), now: () => t });
     open.push(late);
     await late.ready();
-    expect(late.cooldownUntil('work')).toBe(T0 + 1000 + 3_600_000);
+    expect(late.cooldownUntilMs('work')).toBe(T0 + 1000 + 3_600_000);
   });
 
   it('should keep the newest value of each rate-limit field whichever record lands last', async () => {
     const t = T0;
     const [a, b] = (await instances(2, { now: () => t })) as [RedisStore, RedisStore];
-    a.updateRateLimits('work', { utilization5h: 0.8, reset5h: S0 + 3600, updatedMs: T0 + 2000 });
+    a.updateRateLimits('work', { utilization5h: 0.8, reset5hSecs: S0 + 3600, updatedMs: T0 + 2000 });
     await a.flush();
     // B's response was received earlier but is reported later, and carries a field A's lacks.
-    b.updateRateLimits('work', { utilization5h: 0.5, reset5h: S0 + 3600, utilization7d: 0.3, updatedMs: T0 + 1000 });
+    b.updateRateLimits('work', { utilization5h: 0.5, reset5hSecs: S0 + 3600, utilization7d: 0.3, updatedMs: T0 + 1000 });
     await b.flush();
-    const expected = { utilization5h: 0.8, reset5h: S0 + 3600, utilization7d: 0.3, updatedMs: T0 + 2000 };
+    const expected = { utilization5h: 0.8, reset5hSecs: S0 + 3600, utilization7d: 0.3, updatedMs: T0 + 2000 };
     await eventually(() => sameJson(a.rateLimits('work'), expected) && sameJson(b.rateLimits('work'), expected));
   });
 
@@ -189,7 +189,7 @@ describeWithRedis('redisStore across instances', () => {
         info: fc.record(
           {
             utilization5h: fc.constantFrom(0.1, 0.6, 1.01),
-            reset5h: fc.constantFrom(S0 + 30, S0 + 300),
+            reset5hSecs: fc.constantFrom(S0 + 30, S0 + 300),
             status5h: fc.constantFrom('allowed', 'rejected'),
             utilization7d: fc.constantFrom(0.2, 0.7),
           },
@@ -244,7 +244,7 @@ describeWithRedis('redisStore across instances', () => {
           open.push(fresh);
           await fresh.ready();
           const view = (store: RedisStore): unknown => ({
-            accounts: names.map((name) => [store.cooldownUntil(name), store.disabledReason(name), store.rateLimits(name), store.isExhausted(name)]),
+            accounts: names.map((name) => [store.cooldownUntilMs(name), store.disabledReason(name), store.rateLimits(name), store.isExhausted(name)]),
             sticky: fingerprints.map((fp) => store.getSticky(fp)),
             pinned: store.getPinned(),
           });
@@ -327,7 +327,7 @@ describeWithRedis('redisStore across instances', () => {
       }
       await raw.publish(channel, JSON.stringify({ v: 1, from: 'x', ops: [['rt', 'pinned', `${String(Date.now() * 2000)}:0:"work"`]] }));
       await eventually(() => a.getPinned() === 'work');
-      expect(a.cooldownUntil('work')).toBeNull();
+      expect(a.cooldownUntilMs('work')).toBeNull();
       expect(a.rateLimits('work')).toBeNull();
       expect(a.getSticky('fp')).toBeNull();
     } finally {
@@ -344,7 +344,7 @@ describeWithRedis('redisStore across instances', () => {
     const tookMs = await eventually(() => b.recordFault('work', 'probe', 60_000) === 2);
     console.info(`a failing request on A reached B's fault count in ${tookMs.toFixed(1)} ms`);
     expect(recordResponse(b, 'work', serverError(b), { requestKey: 'r2' })).toBe(10_000);
-    await eventually(() => a.cooldownUntil('work') === b.cooldownUntil('work'));
+    await eventually(() => a.cooldownUntilMs('work') === b.cooldownUntilMs('work'));
   });
 
   it('should not cool an account when one request fails on it through two instances', async () => {

@@ -369,7 +369,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     cooldowns.set(name, merged);
     const untilMs = cooldownDeadline(merged);
     atFrozenClock((t) => {
-      const running = replica.cooldownUntil(name);
+      const running = replica.cooldownUntilMs(name);
       if (untilMs === null || untilMs <= t) {
         if (running !== null) replica.clearCooldown(name);
       } else if (running !== untilMs) {
@@ -937,7 +937,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
         scheduleFlush();
       }
     },
-    cooldownUntil: (name) => replica.cooldownUntil(name),
+    cooldownUntilMs: (name) => replica.cooldownUntilMs(name),
     // Counted on the replica, which has heard of other instances' failures by pub/sub; the
     // failure goes to Redis and to them asynchronously, like every write.
     recordFault(name, requestKey, windowMs) {

@@ -16,14 +16,14 @@ describe('createAccountModel', () => {
     expect(first.status).toBe(200);
     const info = parseRateLimitHeaders(first.headers, T0);
     expect(info?.utilization5h).toBeCloseTo(0.2);
-    expect(info?.reset5h).toBe((T0 + 5 * HOUR) / 1000);
+    expect(info?.reset5hSecs).toBe((T0 + 5 * HOUR) / 1000);
     expect(info?.status5h).toBe('allowed');
     account.respond(T0 + HOUR, 3, 3);
     expect(account.utilization5hAt(T0 + HOUR)).toBeCloseTo(0.5);
     expect(account.utilization5hAt(T0 + 5 * HOUR)).toBe(0);
     // The next request after the reset opens a new window from its own time.
     const later = account.respond(T0 + 6 * HOUR, 1, 1);
-    expect(parseRateLimitHeaders(later.headers, T0 + 6 * HOUR)?.reset5h).toBe((T0 + 11 * HOUR) / 1000);
+    expect(parseRateLimitHeaders(later.headers, T0 + 6 * HOUR)?.reset5hSecs).toBe((T0 + 11 * HOUR) / 1000);
     expect(account.utilization5hAt(T0 + 6 * HOUR)).toBeCloseTo(0.1);
   });
 
@@ -50,7 +50,7 @@ describe('createAccountModel', () => {
     const account = createAccountModel('a', capacity, T0, { weeklyAnchorMs: anchor - 3 * WEEK, utilization7d: 0.4 });
     expect(account.utilization7dAt(T0)).toBeCloseTo(0.4);
     const response = account.respond(T0, 10, 10);
-    expect(parseRateLimitHeaders(response.headers, T0)?.reset7d).toBe(anchor / 1000);
+    expect(parseRateLimitHeaders(response.headers, T0)?.reset7dSecs).toBe(anchor / 1000);
     expect(account.utilization7dAt(T0)).toBeCloseTo(0.5);
     // The reset wastes what was left; two idle weeks later, two more whole weeks are gone.
     account.advance(anchor + 2 * WEEK);
@@ -65,7 +65,7 @@ describe('createAccountModel', () => {
     expect(refused.status).toBe(429);
     const info = parseRateLimitHeaders(refused.headers, T0);
     expect(info?.status7d).toBe('rejected');
-    expect(info?.reset7d).toBe((T0 + HOUR) / 1000);
+    expect(info?.reset7dSecs).toBe((T0 + HOUR) / 1000);
     expect(account.respond(T0 + HOUR, 1, 1).status).toBe(200);
   });
 

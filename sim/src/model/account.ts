@@ -156,13 +156,13 @@ export function createAccountModel(name: string, capacity: Capacity, startMs: nu
     current.utilization5h = utilizationText(k5, u5);
     if (reset5hMs !== reset5hTextFor) {
       reset5hTextFor = reset5hMs;
-      current.reset5h = reset5hMs === null ? null : String(Math.ceil(reset5hMs / 1000));
+      current.reset5hSecs = reset5hMs === null ? null : String(Math.ceil(reset5hMs / 1000));
     }
     current.status5h = windowStatus(u5, rejected5h);
     current.utilization7d = utilizationText(k7, u7);
     if (reset7dMs !== reset7dTextFor) {
       reset7dTextFor = reset7dMs;
-      current.reset7d = reset7dMs === null ? null : String(Math.ceil(reset7dMs / 1000));
+      current.reset7dSecs = reset7dMs === null ? null : String(Math.ceil(reset7dMs / 1000));
     }
     current.status7d = windowStatus(u7, rejected7d);
     current.claim = rejected7d || (!rejected5h && u7 > u5) ? 'seven_day' : 'five_hour';
@@ -210,10 +210,10 @@ export function nextWeeklyReset(anchorMs: number, afterMs: number): number {
 /** The rendered header values (what `get` returns). */
 interface HeaderValues {
   utilization5h: string;
-  reset5h: string | null;
+  reset5hSecs: string | null;
   status5h: string;
   utilization7d: string;
-  reset7d: string | null;
+  reset7dSecs: string | null;
   status7d: string;
   claim: string;
 }
@@ -227,10 +227,10 @@ const PREFIX = 'anthropic-ratelimit-unified-';
 function responseHeaders(): ModelHeaders & HeaderValues {
   return {
     utilization5h: '0',
-    reset5h: null,
+    reset5hSecs: null,
     status5h: 'allowed',
     utilization7d: '0',
-    reset7d: null,
+    reset7dSecs: null,
     status7d: 'allowed',
     claim: 'five_hour',
     get: readModelHeader,
@@ -244,13 +244,13 @@ function readModelHeader(this: HeaderValues, name: string): string | null {
     case 0:
       return this.utilization5h;
     case 1:
-      return this.reset5h;
+      return this.reset5hSecs;
     case 2:
       return this.status5h;
     case 3:
       return this.utilization7d;
     case 4:
-      return this.reset7d;
+      return this.reset7dSecs;
     case 5:
       return this.status7d;
     case 6:

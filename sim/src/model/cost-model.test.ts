@@ -39,23 +39,23 @@ describe('createCostAssigner', () => {
       mode: 'deltas',
       recordedCapacity: () => ({ window5hCredits: 100, window7dCredits: 1_000 }),
     });
-    const reset5h = (T0 + 18_000_000) / 1000;
-    const reset7d = (T0 + 86_400_000) / 1000;
+    const reset5hSecs = (T0 + 18_000_000) / 1000;
+    const reset7dSecs = (T0 + 86_400_000) / 1000;
     // The first request opened the 5-hour window: all of it is its own; the weekly one cannot be told.
     const first = assigner.assign(
-      request([{ tsMs: T0, account: 'a', status: 200, utilization5h: 0.02, reset5hSecs: reset5h, utilization7d: 0.5, reset7dSecs: reset7d }]),
+      request([{ tsMs: T0, account: 'a', status: 200, utilization5h: 0.02, reset5hSecs: reset5hSecs, utilization7d: 0.5, reset7dSecs: reset7dSecs }]),
     );
     expect(first.credits5h).toBeCloseTo(2);
     expect(first.credits7d).toBe(DEFAULT_REQUEST_CREDITS.sonnet);
     const second = assigner.assign(
-      request([{ tsMs: T0 + 1_000, account: 'a', status: 200, utilization5h: 0.05, reset5hSecs: reset5h + 1, utilization7d: 0.503, reset7dSecs: reset7d }]),
+      request([{ tsMs: T0 + 1_000, account: 'a', status: 200, utilization5h: 0.05, reset5hSecs: reset5hSecs + 1, utilization7d: 0.503, reset7dSecs: reset7dSecs }]),
     );
     expect(second.credits5h).toBeCloseTo(3);
     expect(second.credits7d).toBeCloseTo(3);
     // A 429 attempt costs nothing; its successful retry on another account is priced there.
     const retried = assigner.assign(
       request([
-        { tsMs: T0 + 2_000, account: 'a', status: 429, utilization5h: 0.05, reset5hSecs: reset5h },
+        { tsMs: T0 + 2_000, account: 'a', status: 429, utilization5h: 0.05, reset5hSecs: reset5hSecs },
         { tsMs: T0 + 2_300, account: 'b', status: 200, utilization5h: 0.01, reset5hSecs: (T0 + 2_300 + 18_000_000) / 1000 },
       ]),
     );

@@ -64,7 +64,7 @@ describe('memoryStore', () => {
       advance(300);
       const reloaded = setup().store;
       reloaded.restore(JSON.parse(JSON.stringify(store.snapshot())));
-      expect(reloaded.cooldownUntil('work')).toBe(T0_MS + 60_000);
+      expect(reloaded.cooldownUntilMs('work')).toBe(T0_MS + 60_000);
       expect(reloaded.getLastUsed()).toBe('work');
     });
   });
@@ -86,16 +86,16 @@ describe('memoryStore', () => {
       const { store, advance } = setup();
       store.setCooldown('work', 10_000);
       store.setCooldown('work', 60_000);
-      expect(store.cooldownUntil('work')).toBe(T0_MS + 60_000);
+      expect(store.cooldownUntilMs('work')).toBe(T0_MS + 60_000);
       advance(5000);
       store.setCooldown('work', 1000);
-      expect(store.cooldownUntil('work')).toBe(T0_MS + 60_000);
+      expect(store.cooldownUntilMs('work')).toBe(T0_MS + 60_000);
     });
 
     it('should never hold a cooldown longer than the weekly window plus 10 minutes', () => {
       const { store } = setup();
       store.setCooldown('work', 10 * 365 * 86_400_000);
-      expect(store.cooldownUntil('work')).toBe(T0_MS + 604_800_000 + 600_000);
+      expect(store.cooldownUntilMs('work')).toBe(T0_MS + 604_800_000 + 600_000);
     });
 
     it('should drop, on restore, a saved cooldown no response could justify, and keep a plausible one', () => {
@@ -107,16 +107,27 @@ describe('memoryStore', () => {
         accounts: {
           bogus: {
             cooldownUntilMs: T0_MS + TEN_YEARS_MS,
-            rateLimits: { status5h: 'rejected', reset5h: T0_SECS + TEN_YEARS_MS / 1000, updatedMs: T0_MS - 3_600_000 },
+            rateLimits: { status5h: 'rejected', reset5hSecs: T0_SECS + TEN_YEARS_MS / 1000, updatedMs: T0_MS - 3_600_000 },
           },
           weekly: { cooldownUntilMs: T0_MS + 6 * 86_400_000 },
         },
       });
-      expect(store.cooldownUntil('bogus')).toBeNull();
+      expect(store.cooldownUntilMs('bogus')).toBeNull();
       // The rejected window still counts, until its capped reset: 5 h + 10 min after its response.
       expect(store.isExhausted('bogus')).toBe(true);
       expect(store.reset5hSecs('bogus')).toBe(T0_SECS - 3600 + 18_000 + 600);
-      expect(store.cooldownUntil('weekly')).toBe(T0_MS + 6 * 86_400_000);
+      expect(store.cooldownUntilMs('weekly')).toBe(T0_MS + 6 * 86_400_000);
+    });
+
+    it('should restore a snapshot written before 1.0, whose resets were named reset5h and reset7d', () => {
+      const { store } = setup();
+      store.restore({
+        version: 1,
+        accounts: { work: { rateLimits: { utilization5h: 0.5, reset5h: T0_SECS + 3_600, reset7d: T0_SECS + 86_400, updatedMs: T0_MS } } },
+      });
+      expect(store.reset5hSecs('work')).toBe(T0_SECS + 3_600);
+      expect(store.reset7dSecs('work')).toBe(T0_SECS + 86_400);
+      expect(store.rateLimits('work')).toEqual({ utilization5h: 0.5, reset5hSecs: T0_SECS + 3_600, reset7dSecs: T0_SECS + 86_400, updatedMs: T0_MS });
     });
 
     it('should clear a running cooldown', () => {
@@ -124,14 +135,14 @@ describe('memoryStore', () => {
       store.setCooldown('work', 60_000);
       store.clearCooldown('work');
       expect(store.isAvailable('work')).toBe(true);
-      expect(store.cooldownUntil('work')).toBeNull();
+      expect(store.cooldownUntilMs('work')).toBeNull();
     });
 
     it('should treat a negative cooldown as none', () => {
       const { store } = setup();
       store.setCooldown('work', -5000);
       expect(store.isAvailable('work')).toBe(true);
-      expect(store.cooldownUntil('work')).toBeNull();
+      expect(store.cooldownUntilMs('work')).toBeNull();
     });
 
     it.each([Number.NaN, Number.POSITIVE_INFINITY])('should reject a cooldown of %d with a RangeError', (ms) => {
@@ -179,7 +190,7 @@ describe('memoryStore', () => {
   describe('rate limits', () => {
     it('should read utilization 0 and reset null once the reset passes', () => {
       const { store, advance } = setup();
-      store.updateRateLimits('work', info({ utilization5h: 0.8, reset5h: T0_SECS + 10, utilization7d: 0.6, reset7d: T0_SECS + 20 }));
+      store.updateRateLimits('work', info({ utilization5h: 0.8, reset5hSecs: T0_SECS + 10, utilization7d: 0.6, reset7dSecs: T0_SECS + 20 }));
       advance(10_000);
       expect(store.utilization5h('work')).toBe(0);
       expect(store.reset5hSecs('work')).toBeNull();
@@ -192,11 +203,11 @@ describe('memoryStore', () => {
 
     it('should need rejected or exhausted and a future reset to be exhausted', () => {
       const { store, advance } = setup();
-      store.updateRateLimits('allowed', info({ status5h: 'allowed_warning', utilization5h: 1.01, reset5h: T0_SECS + 60 }));
+      store.updateRateLimits('allowed', info({ status5h: 'allowed_warning', utilization5h: 1.01, reset5hSecs: T0_SECS + 60 }));
       store.updateRateLimits('noreset', info({ status5h: 'rejected' }));
-      store.updateRateLimits('past', info({ status7d: 'rejected', reset7d: T0_SECS }));
-      store.updateRateLimits('rejected', info({ status7d: 'rejected', reset7d: T0_SECS + 60 }));
-      store.updateRateLimits('exhausted', info({ status5h: 'exhausted', reset5h: T0_SECS + 60 }));
+      store.updateRateLimits('past', info({ status7d: 'rejected', reset7dSecs: T0_SECS }));
+      store.updateRateLimits('rejected', info({ status7d: 'rejected', reset7dSecs: T0_SECS + 60 }));
+      store.updateRateLimits('exhausted', info({ status5h: 'exhausted', reset5hSecs: T0_SECS + 60 }));
       expect(['allowed', 'noreset', 'past', 'rejected', 'exhausted'].map((n) => store.isExhausted(n))).toEqual([
         false,
         false,
@@ -212,11 +223,11 @@ describe('memoryStore', () => {
     it('should count a reset at most one window (plus 10 minutes) after the response that reported it', () => {
       const { store, advance } = setup();
       const TEN_YEARS_SECS = 10 * 365 * 86_400;
-      store.updateRateLimits('work', info({ status5h: 'rejected', reset5h: T0_SECS + TEN_YEARS_SECS, utilization5h: 1 }));
-      store.updateRateLimits('team', info({ status7d: 'rejected', reset7d: T0_SECS + TEN_YEARS_SECS, utilization7d: 1 }));
+      store.updateRateLimits('work', info({ status5h: 'rejected', reset5hSecs: T0_SECS + TEN_YEARS_SECS, utilization5h: 1 }));
+      store.updateRateLimits('team', info({ status7d: 'rejected', reset7dSecs: T0_SECS + TEN_YEARS_SECS, utilization7d: 1 }));
       expect(store.reset5hSecs('work')).toBe(T0_SECS + 18_000 + 600);
       expect(store.reset7dSecs('team')).toBe(T0_SECS + 604_800 + 600);
-      expect(store.rateLimits('work')?.reset5h).toBe(T0_SECS + TEN_YEARS_SECS); // the record keeps what was said
+      expect(store.rateLimits('work')?.reset5hSecs).toBe(T0_SECS + TEN_YEARS_SECS); // the record keeps what was said
       advance((18_000 + 600) * 1000);
       expect(store.isExhausted('work')).toBe(false);
       expect(store.utilization5h('work')).toBe(0);
@@ -227,9 +238,9 @@ describe('memoryStore', () => {
 
     it('should not revive a rolled-over rejected window from a later partial record', () => {
       const { store, advance } = setup();
-      store.updateRateLimits('work', info({ status5h: 'rejected', reset5h: T0_SECS + 60, utilization5h: 1 }));
+      store.updateRateLimits('work', info({ status5h: 'rejected', reset5hSecs: T0_SECS + 60, utilization5h: 1 }));
       advance(120_000);
-      store.updateRateLimits('work', info({ reset5h: T0_SECS + 18_000 }, T0_MS + 120_000));
+      store.updateRateLimits('work', info({ reset5hSecs: T0_SECS + 18_000 }, T0_MS + 120_000));
       expect(store.isExhausted('work')).toBe(false);
       expect(store.utilization5h('work')).toBe(0);
     });
@@ -244,13 +255,13 @@ describe('memoryStore', () => {
 
     it('should ignore inherited fields and keep keys RateLimitInfo does not declare, as mergeRateLimitInfo does', () => {
       const { store } = setup();
-      store.updateRateLimits('work', info({ utilization5h: 0.1, reset5h: T0_SECS + 60 }));
-      const inheriting = Object.assign(Object.create({ utilization5h: 0.9 }) as RateLimitInfo, { reset5h: T0_SECS + 60, updatedMs: T0_MS + 1 });
+      store.updateRateLimits('work', info({ utilization5h: 0.1, reset5hSecs: T0_SECS + 60 }));
+      const inheriting = Object.assign(Object.create({ utilization5h: 0.9 }) as RateLimitInfo, { reset5hSecs: T0_SECS + 60, updatedMs: T0_MS + 1 });
       store.updateRateLimits('work', inheriting);
       expect(store.utilization5h('work')).toBe(0.1);
       const wider = { ...info({ utilization5h: 0.2 }, T0_MS + 2), requestId: 'req_1' };
       store.updateRateLimits('work', wider);
-      expect(store.rateLimits('work')).toStrictEqual({ utilization5h: 0.2, reset5h: T0_SECS + 60, updatedMs: T0_MS + 2, requestId: 'req_1' });
+      expect(store.rateLimits('work')).toStrictEqual({ utilization5h: 0.2, reset5hSecs: T0_SECS + 60, updatedMs: T0_MS + 2, requestId: 'req_1' });
     });
 
     /** A record as a caller may pass one: fields in any order, some set to undefined, extra keys, any prototype. */
@@ -276,8 +287,8 @@ describe('memoryStore', () => {
           const nowMs = store.now();
           const nowSecs = Math.floor(nowMs / 1000);
           const shifted: Record<string, unknown> = { ...update.relative, updatedMs: nowMs };
-          if (update.relative.reset5h !== undefined) shifted['reset5h'] = update.relative.reset5h + nowSecs;
-          if (update.relative.reset7d !== undefined) shifted['reset7d'] = update.relative.reset7d + nowSecs;
+          if (update.relative.reset5hSecs !== undefined) shifted['reset5hSecs'] = update.relative.reset5hSecs + nowSecs;
+          if (update.relative.reset7dSecs !== undefined) shifted['reset7dSecs'] = update.relative.reset7dSecs + nowSecs;
           const entries = [...Object.entries(shifted), ...update.extras]
             .map((entry, i) => ({ entry, rank: update.order[i] ?? 0 }))
             .sort((x, y) => x.rank - y.rank)
@@ -425,7 +436,7 @@ describe('memoryStore', () => {
   describe('snapshot and restore', () => {
     function populated(): { store: MemoryStore; advance: (ms: number) => void } {
       const s = setup();
-      s.store.updateRateLimits('work', info({ utilization5h: 0.5, reset5h: T0_SECS + 3600, status5h: 'allowed', overageStatus: 'rejected' }));
+      s.store.updateRateLimits('work', info({ utilization5h: 0.5, reset5hSecs: T0_SECS + 3600, status5h: 'allowed', overageStatus: 'rejected' }));
       s.store.setCooldown('work', 60_000);
       s.store.disable('team', 'auth failed');
       s.store.setSticky('fp1', 'work', 600_000);
@@ -444,7 +455,7 @@ describe('memoryStore', () => {
         accounts: {
           work: {
             cooldownUntilMs: T0_MS + 60_000,
-            rateLimits: { utilization5h: 0.5, reset5h: T0_SECS + 3600, status5h: 'allowed', overageStatus: 'rejected', updatedMs: T0_MS },
+            rateLimits: { utilization5h: 0.5, reset5hSecs: T0_SECS + 3600, status5h: 'allowed', overageStatus: 'rejected', updatedMs: T0_MS },
           },
           team: { disabledReason: 'auth failed' },
         },

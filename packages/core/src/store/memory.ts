@@ -6,7 +6,7 @@
 import {
   cappedResetSecs,
   isOnOverage,
-  isWindowRejected,
+  isWindowExhausted,
   MAX_COOLDOWN_MS,
   mergeRateLimitInfo,
   type RateLimitInfo,
@@ -127,13 +127,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
    * costs a lookup of the reset and one comparison.
    */
   const windowUtilization = (info: RateLimitInfo, window: '5h' | '7d'): number => {
-    const reset = window === '5h' ? info.reset5h : info.reset7d;
+    const reset = window === '5h' ? info.reset5hSecs : info.reset7dSecs;
     // A window whose reset has passed has rolled over: whatever it said is stale.
     if (reset !== undefined && (cappedResetSecs(info, window) as number) * 1000 <= now()) return 0;
     const utilization = (window === '5h' ? info.utilization5h : info.utilization7d) ?? 0;
     const overage = info.overageStatus;
     if (overage === undefined || utilization >= 1 || (overage !== 'allowed' && overage !== 'allowed_warning')) return utilization;
-    return isWindowRejected(info, window, now()) ? 1 : utilization;
+    return isWindowExhausted(info, window, now()) ? 1 : utilization;
   };
 
   const store: MemoryStore = {
@@ -152,7 +152,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       // Statuses first: the usual record has none rejected, and needs no clock.
       if (!isRejected(info.status5h) && !isRejected(info.status7d)) return false;
       const t = now();
-      if (!isWindowRejected(info, '5h', t) && !isWindowRejected(info, '7d', t)) return false;
+      if (!isWindowExhausted(info, '5h', t) && !isWindowExhausted(info, '7d', t)) return false;
       // A rejected window Anthropic still serves on overage: the account answers (at a cost), so it
       // stays eligible, and reads as full (utilization ≥ 1) so every strategy leaves it for last.
       return !isOnOverage(info, t);
@@ -234,7 +234,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       const state = accounts.get(name);
       if (state !== undefined) delete state.cooldownUntilMs;
     },
-    cooldownUntil(name) {
+    cooldownUntilMs(name) {
       const until = accounts.get(name)?.cooldownUntilMs;
       return until !== undefined && until > now() ? until : null;
     },
@@ -415,8 +415,8 @@ function isRejected(status: string | undefined): boolean {
 /** Whether a window of `previous` had reset by `updatedMs` (mergeRateLimitInfo drops such a window). */
 function rolledOver(previous: RateLimitInfo, updatedMs: number): boolean {
   return (
-    (previous.reset5h !== undefined && previous.reset5h * 1000 <= updatedMs) ||
-    (previous.reset7d !== undefined && previous.reset7d * 1000 <= updatedMs)
+    (previous.reset5hSecs !== undefined && previous.reset5hSecs * 1000 <= updatedMs) ||
+    (previous.reset7dSecs !== undefined && previous.reset7dSecs * 1000 <= updatedMs)
   );
 }
 
@@ -443,9 +443,9 @@ function mergeInPlace(target: RateLimitInfo, next: RateLimitInfo): void {
     target.utilization5h = next.utilization5h;
     written++;
   }
-  if (next.reset5h !== undefined) {
-    if (target.reset5h === undefined) return assignDefined(target, next);
-    target.reset5h = next.reset5h;
+  if (next.reset5hSecs !== undefined) {
+    if (target.reset5hSecs === undefined) return assignDefined(target, next);
+    target.reset5hSecs = next.reset5hSecs;
     written++;
   }
   if (next.status5h !== undefined) {
@@ -458,9 +458,9 @@ function mergeInPlace(target: RateLimitInfo, next: RateLimitInfo): void {
     target.utilization7d = next.utilization7d;
     written++;
   }
-  if (next.reset7d !== undefined) {
-    if (target.reset7d === undefined) return assignDefined(target, next);
-    target.reset7d = next.reset7d;
+  if (next.reset7dSecs !== undefined) {
+    if (target.reset7dSecs === undefined) return assignDefined(target, next);
+    target.reset7dSecs = next.reset7dSecs;
     written++;
   }
   if (next.status7d !== undefined) {
@@ -592,8 +592,12 @@ function parseRateLimits(
   const info: { -readonly [K in keyof RateLimitInfo]: RateLimitInfo[K] } = {
     updatedMs: finite(raw['updatedMs'], `${at}.updatedMs`, fail),
   };
-  for (const key of ['utilization5h', 'reset5h', 'utilization7d', 'reset7d'] as const) {
+  for (const key of ['utilization5h', 'reset5hSecs', 'utilization7d', 'reset7dSecs'] as const) {
     if (raw[key] !== undefined) info[key] = finite(raw[key], `${at}.${key}`, fail);
+  }
+  // Snapshots written before 1.0 named the resets `reset5h` / `reset7d`.
+  for (const [legacy, key] of LEGACY_RESET_KEYS) {
+    if (raw[legacy] !== undefined && info[key] === undefined) info[key] = finite(raw[legacy], `${at}.${legacy}`, fail);
   }
   for (const key of ['status5h', 'status7d', 'overageStatus', 'overageDisabledReason', 'representativeClaim'] as const) {
     const value = raw[key];
@@ -605,6 +609,11 @@ function parseRateLimits(
   // relative to `updatedMs` (see cappedResetSecs), so a snapshot still round-trips exactly.
   return info;
 }
+
+const LEGACY_RESET_KEYS = [
+  ['reset5h', 'reset5hSecs'],
+  ['reset7d', 'reset7dSecs'],
+] as const;
 
 function finite(value: unknown, at: string, fail: (path: string, what: string) => never): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) fail(at, `must be a finite number, got ${JSON.stringify(value)}`);

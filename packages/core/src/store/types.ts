@@ -59,7 +59,7 @@ export interface StateStore {
   /** End any cooldown now. */
   clearCooldown(name: string): void;
   /** The running cooldown's deadline in epoch milliseconds, or null when not cooling. */
-  cooldownUntil(name: string): number | null;
+  cooldownUntilMs(name: string): number | null;
 
   /** Take the account out of routing until {@link StateStore.enable}; `reason` is kept for status views. */
   disable(name: string, reason?: string): void;

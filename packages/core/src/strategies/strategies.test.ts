@@ -329,9 +329,9 @@ function windows(store: MemoryStore, name: string, w: { u5?: number; r5?: number
   store.updateRateLimits(name, {
     updatedMs: store.now(),
     ...(w.u5 === undefined ? {} : { utilization5h: w.u5, status5h: 'allowed' }),
-    ...(w.r5 === undefined ? {} : { reset5h: nowSecs + w.r5 }),
+    ...(w.r5 === undefined ? {} : { reset5hSecs: nowSecs + w.r5 }),
     ...(w.u7 === undefined ? {} : { utilization7d: w.u7, status7d: 'allowed' }),
-    ...(w.r7 === undefined ? {} : { reset7d: nowSecs + w.r7 }),
+    ...(w.r7 === undefined ? {} : { reset7dSecs: nowSecs + w.r7 }),
   });
 }
 

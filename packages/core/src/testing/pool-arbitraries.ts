@@ -87,10 +87,10 @@ export function rateLimitsArb(nowMs: number, options: { ties?: boolean } = {}): 
     .record(
       {
         utilization5h: utilization,
-        reset5h: resetOffset(WINDOW_5H_SECS).map((offset) => nowSecs + offset),
+        reset5hSecs: resetOffset(WINDOW_5H_SECS).map((offset) => nowSecs + offset),
         status5h: statusArb,
         utilization7d: utilization,
-        reset7d: resetOffset(WINDOW_7D_SECS).map((offset) => nowSecs + offset),
+        reset7dSecs: resetOffset(WINDOW_7D_SECS).map((offset) => nowSecs + offset),
         status7d: statusArb,
       },
       { requiredKeys: ['utilization5h', 'utilization7d'] },
@@ -205,7 +205,7 @@ export function isEligibleAt(scenario: PoolScenario, name: string, nowMs: number
   if (info === undefined) return true;
   const rejected = (status: string | undefined, reset: number | undefined): boolean =>
     (status === 'rejected' || status === 'exhausted') && reset !== undefined && reset * 1000 > nowMs;
-  return !rejected(info.status5h, info.reset5h) && !rejected(info.status7d, info.reset7d);
+  return !rejected(info.status5h, info.reset5hSecs) && !rejected(info.status7d, info.reset7dSecs);
 }
 
 function withoutKey<T extends object, K extends keyof T>(value: T, key: K): Omit<T, K> {

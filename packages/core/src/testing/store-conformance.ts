@@ -83,34 +83,34 @@ export function describeStateStore(
         expect(store.reset5hSecs('new')).toBeNull();
         expect(store.reset7dSecs('new')).toBeNull();
         expect(store.rateLimits('new')).toBeNull();
-        expect(store.cooldownUntil('new')).toBeNull();
+        expect(store.cooldownUntilMs('new')).toBeNull();
         expect(store.disabledReason('new')).toBeNull();
       });
     });
 
     describe('rate limits', () => {
       it('should return the record it was given', () => {
-        const record = info({ utilization5h: 0.4, reset5h: START_SECS + 3600, status5h: 'allowed', representativeClaim: 'five_hour' });
+        const record = info({ utilization5h: 0.4, reset5hSecs: START_SECS + 3600, status5h: 'allowed', representativeClaim: 'five_hour' });
         store.updateRateLimits('a', record);
         expect(store.rateLimits('a')).toEqual(record);
       });
 
       it('should merge a later record field by field', () => {
-        store.updateRateLimits('a', info({ utilization5h: 0.4, reset5h: START_SECS + 3600, utilization7d: 0.1, reset7d: START_SECS + 86_400 }));
+        store.updateRateLimits('a', info({ utilization5h: 0.4, reset5hSecs: START_SECS + 3600, utilization7d: 0.1, reset7dSecs: START_SECS + 86_400 }));
         clock.advance(1000);
         store.updateRateLimits('a', info({ utilization5h: 0.5, status7d: 'allowed_warning' }));
         expect(store.rateLimits('a')).toEqual({
           utilization5h: 0.5,
-          reset5h: START_SECS + 3600,
+          reset5hSecs: START_SECS + 3600,
           utilization7d: 0.1,
-          reset7d: START_SECS + 86_400,
+          reset7dSecs: START_SECS + 86_400,
           status7d: 'allowed_warning',
           updatedMs: START_MS + 1000,
         });
       });
 
       it('should report utilization and resets while the window runs', () => {
-        store.updateRateLimits('a', info({ utilization5h: 0.7, reset5h: START_SECS + 60, utilization7d: 1.01, reset7d: START_SECS + 600 }));
+        store.updateRateLimits('a', info({ utilization5h: 0.7, reset5hSecs: START_SECS + 60, utilization7d: 1.01, reset7dSecs: START_SECS + 600 }));
         expect(store.utilization5h('a')).toBe(0.7);
         expect(store.utilization7d('a')).toBe(1.01);
         expect(store.reset5hSecs('a')).toBe(START_SECS + 60);
@@ -118,7 +118,7 @@ export function describeStateStore(
       });
 
       it('should report utilization 0 and no reset once a window has reset', () => {
-        store.updateRateLimits('a', info({ utilization5h: 0.7, reset5h: START_SECS + 60, utilization7d: 0.3, reset7d: START_SECS + 600 }));
+        store.updateRateLimits('a', info({ utilization5h: 0.7, reset5hSecs: START_SECS + 60, utilization7d: 0.3, reset7dSecs: START_SECS + 600 }));
         clock.advance(59_999);
         expect(store.utilization5h('a')).toBe(0.7);
         expect(store.reset5hSecs('a')).toBe(START_SECS + 60);
@@ -138,14 +138,14 @@ export function describeStateStore(
       });
 
       it('should keep the stored record after its windows reset', () => {
-        const record = info({ utilization5h: 0.7, reset5h: START_SECS + 1 });
+        const record = info({ utilization5h: 0.7, reset5hSecs: START_SECS + 1 });
         store.updateRateLimits('a', record);
         clock.advance(10_000);
         expect(store.rateLimits('a')).toEqual(record);
       });
 
       it('should keep accounts apart', () => {
-        store.updateRateLimits('a', info({ utilization5h: 0.9, reset5h: START_SECS + 60 }));
+        store.updateRateLimits('a', info({ utilization5h: 0.9, reset5hSecs: START_SECS + 60 }));
         expect(store.utilization5h('b')).toBe(0);
         expect(store.rateLimits('b')).toBeNull();
       });
@@ -153,8 +153,8 @@ export function describeStateStore(
 
     describe('exhaustion', () => {
       it.each(['rejected', 'exhausted'])('should be exhausted while a %s window has not reset', (status) => {
-        store.updateRateLimits('a', info({ status5h: status, reset5h: START_SECS + 60 }));
-        store.updateRateLimits('b', info({ status7d: status, reset7d: START_SECS + 60 }));
+        store.updateRateLimits('a', info({ status5h: status, reset5hSecs: START_SECS + 60 }));
+        store.updateRateLimits('b', info({ status7d: status, reset7dSecs: START_SECS + 60 }));
         expect(store.isExhausted('a')).toBe(true);
         expect(store.isExhausted('b')).toBe(true);
         clock.advance(60_000);
@@ -163,7 +163,7 @@ export function describeStateStore(
       });
 
       it.each(['allowed', 'allowed_warning'])('should not be exhausted with status %s, whatever the utilization', (status) => {
-        store.updateRateLimits('a', info({ status5h: status, utilization5h: 1.2, reset5h: START_SECS + 60 }));
+        store.updateRateLimits('a', info({ status5h: status, utilization5h: 1.2, reset5hSecs: START_SECS + 60 }));
         expect(store.isExhausted('a')).toBe(false);
       });
 
@@ -173,7 +173,7 @@ export function describeStateStore(
       });
 
       it('should keep exhaustion apart from availability', () => {
-        store.updateRateLimits('a', info({ status7d: 'rejected', reset7d: START_SECS + 3600 }));
+        store.updateRateLimits('a', info({ status7d: 'rejected', reset7dSecs: START_SECS + 3600 }));
         expect(store.isExhausted('a')).toBe(true);
         expect(store.isAvailable('a')).toBe(true);
       });
@@ -183,47 +183,47 @@ export function describeStateStore(
       it('should make an account unavailable until the deadline', () => {
         store.setCooldown('a', 30_000);
         expect(store.isAvailable('a')).toBe(false);
-        expect(store.cooldownUntil('a')).toBe(START_MS + 30_000);
+        expect(store.cooldownUntilMs('a')).toBe(START_MS + 30_000);
         clock.advance(29_999);
         expect(store.isAvailable('a')).toBe(false);
         clock.advance(1);
         expect(store.isAvailable('a')).toBe(true);
-        expect(store.cooldownUntil('a')).toBeNull();
+        expect(store.cooldownUntilMs('a')).toBeNull();
       });
 
       it('should keep the later deadline when a shorter cooldown follows', () => {
         store.setCooldown('a', 60_000);
         clock.advance(10_000);
         store.setCooldown('a', 5000);
-        expect(store.cooldownUntil('a')).toBe(START_MS + 60_000);
+        expect(store.cooldownUntilMs('a')).toBe(START_MS + 60_000);
       });
 
       it('should extend to a later deadline', () => {
         store.setCooldown('a', 5000);
         store.setCooldown('a', 60_000);
-        expect(store.cooldownUntil('a')).toBe(START_MS + 60_000);
+        expect(store.cooldownUntilMs('a')).toBe(START_MS + 60_000);
       });
 
       it('should start a new cooldown after the last one ended', () => {
         store.setCooldown('a', 1000);
         clock.advance(5000);
         store.setCooldown('a', 1000);
-        expect(store.cooldownUntil('a')).toBe(START_MS + 6000);
+        expect(store.cooldownUntilMs('a')).toBe(START_MS + 6000);
       });
 
       it('should not cool at all for 0 ms', () => {
         store.setCooldown('a', 0);
         expect(store.isAvailable('a')).toBe(true);
-        expect(store.cooldownUntil('a')).toBeNull();
+        expect(store.cooldownUntilMs('a')).toBeNull();
       });
 
       it('should end on clearCooldown', () => {
         store.setCooldown('a', 60_000);
         store.clearCooldown('a');
         expect(store.isAvailable('a')).toBe(true);
-        expect(store.cooldownUntil('a')).toBeNull();
+        expect(store.cooldownUntilMs('a')).toBeNull();
         store.setCooldown('a', 1000);
-        expect(store.cooldownUntil('a')).toBe(START_MS + 1000);
+        expect(store.cooldownUntilMs('a')).toBe(START_MS + 1000);
       });
 
       it('should accept clearCooldown on an unknown account', () => {
@@ -234,7 +234,7 @@ export function describeStateStore(
       it('should cool one account only', () => {
         store.setCooldown('a', 60_000);
         expect(store.isAvailable('b')).toBe(true);
-        expect(store.cooldownUntil('b')).toBeNull();
+        expect(store.cooldownUntilMs('b')).toBeNull();
       });
     });
 
@@ -293,7 +293,7 @@ export function describeStateStore(
         recordFault('a', 'r1');
         recordFault('a', 'r2');
         expect(store.isAvailable('a')).toBe(true);
-        expect(store.cooldownUntil('a')).toBeNull();
+        expect(store.cooldownUntilMs('a')).toBeNull();
       });
     });
 
@@ -325,7 +325,7 @@ export function describeStateStore(
         store.disable('a', 'x');
         store.enable('a');
         expect(store.isAvailable('a')).toBe(false);
-        expect(store.cooldownUntil('a')).toBe(START_MS + 60_000);
+        expect(store.cooldownUntilMs('a')).toBe(START_MS + 60_000);
       });
 
       it('should keep a disabled account unavailable after its cooldown ends', () => {

@@ -142,8 +142,8 @@ const extremeLimitsArb: fc.Arbitrary<RateLimitInfo> = fc
   .record({
     utilization5h: extremeNumberArb,
     utilization7d: extremeNumberArb,
-    reset5h: fc.oneof(extremeNumberArb, fc.constantFrom(0, 4_102_444_800, 1e15)),
-    reset7d: fc.oneof(extremeNumberArb, fc.constantFrom(0, 4_102_444_800, 1e15)),
+    reset5hSecs: fc.oneof(extremeNumberArb, fc.constantFrom(0, 4_102_444_800, 1e15)),
+    reset7dSecs: fc.oneof(extremeNumberArb, fc.constantFrom(0, 4_102_444_800, 1e15)),
     status5h: fc.constantFrom('allowed', 'rejected'),
     status7d: fc.constantFrom('allowed', 'exhausted'),
   })
