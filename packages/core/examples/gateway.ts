@@ -50,7 +50,7 @@ export async function forward(body: string): Promise<Response> {
       { status: response.status, headers: response.headers },
       { nowMs: store.now(), canRefresh: false },
     );
-    recordResponse(store, account.name, action, { requestKey });
+    recordResponse(store, account, action, { requestKey });
     if (action.kind === 'failover') {
       tried.add(account.name);
       continue;

@@ -95,9 +95,9 @@ describe('recordResponse: unconfirmed faults', () => {
       confirmAfter: { requests: 1, windowMs: 60_000 },
       rateLimits: null,
     };
-    expect(recordResponse(store, 'a', action)).toBe(0);
+    expect(recordResponse(store, { name: 'a' }, action)).toBe(0);
     expect(store.isAvailable('a')).toBe(true);
     // The same action with a key cools at once, so the key is what made the difference.
-    expect(recordResponse(store, 'a', action, { requestKey: 'r1' })).toBe(10_000);
+    expect(recordResponse(store, { name: 'a' }, action, { requestKey: 'r1' })).toBe(10_000);
   });
 });

@@ -221,7 +221,7 @@ describe('classifyResponse', () => {
       expect(classify(429, { 'retry-after': '0' })).toMatchObject({ reason: 'retry_after', cooldownMs: 0 });
       expect(classify(429, { 'retry-after-ms': '0' })).toMatchObject({ reason: 'retry_after', cooldownMs: 0 });
       const store = memoryStore({ now: () => NOW });
-      expect(recordResponse(store, 'work', classify(429, { 'retry-after': '0' }))).toBe(0);
+      expect(recordResponse(store, { name: 'work' }, classify(429, { 'retry-after': '0' }))).toBe(0);
       expect(store.isAvailable('work')).toBe(true);
     });
   });
@@ -464,7 +464,7 @@ describe('classifyStreamError', () => {
   it.each(['api_error', 'invalid_request_error', 'authentication_error', '', 'Overloaded_Error'])(
     'should pass the stream through and record nothing on %j',
     (type) => {
-      expect(classifyStreamError(type, ctx)).toStrictEqual({ kind: 'return', status: 200, rateLimits: null });
+      expect(classifyStreamError(type, ctx)).toStrictEqual({ kind: 'ignore', rateLimits: null });
     },
   );
 });
@@ -477,7 +477,7 @@ describe('recordResponse', () => {
 
   it('should store rate limits and the last-used account on success, without cooling', () => {
     const { store } = setup();
-    recordResponse(store, 'work', classify(200, ORDINARY));
+    recordResponse(store, { name: 'work' }, classify(200, ORDINARY));
     expect(store.rateLimits('work')).toMatchObject({ utilization5h: 0.3, utilization7d: 0.2 });
     expect(store.utilization5h('work')).toBe(0.3);
     expect(store.getLastUsed()).toBe('work');
@@ -486,7 +486,7 @@ describe('recordResponse', () => {
 
   it('should cool a rejected account until its reset and mark it exhausted', () => {
     const { store, advance } = setup();
-    recordResponse(store, 'work', classify(429, { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS + 60) }));
+    recordResponse(store, { name: 'work' }, classify(429, { [`${U}5h-status`]: 'rejected', [`${U}5h-reset`]: String(NOW_SECS + 60) }));
     expect(store.cooldownUntilMs('work')).toBe(NOW + 60_500);
     expect(store.isExhausted('work')).toBe(true);
     expect(store.isAvailable('work')).toBe(false);
@@ -498,14 +498,14 @@ describe('recordResponse', () => {
 
   it('should merge a partial 429 into what earlier responses said', () => {
     const { store } = setup();
-    recordResponse(store, 'work', classify(200, ORDINARY));
-    recordResponse(store, 'work', classify(429, { [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 100) }));
+    recordResponse(store, { name: 'work' }, classify(200, ORDINARY));
+    recordResponse(store, { name: 'work' }, classify(429, { [`${U}7d-status`]: 'rejected', [`${U}7d-reset`]: String(NOW_SECS + 100) }));
     expect(store.rateLimits('work')).toMatchObject({ utilization5h: 0.3, status5h: 'allowed', status7d: 'rejected', reset7dSecs: NOW_SECS + 100 });
   });
 
   it('should not cool on a request-scoped 429, nor store anything', () => {
     const { store } = setup();
-    recordResponse(store, 'work', classify(429, { 'x-should-retry': 'true' }));
+    recordResponse(store, { name: 'work' }, classify(429, { 'x-should-retry': 'true' }));
     expect(store.isAvailable('work')).toBe(true);
     expect(store.cooldownUntilMs('work')).toBeNull();
     expect(store.rateLimits('work')).toBeNull();
@@ -513,15 +513,15 @@ describe('recordResponse', () => {
 
   it('should not cool on one transport error, and store no rate limits', () => {
     const { store } = setup();
-    expect(recordResponse(store, 'work', classifyResponse({ transportError: new Error('ECONNRESET') }, ctx), { requestKey: 'r1' })).toBe(0);
+    expect(recordResponse(store, { name: 'work' }, classifyResponse({ transportError: new Error('ECONNRESET') }, ctx), { requestKey: 'r1' })).toBe(0);
     expect(store.cooldownUntilMs('work')).toBeNull();
     expect(store.rateLimits('work')).toBeNull();
   });
 
   it('should only store rate limits on a refresh or a response returned as-is', () => {
     const { store } = setup();
-    recordResponse(store, 'work', classify(401, ORDINARY));
-    recordResponse(store, 'team', classify(400, ORDINARY));
+    recordResponse(store, { name: 'work' }, classify(401, ORDINARY));
+    recordResponse(store, { name: 'team' }, classify(400, ORDINARY));
     for (const name of ['work', 'team']) {
       expect(store.rateLimits(name)).toMatchObject({ utilization5h: 0.3 });
       expect(store.isAvailable(name)).toBe(true);
@@ -531,20 +531,20 @@ describe('recordResponse', () => {
 
   it('should cool an account on an in-stream overloaded error', () => {
     const { store } = setup();
-    recordResponse(store, 'work', classifyStreamError('overloaded_error', ctx));
+    recordResponse(store, { name: 'work' }, classifyStreamError('overloaded_error', ctx));
     expect(store.cooldownUntilMs('work')).toBe(NOW + 30_000);
   });
 
   it('should not shorten a longer running cooldown', () => {
     const { store } = setup();
-    recordResponse(store, 'work', classify(403));
-    recordResponse(store, 'work', classify(529));
+    recordResponse(store, { name: 'work' }, classify(403));
+    recordResponse(store, { name: 'work' }, classify(529));
     expect(store.cooldownUntilMs('work')).toBe(NOW + 1_800_000);
   });
 
   it('should leave other accounts alone', () => {
     const { store } = setup();
-    recordResponse(store, 'work', classify(529, ORDINARY));
+    recordResponse(store, { name: 'work' }, classify(529, ORDINARY));
     expect(store.isAvailable('team')).toBe(true);
     expect(store.rateLimits('team')).toBeNull();
   });
@@ -568,7 +568,7 @@ describe('account fault or request fault', () => {
   /** One request failing as the proxy would record it. */
   function fail(store: StateStore, account: string, requestKey: string | undefined, status = 500, policy?: Partial<FailoverPolicy>): number {
     const action = classifyResponse({ status, headers: {} }, { nowMs: store.now() }, policy);
-    return recordResponse(store, account, action, requestKey === undefined ? undefined : { requestKey });
+    return recordResponse(store, { name: account }, action, requestKey === undefined ? undefined : { requestKey });
   }
 
   it('should not cool any account when one request gets a 500 from every account', () => {
@@ -599,7 +599,7 @@ describe('account fault or request fault', () => {
     const { store } = setup();
     fail(store, 'a', 'r1', 504);
     const dropped = classifyResponse({ transportError: new Error('socket hang up') }, ctx);
-    expect(recordResponse(store, 'a', dropped, { requestKey: 'r2' })).toBe(10_000);
+    expect(recordResponse(store, { name: 'a' }, dropped, { requestKey: 'r2' })).toBe(10_000);
   });
 
   it('should count failures up to exactly accountFaultWindowMs apart, and not beyond', () => {
@@ -665,10 +665,10 @@ describe('account fault or request fault', () => {
 
   it('should return 0 from recordResponse for a success, a refresh and a response returned as-is', () => {
     const { store } = setup();
-    expect(recordResponse(store, 'a', classify(200), { requestKey: 'r1' })).toBe(0);
-    expect(recordResponse(store, 'a', classify(401), { requestKey: 'r1' })).toBe(0);
-    expect(recordResponse(store, 'a', classify(400), { requestKey: 'r1' })).toBe(0);
-    expect(recordResponse(store, 'a', classify(429, { 'x-should-retry': 'true' }), { requestKey: 'r1' })).toBe(0);
+    expect(recordResponse(store, { name: 'a' }, classify(200), { requestKey: 'r1' })).toBe(0);
+    expect(recordResponse(store, { name: 'a' }, classify(401), { requestKey: 'r1' })).toBe(0);
+    expect(recordResponse(store, { name: 'a' }, classify(400), { requestKey: 'r1' })).toBe(0);
+    expect(recordResponse(store, { name: 'a' }, classify(429, { 'x-should-retry': 'true' }), { requestKey: 'r1' })).toBe(0);
   });
 
   it.each([2.5, 65, -1])('should throw a RangeError for accountFaultRequests %d', (requests) => {
@@ -706,7 +706,7 @@ describe('account fault or request fault', () => {
         if (account === null) break;
         clock.t += gapMs;
         const action = classifyResponse(outcome, { nowMs: clock.t }, policy);
-        expect(recordResponse(store, account.name, action, { requestKey: 'poison' })).toBe(0);
+        expect(recordResponse(store, account, action, { requestKey: 'poison' })).toBe(0);
         tried.add(account.name);
       }
       for (const [name, until] of before) {
@@ -732,7 +732,7 @@ describe('account fault or request fault', () => {
         advance(Math.floor(gap * stepMs));
         distinct.add(request);
         const action = classifyResponse(outcome, { nowMs: store.now() }, policy);
-        const cooled = recordResponse(store, 'a', action, { requestKey: `r${String(request)}` });
+        const cooled = recordResponse(store, { name: 'a' }, action, { requestKey: `r${String(request)}` });
         const confirmed = distinct.size >= requests;
         expect(cooled).toBe(confirmed ? serverErrorMs : 0);
         expect(store.isAvailable('a')).toBe(!confirmed);
@@ -776,7 +776,7 @@ describe('bogus resets (capped at the window plus windowCapMarginMs)', () => {
 
   it('should end the exhaustion and the wait 5 h + margin after the response, not at the bogus reset', () => {
     const { store, advance } = setup();
-    recordResponse(store, 'work', classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS)));
+    recordResponse(store, { name: 'work' }, classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS)));
     expect(store.isExhausted('work')).toBe(true);
     expect(soonestAvailableMs([{ name: 'work' }], store)).toBe(NOW + CAP_5H_MS);
     advance(CAP_5H_MS);
@@ -787,30 +787,30 @@ describe('bogus resets (capped at the window plus windowCapMarginMs)', () => {
 
   it('should let a later response with a sane reset for the same window replace the capped cooldown', () => {
     const { store, advance } = setup();
-    recordResponse(store, 'work', classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS)));
+    recordResponse(store, { name: 'work' }, classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS)));
     advance(60_000);
     // A request that was already in flight comes back with the real reset, an hour ahead.
     const later = classifyResponse({ status: 429, headers: rejected5h(NOW_SECS + 3600) }, { nowMs: store.now() });
-    recordResponse(store, 'work', later);
+    recordResponse(store, { name: 'work' }, later);
     expect(store.cooldownUntilMs('work')).toBe(NOW + HOUR_MS + 500);
     expect(soonestAvailableMs([{ name: 'work' }], store)).toBe(NOW + HOUR_MS + 500);
   });
 
   it('should let a later success with a sane reset end the cooldown a bogus reset made', () => {
     const { store, advance } = setup();
-    recordResponse(store, 'work', classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS)));
+    recordResponse(store, { name: 'work' }, classify(429, rejected5h(NOW_SECS + TEN_YEARS_SECS)));
     advance(60_000);
     const ok = { [`${U}5h-status`]: 'allowed', [`${U}5h-reset`]: String(NOW_SECS + 3600), [`${U}5h-utilization`]: '0.4' };
-    recordResponse(store, 'work', classifyResponse({ status: 200, headers: ok }, { nowMs: store.now() }));
+    recordResponse(store, { name: 'work' }, classifyResponse({ status: 200, headers: ok }, { nowMs: store.now() }));
     expect(store.isAvailable('work')).toBe(true);
     expect(store.isExhausted('work')).toBe(false);
   });
 
   it('should keep "the later deadline wins" between sane resets', () => {
     const { store, advance } = setup();
-    recordResponse(store, 'work', classify(429, rejected5h(NOW_SECS + 4 * 3600)));
+    recordResponse(store, { name: 'work' }, classify(429, rejected5h(NOW_SECS + 4 * 3600)));
     advance(60_000);
-    recordResponse(store, 'work', classifyResponse({ status: 429, headers: rejected5h(NOW_SECS + 3600) }, { nowMs: store.now() }));
+    recordResponse(store, { name: 'work' }, classifyResponse({ status: 429, headers: rejected5h(NOW_SECS + 3600) }, { nowMs: store.now() }));
     expect(store.cooldownUntilMs('work')).toBe(NOW + 4 * HOUR_MS + 500);
   });
 
@@ -836,7 +836,7 @@ describe('bogus resets (capped at the window plus windowCapMarginMs)', () => {
     (headers, status) => {
       const { store, advance } = setup();
       const action = classifyResponse({ status, headers }, { nowMs: NOW });
-      recordResponse(store, 'work', action);
+      recordResponse(store, { name: 'work' }, action);
       if (action.kind === 'failover' && action.reason === 'window_exhausted') {
         expect(action.cooldownMs).toBeLessThanOrEqual(action.window === '5h' ? CAP_5H_MS : CAP_7D_MS);
       }

@@ -17,6 +17,7 @@ import {
   type RateLimitInfo,
 } from './rate-limits.js';
 import type { StateStore } from './store/types.js';
+import type { Account } from './strategies/types.js';
 
 /** What came back from one upstream attempt: a response, or a transport error before any byte. */
 export type UpstreamOutcome =
@@ -149,6 +150,8 @@ export type FailoverReason =
  *   `unconfirmed` ({@link recordResponse} decides both).
  * - `refresh`: refresh the account's credentials, then retry the same account once.
  * - `return`: hand the response to the client as-is (a client error no other account would fix).
+ * - `ignore`: nothing to act on (an error inside a stream that says nothing about the account):
+ *   pass the answer on, store its rate limits if it has any.
  *
  * `rateLimits` carries the response's parsed headers (or null); store them whatever the kind.
  */
@@ -174,7 +177,8 @@ export type ResponseAction =
         }
     ))
   | { readonly kind: 'refresh'; readonly reason: 'unauthorized'; readonly rateLimits: RateLimitInfo | null }
-  | { readonly kind: 'return'; readonly status: number; readonly rateLimits: RateLimitInfo | null };
+  | { readonly kind: 'return'; readonly status: number; readonly rateLimits: RateLimitInfo | null }
+  | { readonly kind: 'ignore'; readonly rateLimits: RateLimitInfo | null };
 
 /** The policy {@link classifyResponse} applies when no override is given (see each field's `@default`). */
 export const defaultFailoverPolicy: FailoverPolicy = Object.freeze({
@@ -212,7 +216,7 @@ export const defaultFailoverPolicy: FailoverPolicy = Object.freeze({
  * @example
  * ```ts
  * const action = classifyResponse({ status: res.status, headers: res.headers }, { nowMs: store.now() });
- * recordResponse(store, account.name, action, { requestKey: requestId });
+ * recordResponse(store, account, action, { requestKey: requestId });
  * if (action.kind === 'failover') tried.add(account.name);
  * ```
  */
@@ -263,7 +267,7 @@ export function classifyResponse(
  * - `rate_limit_error` ⇒ `failover` / `rate_limited`, cooling `rateLimitFallbackMs` (an in-stream
  *   error carries no headers to say how long).
  * - `overloaded_error` ⇒ `failover` / `overloaded`, cooling `overloadedMs`.
- * - anything else (`api_error`, …) ⇒ `{ kind: 'return', status: 200 }`: pass the stream through
+ * - anything else (`api_error`, …) ⇒ `{ kind: 'ignore' }`: pass the stream through
  *   as it is and record nothing, since the error says nothing about the account.
  *
  * `rateLimits` is always null. `context` is accepted (and validated) so both classifiers take the
@@ -284,7 +288,7 @@ export function classifyStreamError(
   if (errorType === 'overloaded_error') {
     return { kind: 'failover', reason: 'overloaded', cooldownMs: p.overloadedMs, fault: 'account', rateLimits: null };
   }
-  return { kind: 'return', status: 200, rateLimits: null };
+  return { kind: 'ignore', rateLimits: null };
 }
 
 /**
@@ -298,26 +302,27 @@ export function classifyStreamError(
  *
  * Returns the cooldown it started, in milliseconds (0 when it cooled nothing), for logs.
  */
-export function recordResponse(store: StateStore, account: string, action: ResponseAction, options?: RecordOptions): number {
+export function recordResponse(store: StateStore, account: Account, action: ResponseAction, options?: RecordOptions): number {
+  const name = account.name;
   if (action.rateLimits !== null) {
     // "The later deadline wins" must not keep a cooldown made from a bogus reset: when the stored
     // record has one for a window this response reports sanely, the running cooldown may stand on
     // it, so it ends here and this response's own cooldown (if any) replaces it.
     // Only a cooling account can hold such a cooldown: the usual response costs no record copy.
-    if (store.cooldownUntilMs(account) !== null && replacesBogusReset(store.rateLimits(account), action.rateLimits)) {
-      store.clearCooldown(account);
+    if (store.cooldownUntilMs(name) !== null && replacesBogusReset(store.rateLimits(name), action.rateLimits)) {
+      store.clearCooldown(name);
     }
-    store.updateRateLimits(account, action.rateLimits);
+    store.updateRateLimits(name, action.rateLimits);
   }
-  if (action.kind === 'success') store.setLastUsed(account);
+  if (action.kind === 'success') store.setLastUsed(name);
   if (action.kind !== 'failover' || action.cooldownMs <= 0) return 0;
   if (action.fault === 'unconfirmed') {
     const requestKey = options?.requestKey;
     if (requestKey === undefined || store.recordFault === undefined) return 0;
     const { requests, windowMs } = action.confirmAfter;
-    if (store.recordFault(account, requestKey, windowMs) < requests) return 0;
+    if (store.recordFault(name, requestKey, windowMs) < requests) return 0;
   }
-  store.setCooldown(account, action.cooldownMs);
+  store.setCooldown(name, action.cooldownMs);
   return action.cooldownMs;
 }
 

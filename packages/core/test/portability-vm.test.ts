@@ -59,7 +59,7 @@ describe('@shunt/core in a realm without Node globals', () => {
       },
       { nowMs: t },
     );
-    core.recordResponse(store, 'a', action);
+    core.recordResponse(store, { name: 'a' }, action);
     expect(core.pickAccount(accounts, store)?.name).toBe('b');
     t += 3_600_000 + 1_000;
     expect(core.pickAccount(accounts, store)?.name).toBe('a');

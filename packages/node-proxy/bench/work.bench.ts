@@ -55,7 +55,7 @@ export function benchWork(): WorkRow[] {
     'keep-alive': 'timeout=30',
   };
   time('`classifyResponse` + `recordResponse` of a 200', 50_000, () =>
-    recordResponse(store, 'a', classifyResponse({ status: 200, headers: upstreamHeaders }, { nowMs: Date.now(), canRefresh: false })),
+    recordResponse(store, { name: 'a' }, classifyResponse({ status: 200, headers: upstreamHeaders }, { nowMs: Date.now(), canRefresh: false })),
   );
   const clientHeaders = {
     host: '127.0.0.1:8082',

@@ -457,9 +457,9 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       let requestKey: string | null = null;
       const recordOptions = { get requestKey(): string { return (requestKey ??= requestDigest(body)); } };
       /** Apply an action to the store; returns the cooldown it actually started (0 for none). */
-      const record = (account: string, action: ResponseAction): number => {
+      const record = (account: ProxyAccount, action: ResponseAction): number => {
         if (countTokens && action.kind === 'failover' && action.reason !== 'window_exhausted') {
-          recordResponse(store, account, { kind: 'return', status: 0, rateLimits: action.rateLimits });
+          recordResponse(store, account, { kind: 'ignore', rateLimits: action.rateLimits });
           return 0;
         }
         return recordResponse(store, account, action, recordOptions);
@@ -594,7 +594,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             // A credential that cannot be renewed is the account's fault, whichever request met it.
             const accountFault: ResponseAction =
               failed.kind === 'failover' ? { kind: 'failover', reason: failed.reason, cooldownMs: failed.cooldownMs, rateLimits: null, fault: 'account' } : failed;
-            const cooled = store.disabledReason(account.name) === null ? record(account.name, accountFault) : 0;
+            const cooled = store.disabledReason(account.name) === null ? record(account, accountFault) : 0;
             failover(account, decision.reason, 'unauthorized', cooled, transportFailure(account.name), {
               reason_detail: 'credential_refresh_failed',
               error: errorCode(error),
@@ -633,7 +633,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         );
 
         if (action.kind === 'refresh') {
-          record(account.name, action);
+          record(account, action);
           attempts.push({ account: account.name, reason: decision.reason, status: response?.statusCode ?? null, action: 'refresh' });
           // Kept in case the refresh fails: this 401 is then the answer to pass on.
           if (answerBody !== null) refusal = await readFailureBody(answerBody, failureReadMs());
@@ -650,7 +650,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             action = classifyResponse(outcomeOf, { nowMs: now(), canRefresh: true, alreadyRefreshed: true }, policy);
           }
         }
-        const cooled = record(account.name, action);
+        const cooled = record(account, action);
 
         if (action.kind === 'failover') {
           const failure =
@@ -705,7 +705,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
                 : openingFailure.kind === 'server'
                   ? classifyResponse({ status: 500, headers: answer.headers }, { nowMs }, policy)
                   : classifyResponse({ transportError: held.error ?? openingFailure.why }, { nowMs }, policy);
-            const streamCooled = record(account.name, streamAction);
+            const streamCooled = record(account, streamAction);
             const failure =
               openingFailure.kind === 'transport'
                 ? transportFailure(account.name)
@@ -721,7 +721,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           // the client; rate-limit and overload errors still cool the account for the next request.
           sniffer = sseErrorSniffer((error) => {
             streamError ??= error.type;
-            const cooldownMs = record(account.name, classifyStreamError(error.type, { nowMs: now() }, policy));
+            const cooldownMs = record(account, classifyStreamError(error.type, { nowMs: now() }, policy));
             logger.warn('error inside a stream', { id, account: account.name, error_type: error.type, cooldown_ms: cooldownMs });
           });
         }
@@ -742,7 +742,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           outcome = 'stream_failed';
           // The upstream broke off or stalled mid-answer: too late to fail over, but the next
           // request should not go there.
-          const cooldownMs = record(account.name, classifyResponse({ transportError: error }, { nowMs: now() }, policy));
+          const cooldownMs = record(account, classifyResponse({ transportError: error }, { nowMs: now() }, policy));
           logger.warn('upstream broke off a response under way', { id, account: account.name, error: errorCode(error), cooldown_ms: cooldownMs });
           res.destroy();
         } finally {

@@ -22,7 +22,7 @@ console.log(`east routes conversation-42 to ${String(first?.name)}`);
 
 // …and `work` answers east with a 429.
 const action = classifyResponse({ status: 429, headers: { 'retry-after': '60' } }, { nowMs: east.now() });
-recordResponse(east, 'work', action);
+recordResponse(east, { name: 'work' }, action);
 const started = performance.now();
 while (west.cooldownUntilMs('work') === null) await new Promise((resolve) => setImmediate(resolve));
 console.log(`west learned that work is cooling after ${(performance.now() - started).toFixed(2)} ms`);

@@ -92,7 +92,7 @@ describeWithRedis('redisStore across instances', () => {
       { nowMs: a.now() },
     );
     expect(action.kind).toBe('failover');
-    recordResponse(a, 'work', action);
+    recordResponse(a, { name: 'work' }, action);
     expect(pickAccount(accounts, a)?.name).toBe('personal');
     const tookMs = await eventually(() => pickAccount(accounts, b)?.name === 'personal');
     console.info(`a 429 on A reached B's picks in ${tookMs.toFixed(1)} ms`);
@@ -339,21 +339,21 @@ describeWithRedis('redisStore across instances', () => {
     const [a, b] = (await instances(2)) as [RedisStore, RedisStore];
     const serverError = (store: RedisStore): ReturnType<typeof classifyResponse> =>
       classifyResponse({ status: 500, headers: {} }, { nowMs: store.now() });
-    expect(recordResponse(a, 'work', serverError(a), { requestKey: 'r1' })).toBe(0);
+    expect(recordResponse(a, { name: 'work' }, serverError(a), { requestKey: 'r1' })).toBe(0);
     // B hears of r1 by pub/sub: its own probe then counts two requests.
     const tookMs = await eventually(() => b.recordFault('work', 'probe', 60_000) === 2);
     console.info(`a failing request on A reached B's fault count in ${tookMs.toFixed(1)} ms`);
-    expect(recordResponse(b, 'work', serverError(b), { requestKey: 'r2' })).toBe(10_000);
+    expect(recordResponse(b, { name: 'work' }, serverError(b), { requestKey: 'r2' })).toBe(10_000);
     await eventually(() => a.cooldownUntilMs('work') === b.cooldownUntilMs('work'));
   });
 
   it('should not cool an account when one request fails on it through two instances', async () => {
     const [a, b] = (await instances(2)) as [RedisStore, RedisStore];
     const action = classifyResponse({ transportError: new Error('ECONNRESET') }, { nowMs: a.now() });
-    recordResponse(a, 'work', action, { requestKey: 'poison' });
+    recordResponse(a, { name: 'work' }, action, { requestKey: 'poison' });
     await a.flush();
     await b.reconcile();
-    expect(recordResponse(b, 'work', action, { requestKey: 'poison' })).toBe(0);
+    expect(recordResponse(b, { name: 'work' }, action, { requestKey: 'poison' })).toBe(0);
     expect(b.isAvailable('work')).toBe(true);
     expect(a.isAvailable('work')).toBe(true);
   });

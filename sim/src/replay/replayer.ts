@@ -160,7 +160,7 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
       // The modelled response is already the { status, headers } classifyResponse reads.
       classifyContext.nowMs = clockMs;
       const action = classifyResponse(response, classifyContext);
-      recordResponse(store, account.name, action, recordOptions);
+      recordResponse(store, account, action, recordOptions);
       attempt++;
       onAttempt?.({ request, account: account.name, atMs: clockMs, attempt, response, action });
       if (action.kind === 'success') {
