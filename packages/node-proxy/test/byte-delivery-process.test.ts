@@ -4,7 +4,6 @@
  * runner catches. The CLI is bundled once with esbuild, as tsup bundles it for the published bin,
  * so each case starts a fresh process (fresh state) in about 150 ms.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +13,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockUpstream, type MockDelivery, type MockUpstream } from '../src/mock-upstream.js';
 import { behaviourArb, checkCase, deliveryArb, type Behaviour } from './byte-delivery.js';
+import { spawnShunt, type ShuntProcess } from './helpers.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 let dir = '';
@@ -49,18 +49,10 @@ afterAll(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly proxyUrl: string;
-  readonly controlUrl: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr(): string;
-}
-
 let caseNo = 0;
 
 /** A fresh `shunt start` (its own state file) in front of the shared mock. */
-async function startShunt(): Promise<Running> {
+async function startShunt(): Promise<ShuntProcess> {
   const caseDir = join(dir, `case-${caseNo++}`);
   const configFile = `${caseDir}.toml`;
   await writeFile(
@@ -82,19 +74,7 @@ async function startShunt(): Promise<Running> {
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [bundle, 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  const [proxyUrl, controlUrl] = await new Promise<[string, string]>((resolve, reject) => {
-    child.stderr?.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-      const proxy = /^ {2}proxy {3}(http:\S+)$/m.exec(err)?.[1];
-      const control = /^ {2}control (http:\S+)$/m.exec(err)?.[1];
-      if (proxy !== undefined && control !== undefined) resolve([proxy, control]);
-    });
-    void exited.then(() => reject(new Error(`shunt start exited before listening: ${err}`)));
-  });
-  return { child, proxyUrl, controlUrl, exited, stderr: () => err };
+  return spawnShunt(configFile, bundle);
 }
 
 /** One case in a fresh process; afterwards the process must be alive, and stop cleanly on SIGTERM. */
@@ -109,8 +89,7 @@ async function checkInProcess(behaviour: Behaviour, delivery: MockDelivery, stre
     expect(shunt.child.exitCode, `the process died: ${shunt.stderr().slice(-2_000)}`).toBeNull();
   } finally {
     shunt.child.kill('SIGTERM');
-    const { code, signal } = await shunt.exited;
-    expect({ code, signal }, `shunt start did not stop cleanly on SIGTERM: ${shunt.stderr().slice(-2_000)}`).toEqual({ code: 0, signal: null });
+    expect(await shunt.exited, `shunt start did not stop cleanly on SIGTERM: ${shunt.stderr().slice(-2_000)}`).toBe(0);
   }
 }
 

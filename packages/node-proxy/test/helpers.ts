@@ -206,11 +206,13 @@ export interface ShuntProcess {
   stderr(): string;
 }
 
-/** Run `shunt start --config <configFile>` (the sources, through tsx's loader) and wait until it listens. */
-export async function spawnShunt(configFile: string): Promise<ShuntProcess> {
-  const child = spawn(process.execPath, ['--import', tsxLoader, '--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts'), 'start', '--config', configFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+/**
+ * Run `shunt start --config <configFile>` and wait until it listens: the sources through tsx's
+ * loader, or `cli` (a bundled CLI, as the published bin is) when given.
+ */
+export async function spawnShunt(configFile: string, cli?: string): Promise<ShuntProcess> {
+  const entry = cli === undefined ? ['--import', tsxLoader, '--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts')] : [cli];
+  const child = spawn(process.execPath, [...entry, 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const [proxyUrl, controlUrl] = await new Promise<[string, string]>((resolve, reject) => {
