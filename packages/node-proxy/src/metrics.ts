@@ -138,7 +138,7 @@ export function createMetrics(source: MetricsSource): ProxyMetrics {
 
   const holds = new Counter({
     name: 'shunt_holds_total',
-    help: 'Requests that were held because no account was eligible, whatever happened next (served after the hold, or 503 past the limit).',
+    help: 'Requests that were held because no account was eligible, whatever happened next (served after the hold, or 429 past the limit).',
     registers: [registry],
   });
   const holdSeconds = new Histogram({

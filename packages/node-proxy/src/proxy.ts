@@ -161,7 +161,7 @@ export interface RequestRecord {
    * - `served`: an account's answer reached the client (any status it should see as-is).
    * - `failed_over_out`: every account failed for a reason waiting would not fix; the last
    *   failure was passed on.
-   * - `spent`: nothing came back in time; the proxy answered 503.
+   * - `spent`: the proxy answered itself: 429 (no account back within `request_deadline_secs`), 503 (none usable, or shutting down) or 504 (the deadline ran out).
    * - `rejected`: the proxy refused the request itself (404, 401, 403, 413).
    * - `client_gone`: the client disconnected first.
    * - `stream_failed`: the upstream broke off a response already under way.
