@@ -53,6 +53,22 @@ describe('number headers: the general path', () => {
   );
 });
 
+describe('number headers: the bounds', () => {
+  it('should keep a utilization of exactly 0 and a reset at the epoch (the lower bounds are inclusive)', () => {
+    expect(parseRateLimitHeaders({ [UTILIZATION]: '0', [`${U}5h-reset`]: '0' }, T0_MS)).toStrictEqual({
+      utilization5h: 0,
+      reset5h: 0,
+      updatedMs: T0_MS,
+    });
+  });
+
+  it('should keep the largest reset whose milliseconds are a safe integer, and drop the next', () => {
+    const largest = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+    expect(parseRateLimitHeaders({ [`${U}7d-reset`]: String(largest) }, T0_MS)?.reset7d).toBe(largest);
+    expect(parseRateLimitHeaders({ [`${U}7d-reset`]: String(largest + 1) }, T0_MS)).toBeNull();
+  });
+});
+
 describe('header sources', () => {
   it('should never throw on a header literally named "undefined"', () => {
     const sources: HeaderSource[] = [{ undefined: '1', [UTILIZATION]: '0.5' }, new Headers({ undefined: '1', [UTILIZATION]: '0.5' })];
