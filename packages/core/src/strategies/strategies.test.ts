@@ -153,6 +153,13 @@ describe('cushion (ported from the seed)', () => {
     expect(cushion.explain?.({ name: 'better' }, ctx(store))).toEqual({ binding: 0.6, secondary: 0.2 });
   });
 
+  it('should let the secondary window decide only between equal binding windows', () => {
+    const { store, accounts } = setup('lower-binding', 'lower-secondary');
+    windows(store, 'lower-binding', { u5: 0.4, r5: HOUR, u7: 0.5, r7: DAY });
+    windows(store, 'lower-secondary', { u5: 0.6, r5: HOUR, u7: 0.1, r7: DAY });
+    expect(pick(accounts, store, 'cushion')).toBe('lower-binding');
+  });
+
   it('should keep the first of two accounts with equal binding and secondary windows', () => {
     const { store, accounts } = setup('first', 'second');
     windows(store, 'first', { u5: 0.6, r5: HOUR, u7: 0.2, r7: DAY });

@@ -1,0 +1,101 @@
+// Boundary cases of header parsing and merging that mutation testing (docs/mutation.md) found
+// unpinned: number forms the fast path hands to the general one, header-record shapes, and the
+// instant a window rolls over.
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { T0_MS } from '../test/arbitraries.js';
+import { mergeRateLimitInfo, parseRateLimitHeaders, type HeaderSource, type RateLimitInfo } from './rate-limits.js';
+
+const U = 'anthropic-ratelimit-unified-';
+const UTILIZATION = `${U}5h-utilization`;
+
+/** The utilization header's value as parsed, or undefined when it was dropped. */
+function utilizationOf(raw: string): number | undefined {
+  return parseRateLimitHeaders({ [UTILIZATION]: raw }, T0_MS)?.utilization5h;
+}
+
+/** The documented contract, stated directly: plain decimal notation, finite, not negative. */
+function referenceNumber(raw: string): number | undefined {
+  const text = raw.trim();
+  if (!/^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)) return undefined;
+  const value = Number(text);
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+describe('number headers: the general path', () => {
+  it.each([
+    ['1e3', 1000],
+    ['1E3', 1000],
+    ['1e+3', 1000],
+    ['1e-3', 0.001],
+    ['+1e3', 1000],
+    ['.5e1', 5],
+    ['5.e1', 50],
+    ['5.5e1', 55],
+    ['1234567890123456789', 1234567890123456800],
+    ['0.00000000000000000000001', 1e-23],
+  ])('should read %j as %d', (raw, expected) => {
+    expect(utilizationOf(raw)).toBe(expected);
+  });
+
+  it.each(['', '.', '+', '..5', '.5.', '1e', '1e+', '1e-', 'e3', '.e1', '+.e1', '1ee3', '1e3x', '1e3.5', '1.2.3', '0x10', '0b11', '0o7', '-0', '++1'])(
+    'should drop %j',
+    (raw) => {
+      expect(utilizationOf(raw)).toBeUndefined();
+    },
+  );
+
+  test.prop([fc.string({ unit: fc.constantFrom('0', '1', '5', '9', '.', '+', '-', 'e', 'E', 'x', 'b', ' '), maxLength: 24 })])(
+    'should parse any number-like text exactly as the documented pattern and Number() do',
+    (raw) => {
+      expect(utilizationOf(raw)).toBe(referenceNumber(raw));
+    },
+  );
+});
+
+describe('number headers: the bounds', () => {
+  it('should keep a utilization of exactly 0 and a reset at the epoch (the lower bounds are inclusive)', () => {
+    expect(parseRateLimitHeaders({ [UTILIZATION]: '0', [`${U}5h-reset`]: '0' }, T0_MS)).toStrictEqual({
+      utilization5h: 0,
+      reset5h: 0,
+      updatedMs: T0_MS,
+    });
+  });
+
+  it('should keep the largest reset whose milliseconds are a safe integer, and drop the next', () => {
+    const largest = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+    expect(parseRateLimitHeaders({ [`${U}7d-reset`]: String(largest) }, T0_MS)?.reset7d).toBe(largest);
+    expect(parseRateLimitHeaders({ [`${U}7d-reset`]: String(largest + 1) }, T0_MS)).toBeNull();
+  });
+});
+
+describe('header sources', () => {
+  it('should never throw on a header literally named "undefined"', () => {
+    const sources: HeaderSource[] = [{ undefined: '1', [UTILIZATION]: '0.5' }, new Headers({ undefined: '1', [UTILIZATION]: '0.5' })];
+    for (const headers of sources) expect(parseRateLimitHeaders(headers, T0_MS)?.utilization5h).toBe(0.5);
+  });
+
+  it('should drop a malformed value read through get() as it does from a record', () => {
+    expect(parseRateLimitHeaders(new Headers({ [UTILIZATION]: 'abc' }), T0_MS)).toBeNull();
+  });
+
+  it('should skip absent values under mixed-case names (as Node leaves them) while folding case', () => {
+    const headers = { 'X-Absent': undefined, 'Anthropic-ratelimit-unified-5h-utilization': '0.25', [`${U}7d-utiliZation`]: '0.75' };
+    expect(parseRateLimitHeaders(headers, T0_MS)).toStrictEqual({ utilization5h: 0.25, utilization7d: 0.75, updatedMs: T0_MS });
+  });
+});
+
+describe('mergeRateLimitInfo: edges', () => {
+  it('should roll a window over when the new record arrives exactly at its reset', () => {
+    const resetSecs = T0_MS / 1000 + 60;
+    const previous: RateLimitInfo = { utilization5h: 0.9, reset5h: resetSecs, status5h: 'rejected', updatedMs: T0_MS };
+    const merged = mergeRateLimitInfo(previous, { utilization7d: 0.1, updatedMs: resetSecs * 1000 });
+    expect(merged).toStrictEqual({ utilization7d: 0.1, updatedMs: resetSecs * 1000 });
+  });
+
+  it('should not let a field that is present but undefined erase the stored one', () => {
+    const previous: RateLimitInfo = { utilization5h: 0.4, updatedMs: T0_MS };
+    const next = { utilization5h: undefined, updatedMs: T0_MS + 1 } as unknown as RateLimitInfo;
+    expect(mergeRateLimitInfo(previous, next)).toStrictEqual({ utilization5h: 0.4, updatedMs: T0_MS + 1 });
+  });
+});
