@@ -57,14 +57,14 @@ describe('number headers: the bounds', () => {
   it('should keep a utilization of exactly 0 and a reset at the epoch (the lower bounds are inclusive)', () => {
     expect(parseRateLimitHeaders({ [UTILIZATION]: '0', [`${U}5h-reset`]: '0' }, T0_MS)).toStrictEqual({
       utilization5h: 0,
-      reset5h: 0,
+      reset5hSecs: 0,
       updatedMs: T0_MS,
     });
   });
 
   it('should keep the largest reset whose milliseconds are a safe integer, and drop the next', () => {
     const largest = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
-    expect(parseRateLimitHeaders({ [`${U}7d-reset`]: String(largest) }, T0_MS)?.reset7d).toBe(largest);
+    expect(parseRateLimitHeaders({ [`${U}7d-reset`]: String(largest) }, T0_MS)?.reset7dSecs).toBe(largest);
     expect(parseRateLimitHeaders({ [`${U}7d-reset`]: String(largest + 1) }, T0_MS)).toBeNull();
   });
 });
@@ -88,7 +88,7 @@ describe('header sources', () => {
 describe('mergeRateLimitInfo: edges', () => {
   it('should roll a window over when the new record arrives exactly at its reset', () => {
     const resetSecs = T0_MS / 1000 + 60;
-    const previous: RateLimitInfo = { utilization5h: 0.9, reset5h: resetSecs, status5h: 'rejected', updatedMs: T0_MS };
+    const previous: RateLimitInfo = { utilization5h: 0.9, reset5hSecs: resetSecs, status5h: 'rejected', updatedMs: T0_MS };
     const merged = mergeRateLimitInfo(previous, { utilization7d: 0.1, updatedMs: resetSecs * 1000 });
     expect(merged).toStrictEqual({ utilization7d: 0.1, updatedMs: resetSecs * 1000 });
   });
