@@ -22,7 +22,6 @@ import {
   type FailoverReason,
   type PickDecision,
   type PickReason,
-  type RateLimitInfo,
   type ResponseAction,
   type StateStore,
   type Strategy,
@@ -519,8 +518,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           }
           // Only capacity is waited for: an account cooling after a 401, a 403 or repeated 5xx
           // would answer the same again.
-          const capacityMs = soonestCapacityMs(accounts, store, faults);
-          if (capacityMs === null) {
+          const capacity = soonestCapacity(accounts, store, faults);
+          if (capacity === null) {
             const known = faults.mostRelevant(accounts, t);
             if (known !== null) {
               outcome = 'failed_over_out';
@@ -532,8 +531,9 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             logger.warn('no account can serve', { id, excluded: decision.excluded.map((e) => `${e.name}:${e.why}`) });
             return;
           }
+          const capacityMs = capacity.backMs;
           if (capacityMs > deadlineMs) {
-            reply(allAccountsSpent(capacityMs, t, rateLimitsOfSoonest(accounts, store, capacityMs), clientRetryLimitMs), 'spent');
+            reply(allAccountsSpent(capacityMs, t, store.rateLimits(capacity.account.name), clientRetryLimitMs), 'spent');
             logger.warn('no account within the wait limit', {
               id,
               soonest_ms: capacityMs,
@@ -542,9 +542,9 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             });
             return;
           }
-          // Wake when the first account is back (one cooling after a fault may come back first and
-          // is tried again then), capacity being what makes the wait worth it.
-          const waitMs = Math.max(0, Math.min(soonestMs ?? capacityMs, capacityMs) - t) + WAKE_MARGIN_MS;
+          // Wake when the first account is back (one cooling after a fault may come back before
+          // capacity does, and is tried again then): capacity is what makes the wait worth it.
+          const waitMs = Math.max(0, (soonestMs ?? capacityMs) - t) + WAKE_MARGIN_MS;
           logger.info('holding request until an account is back', {
             id,
             wait_ms: waitMs,
@@ -943,27 +943,23 @@ function faultMemory(now: () => number): FaultMemory {
 }
 
 /**
- * When the first account out of *capacity* (a rejected window, a 429, an overload, or a cooldown
- * this proxy cannot explain, such as another instance's) is back; null when none is: every
- * account is disabled or cooling after a fault.
+ * The account out of *capacity* (a rejected window, a 429, an overload, or a cooldown this proxy
+ * cannot explain, such as another instance's) that is back first, and when; null when none is:
+ * every account is disabled or cooling after a fault.
  */
-function soonestCapacityMs(accounts: readonly ProxyAccount[], store: StateStore, faults: FaultMemory): number | null {
-  let soonest: number | null = null;
+function soonestCapacity(
+  accounts: readonly ProxyAccount[],
+  store: StateStore,
+  faults: FaultMemory,
+): { readonly account: ProxyAccount; readonly backMs: number } | null {
+  let soonest: { account: ProxyAccount; backMs: number } | null = null;
   for (const account of accounts) {
     if (store.disabledReason(account.name) !== null) continue;
     if (!store.isExhausted(account.name) && faults.explains(account.name, store.cooldownUntilMs(account.name))) continue;
     const backMs = soonestAvailableMs([account], store);
-    if (backMs !== null && (soonest === null || backMs < soonest)) soonest = backMs;
+    if (backMs !== null && (soonest === null || backMs < soonest.backMs)) soonest = { account, backMs };
   }
   return soonest;
-}
-
-/** The stored rate limits of the account that is back first (for the 429's unified headers). */
-function rateLimitsOfSoonest(accounts: readonly ProxyAccount[], store: StateStore, soonestMs: number): RateLimitInfo | null {
-  for (const account of accounts) {
-    if (store.disabledReason(account.name) === null && soonestAvailableMs([account], store) === soonestMs) return store.rateLimits(account.name);
-  }
-  return null;
 }
 
 /** Why each account is out, for the 503 of a pool where nothing comes back on its own. */

@@ -76,11 +76,9 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
       dispatch();
       return;
     }
-    if (text.charCodeAt(0) === 58 /* ':' comment */) return;
-    const colon = text.indexOf(':');
-    const field = colon === -1 ? text : text.slice(0, colon);
-    let value = colon === -1 ? '' : text.slice(colon + 1);
-    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    const parsed = sseField(text);
+    if (parsed === null) return;
+    const [field, value] = parsed;
     if (field === 'event') {
       event = value;
     } else if (field === 'data') {
@@ -144,6 +142,15 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
 const LF = 0x0a;
 const CR = 0x0d;
 const ERROR_BYTES = Buffer.from('error');
+
+/** A non-blank SSE line as `[field, value]` (one space after the colon dropped), or null for a comment. */
+function sseField(text: string): readonly [field: string, value: string] | null {
+  if (text.charCodeAt(0) === 58 /* ':' comment */) return null;
+  const colon = text.indexOf(':');
+  if (colon === -1) return [text, ''];
+  const value = text.charCodeAt(colon + 1) === 32 ? text.slice(colon + 2) : text.slice(colon + 1);
+  return [text.slice(0, colon), value];
+}
 
 function looksLikeError(value: string): boolean {
   return /^\s*\{\s*"type"\s*:\s*"error"/.test(value);
@@ -217,11 +224,9 @@ export function sseOpeningScanner(): SseOpeningScanner {
       dispatch();
       return;
     }
-    if (text.charCodeAt(0) === 58 /* ':' comment */) return;
-    const colon = text.indexOf(':');
-    const field = colon === -1 ? text : text.slice(0, colon);
-    let value = colon === -1 ? '' : text.slice(colon + 1);
-    if (value.charCodeAt(0) === 32) value = value.slice(1);
+    const parsed = sseField(text);
+    if (parsed === null) return;
+    const [field, value] = parsed;
     if (field === 'event') event = value;
     else if (field === 'data') (data ??= []).push(value);
   };
