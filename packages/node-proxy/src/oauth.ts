@@ -40,7 +40,7 @@ export const REFRESH_MARGIN_MS: number = 5 * 60_000;
 const DEFAULT_EXPIRES_IN_SECS = 3600;
 
 /** How long a call to the token endpoint may take. */
-const TOKEN_TIMEOUT_MS = 30_000;
+export const TOKEN_TIMEOUT_MS: number = 30_000;
 
 /** The `fetch` this module uses (inject one in tests). */
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{
@@ -233,6 +233,8 @@ export interface OAuthCredential extends Credential {
   expiresAt(): number;
   /** True once a refresh was refused (until the process restarts after a new login). */
   needsLogin(): boolean;
+  /** The generation of the tokens in use: 0 for tokens from this instance's file alone (see `sharedOAuthCredential`). */
+  generation(): number;
 }
 
 /**
@@ -351,15 +353,18 @@ export function oauthCredential(options: OAuthCredentialOptions): OAuthCredentia
     },
     expiresAt: () => current.expires_at,
     needsLogin: () => dead !== null,
+    generation: () => 0,
   };
   return Object.freeze(credential);
 }
 
-function headersFor(entry: OAuthEntry): Readonly<Record<string, string>> {
+/** The request headers of an access token. */
+export function headersFor(entry: OAuthEntry): Readonly<Record<string, string>> {
   return Object.freeze({ authorization: `Bearer ${entry.access_token}`, 'anthropic-beta': OAUTH_BETA });
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/** `promise`, or a rejection as soon as `signal` aborts (the work itself goes on). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);
