@@ -94,6 +94,12 @@ export interface SharedOAuthCredentialOptions extends Omit<OAuthCredentialOption
   readonly syncIntervalMs?: number | undefined;
   /** After a failed call to the shared store, how long to leave it alone, in ms. @default 2000 */
   readonly retryMs?: number | undefined;
+  /**
+   * How long the shared tokens must stay the refused ones before the account is marked
+   * `needs_login`, in ms: time for an instance that refreshed while Redis was away to publish.
+   * @default 15000
+   */
+  readonly confirmMs?: number | undefined;
 }
 
 /** How long the refresh lock lasts: longer than a call to the token endpoint may take. */
@@ -126,6 +132,7 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
   const logger = options.logger ?? silentLogger;
   const syncIntervalMs = options.syncIntervalMs ?? 5_000;
   const retryMs = options.retryMs ?? 2_000;
+  const confirmMs = options.confirmMs ?? 15_000;
   const endpoint: TokenEndpoint = { tokenUrl: options.tokenUrl, clientId: options.clientId, fetch: options.fetch, now };
 
   // Everything secret lives in this closure.
@@ -144,6 +151,8 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
   let unreachableLogged = false;
   let dead: string | null = null;
   let deadGeneration = 0;
+  /** The refresh token the endpoint refused while it was also the pool's, and when. */
+  let refused: { readonly token: string; readonly atMs: number; readonly reason: string } | null = null;
 
   const due = (): boolean => now() >= refreshDueAt(current, obtainedAtMs);
   const expired = (): boolean => now() >= current.expires_at;
@@ -321,6 +330,12 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
     if (!stillNeeded()) return;
     const from = current;
     const fromGeneration = generation;
+    if (refused?.token === from.refresh_token) {
+      // Refused already, and still the pool's: dead once no instance has published anything newer
+      // for `confirmMs` (one that refreshed while Redis was away publishes when it next looks).
+      if (now() - refused.atMs >= confirmMs) markDead(refused.reason);
+      throw new OAuthError(`account ${account}: ${refused.reason} (confirming with the other instances)`, { permanent: false, status: null, code: null });
+    }
     let next: OAuthEntry;
     try {
       next = await refreshTokens(from, endpoint);
@@ -333,7 +348,10 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
           return;
         }
         if (again === null || record === null) throw new OAuthError(`account ${account}: ${error.message} (unconfirmed: no shared tokens)`, { permanent: false, status: error.status, code: error.code });
-        markDead(error.message);
+        refused = { token: from.refresh_token, atMs: now(), reason: error.message };
+        if (confirmMs <= 0) markDead(error.message);
+        logger.warn('oauth refresh refused with the pool’s current tokens; needs_login unless another instance publishes newer ones', { account, error: error.message, confirm_ms: confirmMs });
+        throw new OAuthError(`account ${account}: ${error.message} (confirming with the other instances)`, { permanent: false, status: error.status, code: error.code });
       }
       logger.warn('oauth refresh failed; will try again on the next request', { account, error: (error as Error).message });
       throw error;
@@ -366,7 +384,9 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
   };
 
   const background = (): void => {
-    if (syncing !== null || inflight !== null || now() < unreachableUntilMs || now() - lastLookMs < syncIntervalMs) return;
+    // Tokens refreshed while Redis was away are published as soon as it answers: another instance
+    // may be about to find the pool's (spent) ones refused.
+    if (syncing !== null || inflight !== null || now() < unreachableUntilMs || (spentFrom === null && now() - lastLookMs < syncIntervalMs)) return;
     syncing = look()
       .then(
         () => undefined,
