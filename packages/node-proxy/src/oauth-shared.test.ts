@@ -72,6 +72,11 @@ interface Instance {
 }
 
 let serial = 0;
+/** The credentials' periodic looks, fired by the tests when they move the clock (`tick()`). */
+let ticks: Array<() => void> = [];
+const tick = (): void => {
+  for (const fn of ticks) fn();
+};
 function instance(shared: SharedOAuthTokens, seed: OAuthEntry, account = 'max'): Instance {
   const needsLogin: string[] = [];
   serial += 1;
@@ -85,6 +90,7 @@ function instance(shared: SharedOAuthTokens, seed: OAuthEntry, account = 'max'):
     now: () => clock.now(),
     onNeedsLogin: (reason) => needsLogin.push(reason),
     confirmMs: 10_000,
+    every: (fn) => ticks.push(fn),
   });
   return { credential, needsLogin };
 }
@@ -223,5 +229,79 @@ describe('sharedOAuthCredential', () => {
     await fresh(b);
     expect(b.credential.headers()['authorization']).toBe(a.credential.headers()['authorization']);
     expect(callsFor('wiped')).toEqual({ ok: 2, refused: 0 });
+  });
+
+  it('should converge on the live tokens, never marking needs_login, through any sequence of outages, empty restarts and expiries', { timeout: 120_000 }, async () => {
+    type Step = { readonly kind: 'advance'; readonly ms: number } | { readonly kind: 'outage' } | { readonly kind: 'recover'; readonly empty: boolean };
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1_000, max: 70_000 }) }),
+      fc.record({ kind: fc.constant('outage' as const) }),
+      fc.record({ kind: fc.constant('recover' as const), empty: fc.boolean() }),
+    );
+    // Which instances see traffic after each step, in which order, one at a time or all at once.
+    const traffic = fc.record({ order: fc.shuffledSubarray([0, 1, 2], { minLength: 3 }), concurrent: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.boolean(), fc.array(fc.tuple(step, traffic), { minLength: 1, maxLength: 12 }), async (startDown, steps) => {
+        ticks = [];
+        const account = `model-${String(serial)}`;
+        const shared = memoryShared();
+        shared.down = startDown; // instances that never saw the pool's tokens start from their seed
+        const seed = oauth.login(account);
+        const pool = [instance(shared, seed, account), instance(shared, seed, account), instance(shared, seed, account)];
+        // Traffic through every instance after every step; a request may fail over, never hang.
+        const request = (i: Instance): Promise<void> => fresh(i).catch((error: unknown) => expect(error).toMatchObject({ permanent: false }));
+        const send = async (how: { order: number[]; concurrent: boolean } = { order: [0, 1, 2], concurrent: true }): Promise<void> => {
+          const chosen = how.order.map((n) => pool[n] as Instance);
+          if (how.concurrent) await Promise.all(chosen.map(request));
+          else for (const i of chosen) await request(i);
+        };
+        await send();
+        for (const [s, how] of steps) {
+          if (s.kind === 'advance') {
+            clock.advance(s.ms);
+            tick(); // the periodic looks that were due meanwhile
+          }
+          else if (s.kind === 'outage') shared.down = true;
+          else {
+            shared.down = false;
+            if (s.empty) shared.records.clear();
+          }
+          await send(how);
+          expect(pool.flatMap((i) => i.needsLogin)).toEqual([]);
+        }
+        // Redis back for good: within a few rounds of traffic everyone holds the live tokens.
+        shared.down = false;
+        for (let round = 0; round < 4; round++) {
+          clock.advance(3_000);
+          tick();
+          await send();
+          await new Promise((resolve) => setTimeout(resolve, 5)); // background looks settle
+        }
+        const record = shared.records.get(account);
+        expect(record?.entry.refresh_token).toBe(oauth.liveRefreshToken(account));
+        for (const i of pool) expect(i.credential.headers()['authorization']).toBe(`Bearer ${record?.entry.access_token ?? ''}`);
+        expect(pool.flatMap((i) => i.needsLogin)).toEqual([]);
+      }),
+      {
+        numRuns: 40,
+        examples: [
+          // A refresh made alone during an outage, put back by an instance that had spent nothing.
+          [true, [[{ kind: 'advance', ms: 60_000 }, { order: [1, 2, 0], concurrent: false }]]],
+          // Published, then lost to a Redis that came back empty, while another instance waited to confirm a refusal.
+          [
+            false,
+            [
+              [{ kind: 'outage' }, { order: [2, 0, 1], concurrent: false }],
+              [{ kind: 'advance', ms: 60_000 }, { order: [1, 2, 0], concurrent: false }],
+              [{ kind: 'recover', empty: false }, { order: [1, 2, 0], concurrent: false }],
+              [{ kind: 'advance', ms: 2_000 }, { order: [0, 2, 1], concurrent: false }],
+              [{ kind: 'recover', empty: true }, { order: [0, 2, 1], concurrent: false }],
+              [{ kind: 'advance', ms: 10_000 }, { order: [0, 1, 2], concurrent: false }],
+              [{ kind: 'outage' }, { order: [2, 0, 1], concurrent: false }],
+            ],
+          ],
+        ],
+      },
+    );
   });
 });

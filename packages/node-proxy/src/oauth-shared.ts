@@ -15,6 +15,8 @@
  *   (the refresh margin is the outage an account rides out for free). One that has expired is
  *   refreshed by this instance alone, remembered as "spent from" the old refresh token, and
  *   published once Redis answers: it wins exactly when the shared tokens are the ones it replaced.
+ * - Every instance looks at the shared tokens every 5 s, traffic or not: to see rotations, and to
+ *   put back what a Redis that came back empty lost before anyone condemns the spent tokens.
  * - The credentials file is the seed of the first import and a local copy of the latest tokens.
  */
 import { parseCredentialEntry, type CredentialsFile, type OAuthEntry } from './credentials-file.js';
@@ -94,6 +96,13 @@ export interface SharedOAuthCredentialOptions extends Omit<OAuthCredentialOption
   readonly syncIntervalMs?: number | undefined;
   /** After a failed call to the shared store, how long to leave it alone, in ms. @default 2000 */
   readonly retryMs?: number | undefined;
+  /**
+   * Calls `tick` every `everyMs` for as long as the process runs: the credential looks at the shared
+   * tokens then even without traffic (to put back tokens a Redis that came back empty lost, or
+   * publish a refresh made while it was away, before another instance condemns the spent ones).
+   * @default an unref'd setInterval
+   */
+  readonly every?: ((tick: () => void, everyMs: number) => void) | undefined;
   /**
    * How long the shared tokens must stay the refused ones before the account is marked
    * `needs_login`, in ms: time for an instance that refreshed while Redis was away to publish.
@@ -203,6 +212,8 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
     lastLookMs = now();
     let record = await shared.read(account);
     reachable();
+    // A Redis that came back empty: the instances holding newer tokens need time to put them back.
+    if (record === null && refused !== null) refused = { ...refused, atMs: now() };
     if (!seeded) {
       seeded = true;
       if (
@@ -233,9 +244,16 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
     return record;
   };
 
-  const publish = async (record: SharedOAuthRecord, before: SharedOAuthRecord | null): Promise<SharedOAuthRecord> => {
-    const stored = await shared.write(account, record);
-    if (stored !== null) {
+  const publish = async (wanted: SharedOAuthRecord, before: SharedOAuthRecord | null): Promise<SharedOAuthRecord> => {
+    let record = wanted;
+    for (;;) {
+      const stored = await shared.write(account, record);
+      if (stored === null) break;
+      if (spentFrom !== null && stored.entry.refresh_token === spentFrom) {
+        // What won is what ours replaced (another instance put back the tokens we spent): ours is next.
+        record = { ...record, generation: stored.generation + 1 };
+        continue;
+      }
       // Someone published a generation as new first: theirs is the pool's.
       take(stored, 'oauth tokens rotated by another instance; using them');
       return stored;
@@ -397,6 +415,8 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
       });
   };
 
+  (options.every ?? everyUnref)(background, syncIntervalMs);
+
   const deadError = (): OAuthError => new OAuthError(`account ${account} needs a new login: ${dead ?? ''}`, { permanent: true, status: null, code: 'needs_login' });
 
   const credential: OAuthCredential = {
@@ -443,6 +463,10 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
     generation: () => generation,
   };
   return Object.freeze(credential);
+}
+
+function everyUnref(tick: () => void, everyMs: number): void {
+  setInterval(tick, everyMs).unref();
 }
 
 function sleep(ms: number): Promise<void> {

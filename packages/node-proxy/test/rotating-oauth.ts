@@ -30,6 +30,8 @@ export interface RotatingOAuth {
   login(account: string, expiresInMs?: number): OAuthEntry;
   /** Every call to the token endpoint. */
   readonly calls: TokenCall[];
+  /** The refresh token that `account` can spend now. */
+  liveRefreshToken(account: string): string | undefined;
   /** Messages requests answered 200, by account. */
   readonly served: Map<string, number>;
   /** Messages requests refused with a 401 (an expired or unknown access token). */
@@ -109,6 +111,7 @@ export async function rotatingOAuth(options: { readonly lifetimeMs: number; read
     tokenUrl: `${base}/v1/oauth/token`,
     login: (account, expiresInMs) => issue(account, expiresInMs ?? options.lifetimeMs),
     calls: [],
+    liveRefreshToken: (account) => refreshTokens.get(account),
     served: new Map(),
     unauthorized: 0,
     close: () =>
