@@ -24,6 +24,7 @@ import { silentLogger, type Logger } from './logger.js';
 import {
   abortable,
   headersFor,
+  needsLoginError,
   OAuthError,
   REFRESH_MARGIN_MS,
   refreshTokens,
@@ -276,7 +277,7 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
       logger.warn('oauth refresh refused, and the shared tokens are the ones refused; the account needs a new login (shunt login)', { account, error: reason });
       onNeedsLogin(reason);
     }
-    throw new OAuthError(`account ${account} needs a new login: ${reason}`, { permanent: true, status: null, code: 'needs_login' });
+    throw needsLoginError(account, reason);
   };
 
   /** Spend the refresh token this instance holds, alone (Redis is away): published when it returns. */
@@ -401,10 +402,8 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
     return inflight;
   };
 
-  const background = (): void => {
-    // Tokens refreshed while Redis was away are published as soon as it answers: another instance
-    // may be about to find the pool's (spent) ones refused.
-    if (syncing !== null || inflight !== null || now() < unreachableUntilMs || (spentFrom === null && now() - lastLookMs < syncIntervalMs)) return;
+  /** Look without anyone waiting on it (a failure only marks the store unreachable for a while). */
+  const lookAside = (): Promise<void> => {
     syncing = look()
       .then(
         () => undefined,
@@ -413,11 +412,18 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
       .finally(() => {
         syncing = null;
       });
+    return syncing;
+  };
+
+  const background = (): void => {
+    // Tokens refreshed while Redis was away are published as soon as it answers: another instance
+    // may be about to find the pool's (spent) ones refused.
+    if (syncing !== null || inflight !== null || now() < unreachableUntilMs || (spentFrom === null && now() - lastLookMs < syncIntervalMs)) return;
+    void lookAside();
   };
 
   (options.every ?? everyUnref)(background, syncIntervalMs);
 
-  const deadError = (): OAuthError => new OAuthError(`account ${account} needs a new login: ${dead ?? ''}`, { permanent: true, status: null, code: 'needs_login' });
 
   const credential: OAuthCredential = {
     kind: 'oauth',
@@ -425,27 +431,18 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
     headers: () => headers,
     refresh(signal, used) {
       if (used !== undefined && used !== headers && dead === null) return Promise.resolve();
-      if (dead !== null) return Promise.reject(deadError());
+      if (dead !== null) return Promise.reject(needsLoginError(account, dead));
       return abortable(start(current), signal);
     },
     ensureFresh(signal) {
-      if (!seeded && inflight === null && syncing === null && now() >= unreachableUntilMs) {
-        // The first use waits for the pool's tokens: the file's may be long spent.
-        syncing = look()
-          .then(
-            () => undefined,
-            (error: unknown) => unreachable(error),
-          )
-          .finally(() => {
-            syncing = null;
-          });
-      }
+      // The first use waits for the pool's tokens: the file's may be long spent.
+      if (!seeded && inflight === null && syncing === null && now() >= unreachableUntilMs) void lookAside();
       if (syncing !== null && !seeded) {
         return abortable(syncing, signal).then(() => credential.ensureFresh(signal) ?? undefined);
       }
       if (dead !== null) {
         background(); // a new login elsewhere revives it
-        return Promise.reject(deadError());
+        return Promise.reject(needsLoginError(account, dead));
       }
       if (inflight === null && !due()) {
         background();

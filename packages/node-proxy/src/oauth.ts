@@ -273,7 +273,7 @@ export function oauthCredential(options: OAuthCredentialOptions): OAuthCredentia
       logger.warn('oauth refresh refused; the account needs a new login (shunt login)', { account, error: reason });
       onNeedsLogin(reason);
     }
-    throw new OAuthError(`account ${account} needs a new login: ${reason}`, { permanent: true, status: null, code: 'needs_login' });
+    throw needsLoginError(account, reason);
   };
 
   const run = async (): Promise<void> => {
@@ -324,7 +324,7 @@ export function oauthCredential(options: OAuthCredentialOptions): OAuthCredentia
 
   /** Join the refresh under way, or start one; `signal` only stops this caller's wait. */
   const shared = (signal: AbortSignal): Promise<void> => {
-    if (dead !== null) return Promise.reject(new OAuthError(`account ${account} needs a new login: ${dead}`, { permanent: true, status: null, code: 'needs_login' }));
+    if (dead !== null) return Promise.reject(needsLoginError(account, dead));
     if (inflight === null) {
       inflight = run().finally(() => {
         inflight = null;
@@ -356,6 +356,11 @@ export function oauthCredential(options: OAuthCredentialOptions): OAuthCredentia
     generation: () => 0,
   };
   return Object.freeze(credential);
+}
+
+/** The error of a request to an account whose refresh was refused for good. */
+export function needsLoginError(account: string, reason: string): OAuthError {
+  return new OAuthError(`account ${account} needs a new login: ${reason}`, { permanent: true, status: null, code: 'needs_login' });
 }
 
 /** The request headers of an access token. */
