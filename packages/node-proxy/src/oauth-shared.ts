@@ -260,6 +260,8 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
       return stored;
     }
     const adopted = before === null || record.entry !== before.entry;
+    // Unless newer tokens were taken meanwhile (a look running beside this one).
+    if (record.entry !== current) return record;
     generation = record.generation;
     spentFrom = null;
     if (dead !== null && record.generation > deadGeneration) {
@@ -305,13 +307,13 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
   };
 
   /**
-   * Make the tokens usable: `refused` is the generation and tokens a 401 was met with (refresh
-   * unless something newer exists), or null for a refresh that is due.
+   * Make the tokens usable: `rejected` is the tokens a 401 was met with (refresh unless something
+   * newer exists), or null for a refresh that is due.
    */
-  const run = async (refused: OAuthEntry | null): Promise<void> => {
-    const stillNeeded = (): boolean => (refused === null ? due() : current.access_token === refused.access_token);
+  const run = async (rejected: OAuthEntry | null): Promise<void> => {
+    const stillNeeded = (): boolean => (rejected === null ? due() : current.access_token === rejected.access_token);
     if (now() < unreachableUntilMs) {
-      if (refused === null && !expired()) return;
+      if (rejected === null && !expired()) return;
       return refreshAlone();
     }
     const deadline = now() + REFRESH_LOCK_TTL_MS + 5_000;
@@ -338,7 +340,7 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
     } catch (error) {
       if (error instanceof OAuthError) throw error;
       unreachable(error);
-      if (refused === null && !expired()) return;
+      if (rejected === null && !expired()) return;
       return refreshAlone();
     }
   };
@@ -395,8 +397,8 @@ export function sharedOAuthCredential(options: SharedOAuthCredentialOptions): OA
     logger.info('oauth tokens refreshed', { account, generation, expires_at: next.expires_at });
   };
 
-  const start = (refused: OAuthEntry | null): Promise<void> => {
-    inflight ??= run(refused).finally(() => {
+  const start = (rejected: OAuthEntry | null): Promise<void> => {
+    inflight ??= run(rejected).finally(() => {
       inflight = null;
     });
     return inflight;
