@@ -174,6 +174,42 @@ describe('sharedOAuthCredential', () => {
     expect(callsFor('revoked')).toEqual(before);
   });
 
+  it('should let a later login in one instance’s file replace refused shared tokens, and only then', async () => {
+    const shared = memoryShared();
+    const refusedSeed = oauth.login('relogin');
+    shared.records.set('relogin', { generation: 4, entry: refusedSeed, obtainedAtMs: null });
+    oauth.login('relogin'); // the pool's tokens are refused from now on
+    clock.advance(1_000);
+    const revived: string[] = [];
+    const make = (seed: OAuthEntry, marked: boolean): OAuthCredential =>
+      sharedOAuthCredential({
+        account: 'relogin',
+        entry: seed,
+        file: credentialsFile(join(dir, `relogin-${String(++serial)}.json`)),
+        shared,
+        tokenUrl: oauth.tokenUrl,
+        clientId: 'test-client',
+        now: () => clock.now(),
+        onNeedsLogin: () => {},
+        markedNeedsLogin: () => marked,
+        onRevived: () => revived.push('revived'),
+        every: () => {},
+      });
+    // An old copy of the refused tokens in a file does not count as a login.
+    await make({ ...refusedSeed, refresh_token: 'sk-ant-ort01-old-copy', expires_at: refusedSeed.expires_at - 1 }, true).ensureFresh(signal());
+    expect(shared.records.get('relogin')?.generation).toBe(4);
+    // Nor does a newer file while the pool has not marked the account.
+    const login = oauth.login('relogin', 3_600_000);
+    await make(login, false).ensureFresh(signal());
+    expect(shared.records.get('relogin')?.generation).toBe(4);
+    // A later login while the account is needs_login: published as the next generation, the account revived.
+    const credential = make(login, true);
+    await credential.ensureFresh(signal());
+    expect(shared.records.get('relogin')).toMatchObject({ generation: 5, entry: { refresh_token: login.refresh_token } });
+    expect(credential.generation()).toBe(5);
+    expect(revived).toEqual(['revived']);
+  });
+
   it('should ride out an outage past the refresh point with the token that still works, then rotate once', async () => {
     const shared = memoryShared();
     const seed = oauth.login('outage');
