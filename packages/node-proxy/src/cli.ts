@@ -12,7 +12,7 @@ import { ConfigError, DEFAULT_SERVER_CONFIG, defaultConfigPath, loadConfig, pars
 import type { ProxyStatus } from './control.js';
 import { runDemo } from './demo.js';
 import { jsonLogger } from './logger.js';
-import { configWarnings, loadAccountCredentials } from './oauth-accounts.js';
+import { assertCredentialsKey, configWarnings, loadAccountCredentials } from './oauth-accounts.js';
 import { LoginError, runImportClaudeCode, runLogin, type LoginTarget } from './oauth-login.js';
 import { assertSafeBind, createProxy, type ShuntProxy } from './proxy.js';
 import { TraceFileError } from './recorder.js';
@@ -203,10 +203,13 @@ async function start(args: readonly string[]): Promise<number> {
   for (const warning of configWarnings(config, credentials.fromFile)) logger.warn('config', { warning });
   // The routing state: the saved file restored, or the shared state loaded from Redis (or, with
   // Redis unreachable, a local replica that syncs once it answers).
+  assertCredentialsKey(config, credentials.oauth);
   const state = await openState(config, { logger });
   let proxy: ShuntProxy;
   try {
-    proxy = createProxy({ config, logger, state, credential: credentials.credential });
+    // With a Redis backend and a credentials key, subscription tokens are the pool's, not this file's.
+    const credential = state.sharedTokens === undefined ? credentials.credential : credentials.sharedBy(state.sharedTokens);
+    proxy = createProxy({ config, logger, state, credential });
   } catch (error) {
     await state.close();
     throw error;

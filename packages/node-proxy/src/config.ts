@@ -132,10 +132,23 @@ export interface StateConfig {
    * @default "shunt:"
    */
   readonly keyPrefix: string;
+  /**
+   * The key that encrypts subscription tokens shared through Redis (`state.credentials_key`, else
+   * `$SHUNT_CREDENTIALS_KEY`): 32 random bytes as 64 hex digits or base64. Required by `shunt start`
+   * with the `redis` backend and a subscription account. Never logged.
+   * @default null
+   */
+  readonly credentialsKey: string | null;
+  /**
+   * The previous key, still accepted for reading during a rotation (`state.credentials_key_previous`,
+   * else `$SHUNT_CREDENTIALS_KEY_PREVIOUS`).
+   * @default null
+   */
+  readonly credentialsKeyPrevious: string | null;
 }
 
 /** The `[state]` defaults. */
-export const DEFAULT_STATE_CONFIG: StateConfig = Object.freeze({ backend: 'memory', url: null, keyPrefix: 'shunt:' });
+export const DEFAULT_STATE_CONFIG: StateConfig = Object.freeze({ backend: 'memory', url: null, keyPrefix: 'shunt:', credentialsKey: null, credentialsKeyPrevious: null });
 
 /** One `[[accounts]]` entry. */
 export interface AccountConfig {
@@ -516,7 +529,7 @@ function parseServer(raw: Record<string, unknown>, ctx: Context): ServerConfig {
   };
 }
 
-const STATE_KEYS: ReadonlySet<string> = new Set(['backend', 'url', 'key_prefix']);
+const STATE_KEYS: ReadonlySet<string> = new Set(['backend', 'url', 'key_prefix', 'credentials_key', 'credentials_key_previous']);
 
 function parseState(raw: Record<string, unknown>, ctx: Context): StateConfig {
   const { fail, warn } = ctx;
@@ -551,7 +564,22 @@ function parseState(raw: Record<string, unknown>, ctx: Context): StateConfig {
   if (backend === 'redis' && url === null) fail(at('url'), 'missing: state.backend = "redis" needs the server, e.g. url = "redis://127.0.0.1:6379"');
   const keyPrefix = optionalString(raw, 'key_prefix', at, fail) ?? d.keyPrefix;
   if (keyPrefix === '' || /[\s\x00-\x1f\x7f]/.test(keyPrefix)) fail(at('key_prefix'), 'must be non-empty, without spaces or control characters');
-  return { backend, url: backend === 'redis' ? url : null, keyPrefix };
+  const credentialsKey = credentialsKeyOf(raw, 'credentials_key', 'SHUNT_CREDENTIALS_KEY', ctx);
+  const credentialsKeyPrevious = credentialsKeyOf(raw, 'credentials_key_previous', 'SHUNT_CREDENTIALS_KEY_PREVIOUS', ctx);
+  return { backend, url: backend === 'redis' ? url : null, keyPrefix, credentialsKey, credentialsKeyPrevious };
+}
+
+/** A credentials key from the table, else from the environment: checked for shape, never echoed. */
+function credentialsKeyOf(raw: Record<string, unknown>, key: string, envName: string, ctx: Context): string | null {
+  const at = (k: string): string => `state.${k}`;
+  const fromFile = optionalString(raw, key, at, ctx.fail);
+  const value = fromFile ?? ctx.env[envName];
+  if (value === undefined || value.trim() === '') return null;
+  const trimmed = value.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(trimmed) && !/^[A-Za-z0-9+/_-]{43}=?$/.test(trimmed)) {
+    ctx.fail(fromFile === undefined ? envName : at(key), 'must be 32 random bytes as 64 hex digits or base64 (e.g. the output of `openssl rand -base64 32`)');
+  }
+  return trimmed;
 }
 
 function parseAccount(

@@ -57,7 +57,10 @@ export {
 } from './oauth.js';
 export type { FetchLike, OAuthCredential, OAuthCredentialOptions, PkceLogin, SingleFlight, TokenEndpoint } from './oauth.js';
 
-export { NEEDS_LOGIN, accountCredentials, configWarnings, loadAccountCredentials, storeSingleFlight } from './oauth-accounts.js';
+export { REFRESH_LOCK_TTL_MS, refreshDueAt, sharedOAuthCredential, sharedOAuthTokens } from './oauth-shared.js';
+export type { SharedOAuthCredentialOptions, SharedOAuthRecord, SharedOAuthTokens, SharedSecretStore } from './oauth-shared.js';
+
+export { NEEDS_LOGIN, accountCredentials, assertCredentialsKey, configWarnings, loadAccountCredentials, storeSingleFlight } from './oauth-accounts.js';
 export type { AccountCredentialsOptions } from './oauth-accounts.js';
 
 export { ClaudeCodeImportError, defaultClaudeCodeCredentialsPath, parseClaudeCodeCredentials, readClaudeCodeCredentials } from './claude-code-import.js';

@@ -40,7 +40,7 @@ export const REFRESH_MARGIN_MS: number = 5 * 60_000;
 const DEFAULT_EXPIRES_IN_SECS = 3600;
 
 /** How long a call to the token endpoint may take. */
-const TOKEN_TIMEOUT_MS = 30_000;
+export const TOKEN_TIMEOUT_MS: number = 30_000;
 
 /** The `fetch` this module uses (inject one in tests). */
 export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{
@@ -233,6 +233,8 @@ export interface OAuthCredential extends Credential {
   expiresAt(): number;
   /** True once a refresh was refused (until the process restarts after a new login). */
   needsLogin(): boolean;
+  /** The generation of the tokens in use: 0 for tokens from this instance's file alone (see `sharedOAuthCredential`). */
+  generation(): number;
 }
 
 /**
@@ -271,7 +273,7 @@ export function oauthCredential(options: OAuthCredentialOptions): OAuthCredentia
       logger.warn('oauth refresh refused; the account needs a new login (shunt login)', { account, error: reason });
       onNeedsLogin(reason);
     }
-    throw new OAuthError(`account ${account} needs a new login: ${reason}`, { permanent: true, status: null, code: 'needs_login' });
+    throw needsLoginError(account, reason);
   };
 
   const run = async (): Promise<void> => {
@@ -322,7 +324,7 @@ export function oauthCredential(options: OAuthCredentialOptions): OAuthCredentia
 
   /** Join the refresh under way, or start one; `signal` only stops this caller's wait. */
   const shared = (signal: AbortSignal): Promise<void> => {
-    if (dead !== null) return Promise.reject(new OAuthError(`account ${account} needs a new login: ${dead}`, { permanent: true, status: null, code: 'needs_login' }));
+    if (dead !== null) return Promise.reject(needsLoginError(account, dead));
     if (inflight === null) {
       inflight = run().finally(() => {
         inflight = null;
@@ -351,15 +353,23 @@ export function oauthCredential(options: OAuthCredentialOptions): OAuthCredentia
     },
     expiresAt: () => current.expires_at,
     needsLogin: () => dead !== null,
+    generation: () => 0,
   };
   return Object.freeze(credential);
 }
 
-function headersFor(entry: OAuthEntry): Readonly<Record<string, string>> {
+/** The error of a request to an account whose refresh was refused for good. */
+export function needsLoginError(account: string, reason: string): OAuthError {
+  return new OAuthError(`account ${account} needs a new login: ${reason}`, { permanent: true, status: null, code: 'needs_login' });
+}
+
+/** The request headers of an access token. */
+export function headersFor(entry: OAuthEntry): Readonly<Record<string, string>> {
   return Object.freeze({ authorization: `Bearer ${entry.access_token}`, 'anthropic-beta': OAUTH_BETA });
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+/** `promise`, or a rejection as soon as `signal` aborts (the work itself goes on). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => reject(signal.reason);

@@ -8,6 +8,7 @@
 import { memoryStore, type StateStore } from '@shunt/core';
 import type { ShuntConfig } from './config.js';
 import { silentLogger, type Logger } from './logger.js';
+import { sharedOAuthTokens, type SharedOAuthTokens } from './oauth-shared.js';
 import { persistentStore, type PersistFs, type PersistTimers, type PersistentStore } from './persistent-store.js';
 
 /** The `state` section of `/status`. */
@@ -43,6 +44,8 @@ export interface StateBackend {
   up(): boolean;
   /** Save or flush what is pending and release connections (the proxy calls it in `close()`). */
   close(): Promise<void>;
+  /** Redis backend with `state.credentials_key`: where subscription tokens are shared, encrypted. */
+  readonly sharedTokens?: SharedOAuthTokens | undefined;
 }
 
 /** Options for {@link openState}. */
@@ -113,7 +116,7 @@ export function plainBackend(store: StateStore, kind: 'memory' | 'custom'): Stat
 
 async function openRedis(config: ShuntConfig, options: OpenStateOptions, logger: Logger, now: () => number): Promise<StateBackend> {
   // Loaded only when configured: a proxy on the memory backend never loads ioredis.
-  const { redisStore } = await import('@shunt/store-redis');
+  const { redisStore, redisCredentials, parseCredentialsKey } = await import('@shunt/store-redis');
   const keyPrefix = config.state.keyPrefix;
   let degradedLogged = false;
   const store = redisStore({
@@ -139,9 +142,21 @@ async function openRedis(config: ShuntConfig, options: OpenStateOptions, logger:
       error: error instanceof Error ? error.message : String(error),
     });
   }
+  const { credentialsKey, credentialsKeyPrevious } = config.state;
+  // Its own connection, with a short command timeout: a hung Redis fails a token look-up fast.
+  const secrets =
+    credentialsKey === null
+      ? null
+      : redisCredentials({
+          url: config.state.url ?? undefined,
+          keyPrefix,
+          key: parseCredentialsKey(credentialsKey, 'state.credentials_key'),
+          previousKeys: credentialsKeyPrevious === null ? [] : [parseCredentialsKey(credentialsKeyPrevious, 'state.credentials_key_previous')],
+        });
   return {
     store,
     kind: 'redis',
+    ...(secrets === null ? {} : { sharedTokens: sharedOAuthTokens(secrets) }),
     status() {
       const s = store.status();
       return {
@@ -154,6 +169,8 @@ async function openRedis(config: ShuntConfig, options: OpenStateOptions, logger:
       };
     },
     up: () => store.status().connected,
-    close: () => store.close(),
+    close: async () => {
+      await Promise.all([store.close(), secrets?.close()]);
+    },
   };
 }

@@ -29,13 +29,13 @@ function errorOf(run: () => unknown): ConfigError {
 
 describe('[state]', () => {
   it('should default to the memory backend', () => {
-    expect(toml('').state).toEqual({ backend: 'memory', url: null, keyPrefix: 'shunt:' });
-    expect(DEFAULT_STATE_CONFIG).toEqual({ backend: 'memory', url: null, keyPrefix: 'shunt:' });
+    expect(toml('').state).toEqual({ backend: 'memory', url: null, keyPrefix: 'shunt:', credentialsKey: null, credentialsKeyPrevious: null });
+    expect(DEFAULT_STATE_CONFIG).toEqual({ backend: 'memory', url: null, keyPrefix: 'shunt:', credentialsKey: null, credentialsKeyPrevious: null });
   });
 
   it('should read a redis backend', () => {
     const config = toml('[state]\nbackend = "redis"\nurl = "rediss://:pw@10.0.0.5:6380/2"\nkey_prefix = "team-a:"\n');
-    expect(config.state).toEqual({ backend: 'redis', url: 'rediss://:pw@10.0.0.5:6380/2', keyPrefix: 'team-a:' });
+    expect(config.state).toEqual({ backend: 'redis', url: 'rediss://:pw@10.0.0.5:6380/2', keyPrefix: 'team-a:', credentialsKey: null, credentialsKeyPrevious: null });
     expect(config.warnings).toEqual([expect.stringMatching(/accounts\[0\]\.api_key/)]);
   });
 
@@ -51,6 +51,18 @@ describe('[state]', () => {
     expect(errorOf(() => toml('[state]\nbackend = 1\n'))).toMatchObject({ key: 'state.backend' });
     expect(errorOf(() => toml('[state]\nkey_prefix = ""\n'))).toMatchObject({ key: 'state.key_prefix' });
     expect(errorOf(() => parseConfig({ state: 'redis', accounts: [{ name: 'a', api_key: 'k' }] }, { file: FILE }))).toMatchObject({ key: 'state' });
+  });
+
+  it('should read the credentials key from the table, else from the environment, and never echo a bad one', () => {
+    const hex = 'ab'.repeat(32);
+    const b64 = Buffer.alloc(32, 7).toString('base64');
+    const redis = '[state]\nbackend = "redis"\nurl = "redis://127.0.0.1"\n';
+    expect(toml(`${redis}credentials_key = "${hex}"\n`, { SHUNT_CREDENTIALS_KEY: b64 }).state).toMatchObject({ credentialsKey: hex, credentialsKeyPrevious: null });
+    expect(toml(redis, { SHUNT_CREDENTIALS_KEY: b64, SHUNT_CREDENTIALS_KEY_PREVIOUS: hex }).state).toMatchObject({ credentialsKey: b64, credentialsKeyPrevious: hex });
+    const bad = errorOf(() => toml(`${redis}credentials_key = "hunter2-not-a-key"\n`));
+    expect(bad).toMatchObject({ key: 'state.credentials_key', reason: expect.stringMatching(/32 random bytes/) });
+    expect(bad.message).not.toContain('hunter2');
+    expect(errorOf(() => toml(redis, { SHUNT_CREDENTIALS_KEY: 'short' }))).toMatchObject({ key: 'SHUNT_CREDENTIALS_KEY' });
   });
 
   it('should warn about unknown keys and a url without the redis backend', () => {

@@ -19,6 +19,8 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** Stop it for good and remove its directory. */
   stop(): Promise<void>;
+  /** The running server's process id (to SIGSTOP / SIGCONT it: a hung Redis). */
+  pid(): number;
 }
 
 /** True when `redis-server` is on PATH. */
@@ -65,6 +67,11 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
     url: `redis://127.0.0.1:${String(port)}`,
     kill: () => exit('SIGKILL'),
     restart: launch,
+    pid() {
+      const running = child as ChildProcess | null;
+      if (running?.pid === undefined) throw new Error('redis-server is not running');
+      return running.pid;
+    },
     async stop() {
       await exit('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
