@@ -18,8 +18,8 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, type BuildOptions } from 'esbuild';
-import { chromium } from 'playwright-core';
 import type { RuntimeReport } from '../packages/core/test/runtimes/suite.ts';
+import { launchChromium } from './chromium.ts';
 
 const repo = join(import.meta.dirname, '..');
 const harness = join(repo, 'packages/core/test/runtimes');
@@ -28,17 +28,6 @@ type Runtime = (typeof RUNTIMES)[number];
 
 /** Far above a healthy run (about 10 s each on a loaded 2-core machine): only a hang reaches it. */
 const TIMEOUT_MS = 5 * 60_000;
-
-/** Debian's Chromium as root on a machine with no network beyond the package registries. */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const { values } = parseArgs({
   options: {
@@ -49,7 +38,6 @@ const { values } = parseArgs({
 });
 
 const binDir = join(process.env['SHUNT_RUNTIMES_DIR'] ?? join(homedir(), '.cache/shunt-runtimes'), 'node_modules/.bin');
-const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const numRuns = Number(process.env['FC_NUM_RUNS'] ?? 100);
 
 if (values['self-check']) {
@@ -165,8 +153,7 @@ async function runOn(runtime: Runtime, work: string): Promise<RuntimeReport> {
 }
 
 async function runInChromium(work: string): Promise<RuntimeReport> {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} not found: apt-get install chromium, or set CHROMIUM_PATH`);
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, timeout: 60_000 });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
