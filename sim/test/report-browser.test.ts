@@ -67,9 +67,10 @@ describe.skipIf(skip)(`simulator HTML report in headless Chromium${skip ? ` (ski
   });
 
   it('should give every legend entry its own colour', async () => {
-    const legend = await page.$$eval('.legend span', (spans) =>
-      spans.map((span) => ({ label: span.textContent ?? '', colour: getComputedStyle(span.querySelector('.swatch') as Element).backgroundColor })),
-    );
+    // A string runs in the page as is (this project has no DOM types): the colour as Chromium paints it.
+    const legend = (await page.evaluate(
+      "[...document.querySelectorAll('.legend span')].map((span) => ({ label: span.textContent, colour: getComputedStyle(span.querySelector('.swatch')).backgroundColor }))",
+    )) as { label: string; colour: string }[];
     expect(legend.map((entry) => entry.label)).toEqual(['alpha', 'bravo', 'charlie', 'held', '429', 'failed']);
     const byColour = new Map<string, string[]>();
     for (const { label, colour } of legend) byColour.set(colour, [...(byColour.get(colour) ?? []), label]);
