@@ -122,7 +122,12 @@ async function bundle(dist: string, work: string): Promise<void> {
     },
     logLevel: 'warning',
   };
-  await build({ ...common, format: 'esm', outfile: join(work, 'suite.mjs') });
+  const { metafile } = await build({ ...common, format: 'esm', outfile: join(work, 'suite.mjs'), metafile: true });
+  // The point is to test what is published: not one line of core's TypeScript source may be in it.
+  const source = Object.keys(metafile.inputs).filter((input) => input.includes('packages/core/src/'));
+  if (source.length > 0) fail(`the runtime bundle includes core's source, not only dist/: ${source.join(', ')}`);
+  const fromDist = Object.keys(metafile.inputs).filter((input) => input.endsWith('.js') && join(repo, input).startsWith(dist));
+  if (fromDist.length === 0) fail(`the runtime bundle took nothing from ${dist}`);
   await build({ ...common, format: 'iife', globalName: 'shuntRuntimeSuite', outfile: join(work, 'suite.iife.js') });
   const main = (runtime: string): string =>
     `import { runConformance } from './suite.mjs';\nconsole.log('RESULT ' + JSON.stringify(await runConformance('${runtime}', ${String(numRuns)})));\n`;

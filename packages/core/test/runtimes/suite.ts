@@ -6,18 +6,8 @@
  * ./vitest-shim.ts, so the assertions are vitest's own.
  */
 import fc from 'fast-check';
-import {
-  carousel,
-  classifyResponse,
-  cushion,
-  fingerprint,
-  maximus,
-  memoryStore,
-  pickAccount,
-  reaper,
-  recordResponse,
-  type Strategy,
-} from '@shunt/core';
+import * as core from '@shunt/core';
+import { carousel, cushion, maximus, memoryStore, reaper, type Strategy } from '@shunt/core';
 import {
   describeStateStore,
   describeStrategy,
@@ -29,6 +19,7 @@ import {
   lawStickyStaysPut,
 } from '@shunt/core/testing';
 // The shim itself, not `vitest`: the bundle aliases `vitest` to the same file, so the suites register here.
+import { failoverOnAVirtualClock, least7d, SAMPLE_BODY, SAMPLE_FINGERPRINT } from './scenarios.js';
 import { describe, expect, it, runRegistered, type RunResult } from './vitest-shim.js';
 
 /** What one runtime reports back: the counts, and where it ran. */
@@ -83,50 +74,13 @@ function registerAll(): void {
   }
 
   describe('the runtime itself', () => {
-    it('should fingerprint with the pure TypeScript SHA-256 (the digest node:crypto gives)', () => {
-      const body = JSON.stringify({
-        system: 'You are Claude Code.',
-        messages: [{ role: 'user', content: [{ type: 'text', text: 'fix the bug' }] }],
-        tools: [{ name: 'Read' }, { name: 'Bash' }],
-      });
-      const expected = '3f61df75c1667b53c7ded8912db4fedff377bc0402bcb5d58163da57cfc7877f';
-      expect(fingerprint(body)).toBe(expected);
-      expect(fingerprint(new TextEncoder().encode(body))).toBe(expected);
+    it('should fingerprint with the pure TypeScript SHA-256 or the native one, to the same digest', () => {
+      expect(core.fingerprint(SAMPLE_BODY)).toBe(SAMPLE_FINGERPRINT);
+      expect(core.fingerprint(new TextEncoder().encode(SAMPLE_BODY))).toBe(SAMPLE_FINGERPRINT);
     });
 
     it('should pick, classify a 429 and fail over on a virtual clock', () => {
-      let t = 1_800_000_000_000;
-      const store = memoryStore({ now: () => t });
-      const accounts = [{ name: 'a' }, { name: 'b' }];
-      expect(pickAccount(accounts, store)?.name).toBe('a');
-      const action = classifyResponse(
-        {
-          status: 429,
-          headers: {
-            'anthropic-ratelimit-unified-5h-status': 'rejected',
-            'anthropic-ratelimit-unified-5h-utilization': '1.01',
-            'anthropic-ratelimit-unified-5h-reset': String(t / 1000 + 3600),
-          },
-        },
-        { nowMs: t },
-      );
-      recordResponse(store, { name: 'a' }, action);
-      expect(pickAccount(accounts, store)?.name).toBe('b');
-      t += 3_601_000;
-      expect(pickAccount(accounts, store)?.name).toBe('a');
+      expect(failoverOnAVirtualClock(core)).toEqual(['a', 'b', 'a']);
     });
   });
 }
-
-/** A user-defined strategy, as in src/strategies/conformance.test.ts: the suite fits more than the built-ins. */
-const least7d: Strategy = {
-  name: 'least-7d',
-  pick(candidates, { store }) {
-    let best = candidates[0];
-    for (const candidate of candidates) {
-      if (store.utilization7d(candidate.name) < store.utilization7d(best.name)) best = candidate;
-    }
-    return best;
-  },
-  explain: (account, { store }) => ({ utilization7d: store.utilization7d(account.name) }),
-};
