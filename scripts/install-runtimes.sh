@@ -8,7 +8,7 @@
 #   SHUNT_RUNTIMES_DIR=/somewhere ...      another cache folder (default ~/.cache/shunt-runtimes)
 set -euo pipefail
 
-dir="${SHUNT_RUNTIMES_DIR:-$HOME/.cache/shunt-runtimes}"
+dir="${SHUNT_RUNTIMES_DIR:-${HOME:-/root}/.cache/shunt-runtimes}"
 # Pinned: a new release of a runtime should arrive as a reviewed change, not as a red CI run.
 runtimes=(bun@1.4.5 deno@2.9.6 workerd@1.20261123.1)
 nodes=(22.23.3 24.21.0)
