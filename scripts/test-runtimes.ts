@@ -139,7 +139,8 @@ async function bundle(dist: string, work: string): Promise<void> {
     join(work, 'worker.mjs'),
     `import { runConformance } from './suite.mjs';\nexport default {\n  async test() {\n    const report = await runConformance('workerd', ${String(numRuns)});\n    console.log('RESULT ' + JSON.stringify(report));\n  },\n};\n`,
   );
-  writeFileSync(join(work, 'wrangler.json'), JSON.stringify({ name: 'shunt-core-runtime', main: 'worker.mjs', compatibility_date: '2026-11-01' }));
+  // Already bundled: workerd loads the two modules as they are, with no esbuild of its own to find.
+  writeFileSync(join(work, 'wrangler.json'), JSON.stringify({ name: 'shunt-core-runtime', main: 'worker.mjs', compatibility_date: '2026-11-01', no_bundle: true }));
 }
 
 async function runOn(runtime: Runtime, work: string): Promise<RuntimeReport> {
