@@ -5,7 +5,7 @@
  * - ts/js blocks are typechecked (strict, against the built packages, as a user's project would
  *   see them) and then run with Node, each in a scratch folder; a block marked `typecheck` is only
  *   typechecked.
- * - sh blocks are parsed (`bash -n`); every `shunt …` and `pnpm sim …` command must name a command
+ * - sh blocks are parsed (`bash -n`); every `shunt …`, `pnpm shunt …` and `pnpm sim …` command must name a command
  *   and flags that its `--help` lists, every `pnpm X` a script that exists, and every `npm i @shunt/x`
  *   a package of the workspace. (Running them would start servers or install from npm.)
  * - The package table in docs/architecture.md must list each package's real dependencies.
@@ -211,6 +211,7 @@ function checkShell(block: Block): void {
         const [script, ...rest] = args;
         if (script === undefined || ['install', 'i', 'test', 'exec', 'add', '--filter'].includes(script)) continue;
         if (!scripts.includes(script)) problems.push(`${at}: \`pnpm ${script}\` is not a script in package.json`);
+        else if (script === 'shunt') checkFlags(at, rest, 'pnpm shunt', (sub) => helpOf(['packages/node-proxy/dist/cli.js', ...sub, '--help']));
         else if (script === 'sim' || script === 'sim:gen') {
           const cli = script === 'sim' ? 'sim/src/cli.ts' : 'sim/src/gen-cli.ts';
           checkFlags(at, rest, `pnpm ${script}`, () => helpOf(['--conditions=@shunt/source', '--import', 'tsx', cli, '--help']), false);

@@ -18,6 +18,7 @@ describe.skipIf(skip)(`simulator HTML report in headless Chromium${skip ? ` (ski
   let page: Page;
   const errors: string[] = [];
 
+  // A long limit: the simulator run and Chromium's start share a loaded 2-core machine with the other test files.
   beforeAll(async () => {
     const html = join(dir, 'report.html');
     const run = runScript('cli.ts', ['traces/week.csv', '--html', html]);
@@ -36,7 +37,7 @@ describe.skipIf(skip)(`simulator HTML report in headless Chromium${skip ? ` (ski
     await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
     const screenshot = process.env['SHUNT_REPORT_SCREENSHOT'];
     if (screenshot !== undefined) await page.screenshot({ path: resolve(REPO_ROOT, screenshot), clip: { x: 0, y: 0, width: 1100, height: 900 } });
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
