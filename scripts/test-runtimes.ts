@@ -47,14 +47,14 @@ if (values['self-check']) {
   for (const name of only) if (!(RUNTIMES as readonly string[]).includes(name)) fail(`--only: unknown runtime "${name}" (known: ${RUNTIMES.join(', ')})`);
   const dist = values.dist ?? join(repo, 'packages/core/dist');
   const reports = await runMatrix(dist, only as Runtime[]);
-  // Every runtime registers the same tests: one that reports fewer lost some without failing them.
-  const counts = new Set(reports.map((r) => r.passed + r.failed + r.skipped));
-  if (counts.size > 1) fail(`runtimes ran different numbers of checks: ${reports.map((r) => `${r.runtime} ${String(r.passed + r.failed + r.skipped)}`).join(', ')}`);
   const broken = reports.filter((r) => r.failed > 0 || r.passed === 0);
   const passed = reports.reduce((n, r) => n + r.passed, 0);
   const failed = reports.reduce((n, r) => n + r.failed, 0);
   console.log(`runtimes: ${String(passed)} passed, ${String(failed)} failed`);
   if (broken.length > 0) fail(`runtime matrix failed on ${broken.map((r) => r.runtime).join(', ')}`);
+  // Every runtime registers the same tests: one that reports fewer lost some without failing them.
+  const counts = new Set(reports.map((r) => r.passed + r.failed + r.skipped));
+  if (counts.size > 1) fail(`runtimes ran different numbers of checks: ${reports.map((r) => `${r.runtime} ${String(r.passed + r.failed + r.skipped)}`).join(', ')}`);
 }
 
 /** Bundle the suites from `dist`, run them on each runtime in turn, print one line each. */
