@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { failoverOnAVirtualClock, SAMPLE_BODY, SAMPLE_FINGERPRINT } from './runtimes/scenarios.js';
 
 type Core = typeof import('../src/index.ts');
 
@@ -33,35 +34,14 @@ describe('@shunt/core in a realm without Node globals', () => {
   });
 
   it('should fingerprint with the pure TypeScript SHA-256 and match node:crypto', () => {
-    const body = JSON.stringify({
-      system: 'You are Claude Code.',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'fix the bug' }] }],
-      tools: [{ name: 'Read' }, { name: 'Bash' }],
-    });
     const expected = createHash('sha256').update('You are Claude Code.\0fix the bug\0Bash,Read').digest('hex');
-    expect(core.fingerprint(body)).toBe(expected);
-    expect(core.fingerprint(new TextEncoder().encode(body))).toBe(expected);
+    // The constant the runtime matrix checks on runtimes without node:crypto.
+    expect(expected).toBe(SAMPLE_FINGERPRINT);
+    expect(core.fingerprint(SAMPLE_BODY)).toBe(expected);
+    expect(core.fingerprint(new TextEncoder().encode(SAMPLE_BODY))).toBe(expected);
   });
 
   it('should pick, classify and record on a virtual clock', () => {
-    let t = 1_800_000_000_000;
-    const store = core.memoryStore({ now: () => t });
-    const accounts = [{ name: 'a' }, { name: 'b' }];
-    expect(core.pickAccount(accounts, store)?.name).toBe('a');
-    const action = core.classifyResponse(
-      {
-        status: 429,
-        headers: {
-          'anthropic-ratelimit-unified-5h-status': 'rejected',
-          'anthropic-ratelimit-unified-5h-utilization': '1.01',
-          'anthropic-ratelimit-unified-5h-reset': String(t / 1000 + 3600),
-        },
-      },
-      { nowMs: t },
-    );
-    core.recordResponse(store, { name: 'a' }, action);
-    expect(core.pickAccount(accounts, store)?.name).toBe('b');
-    t += 3_600_000 + 1_000;
-    expect(core.pickAccount(accounts, store)?.name).toBe('a');
+    expect(failoverOnAVirtualClock(core)).toEqual(['a', 'b', 'a']);
   });
 });

@@ -16,7 +16,8 @@ const WIDTH = 960;
 const CHART_HEIGHT = 150;
 const STRIP_HEIGHT = 72;
 const MARGIN = { left: 44, right: 12, top: 10, bottom: 22 };
-const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
+// Account lines only: none may be an event colour (held #f59e0b, 429 #dc2626, failed #111), or the legend lies.
+const COLORS = ['#2563eb', '#9333ea', '#16a34a', '#0f766e', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4b5563', '#65a30d'];
 
 /** Render the page. */
 export function formatHtmlReport(result: SimulationResult, settings: ReportSettings): string {
