@@ -117,7 +117,8 @@ proxy_pid=$!
 wait_for "$log/start" "ANTHROPIC_BASE_URL=" "shunt start --foreground printed its banner"
 expect "$log/start" "2 of 2 accounts usable" "the banner counted the usable accounts"
 expect "$log/start" "recording to $HOME/shunt/my-week.csv" "the banner said where it records"
-expect "$log/start" "server.health_check_enabled: not supported" "the Rust-only key was named in a warning"
+# The JSON log is written asynchronously: it may come after the banner.
+wait_for "$log/start" "server.health_check_enabled: not supported" "the Rust-only key was named in a warning"
 proxy_url=$(sed -n 's/^  proxy   \(http[^ ]*\)$/\1/p' "$log/start")
 control_port=$(sed -n 's/^  control http:\/\/127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log/start")
 curl -fsS "$proxy_url/v1/messages" -H 'content-type: application/json' -H 'x-api-key: unused' \
