@@ -227,6 +227,7 @@ async function demo(args: readonly string[]): Promise<number> {
 }
 
 async function start(args: readonly string[]): Promise<number> {
+  if (args.includes('--daemon')) throw new UsageError('--daemon: shunt does not daemonise itself; run it under a service manager (`shunt service install`)');
   const { values } = parse(args, {
     config: { type: 'string' },
     host: { type: 'string' },
