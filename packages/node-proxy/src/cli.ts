@@ -534,7 +534,8 @@ function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(
   try {
     return parseArgs({ args: [...args], options, allowPositionals, strict: true });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    // The first sentence: parseArgs adds advice about positionals that start with "-".
+    throw new UsageError((error as Error).message.split(/\.\s/)[0] ?? '');
   }
 }
 
