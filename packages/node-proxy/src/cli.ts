@@ -380,7 +380,15 @@ async function loginTarget(file: string | undefined): Promise<LoginTarget> {
 async function pin(args: readonly string[]): Promise<number> {
   const { values, positionals } = parse(args, { config: { type: 'string' } }, true);
   const [account, extra] = positionals;
-  if (account === undefined || extra !== undefined) throw new UsageError('expected one account name, or auto');
+  if (extra !== undefined) throw new UsageError('expected one account name, or auto');
+  if (account === undefined) {
+    // The Rust `shunt use` offered a picker: the choices, from the running proxy, and how to pick.
+    const report = (await callControl(values.config, 'GET', '/status').catch(() => {
+      throw new UsageError('expected one account name, or auto');
+    })) as ProxyStatus;
+    const names = report.accounts.map((a) => `${a.name} (${a.status})`).join(', ');
+    throw new UsageError(`expected one account name, or auto; accounts: ${names}; pinned: ${report.pinned_account ?? 'none'}`);
+  }
   const result = (await callControl(values.config, 'POST', '/use', { account })) as { pinned: string | null };
   process.stdout.write(result.pinned === 'auto' || result.pinned === null ? 'automatic routing\n' : `pinned to ${result.pinned}\n`);
   return 0;

@@ -242,6 +242,11 @@ describe('the Rust shunt drop-in', () => {
     expect(await runMain(['strategy', 'set', 'round-robin', '--config', config])).toMatchObject({ code: 0, out: 'carousel (set at run time)\n' });
     expect(await runMain(['strategy', 'clear', '--config', config])).toMatchObject({ code: 0, out: 'maximus (from the configuration)\n' });
     expect(await runMain(['use', 'b', '--config', config])).toMatchObject({ code: 0, out: 'pinned to b\n' });
+    // Without a name (the Rust picker): the choices, and exit 2.
+    expect(await runMain(['use', '--config', config])).toMatchObject({
+      code: 2,
+      err: 'shunt: expected one account name, or auto; accounts: a (available), b (available), c (available); pinned: b\nRun `shunt use --help`.\n',
+    });
   });
 });
 
