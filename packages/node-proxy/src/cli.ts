@@ -418,7 +418,17 @@ async function stop(args: readonly string[]): Promise<number> {
   const report = (await callControl(values.config, 'GET', '/status')) as Partial<ProxyStatus>;
   const pid = report.pid;
   if (typeof pid !== 'number') throw new ControlError('the running shunt does not report its pid (an older version): stop it with Ctrl-C or its service manager');
-  process.kill(pid, 'SIGTERM');
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch (error) {
+    // The control API answered, but its pid is not a process here (a container, another machine) or not ours.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ControlError(
+      code === 'ESRCH'
+        ? `the shunt answering runs as pid ${pid}, which is not a process on this machine: stop it where it runs`
+        : `not allowed to signal shunt (pid ${pid}, ${code ?? 'error'}): stop it as the user that runs it`,
+    );
+  }
   process.stderr.write(`shunt: asked shunt (pid ${pid}) to stop; waiting for it to finish requests under way\n`);
   // Its own bound is 15 s (10 s of requests, 5 s to save); a little more is allowed here.
   const until = Date.now() + 20_000;
