@@ -229,6 +229,25 @@ describe('the Rust shunt drop-in', () => {
     expect((await proc.done).code).toBe(0);
   });
 
+  it('should say so when the pid the control API gives is not a process here', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    // A control API of a shunt that runs elsewhere (a container): its pid means nothing here.
+    const server = createHttpServer((_req, res) => res.end(JSON.stringify({ pid: 999_999_999, accounts: [] })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const user = await home();
+      const config = join(user, 'c.toml');
+      await writeFile(config, `[server]\ncontrol_port = ${(server.address() as { port: number }).port}\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
+      expect(await runMain(['stop', '--config', config])).toEqual({
+        code: 1,
+        out: '',
+        err: 'shunt: the shunt answering runs as pid 999999999, which is not a process on this machine: stop it where it runs\n',
+      });
+    } finally {
+      server.close();
+    }
+  });
+
   it('should answer -V, `strategy set|clear`, and point every other Rust command at its replacement', async () => {
     expect((await runMain(['-V'])).out).toMatch(/^\d+\.\d+\.\d+/);
     for (const [command, pointer] of Object.entries(RUST_POINTERS)) {
