@@ -264,7 +264,7 @@ async function start(args: readonly string[]): Promise<number> {
     throw new ConfigError(config.file, 'accounts', `${accountsLine}; every request would get a 503 (start anyway with --allow-no-usable-accounts)`);
   }
   // One live proxy per state file: a second one on the same file would overwrite the first's.
-  const lock: StateLock | null = config.state.backend === 'memory' ? acquireStateLock(config.server.statePath) : null;
+  const lock: StateLock | null = config.state.backend === 'memory' ? stateLock(config) : null;
   const releaseLock = (): void => lock?.release();
   process.on('exit', releaseLock);
   let proxy: ShuntProxy;
@@ -575,6 +575,17 @@ function stateLine(state: ProxyStatus['state'] | undefined, now: number): string
   if (state.path === null) return 'state: memory, not saved\n';
   const saved = state.last_saved_ms === null ? 'not saved yet' : `saved ${formatCountdown(now - state.last_saved_ms)} ago`;
   return `state: ${state.path}, ${saved}${state.last_error === null ? '' : `, LAST SAVE FAILED: ${state.last_error}`}\n`;
+}
+
+/** The state file's lock, or a configuration error naming `server.state_path` when it cannot be made there. */
+function stateLock(config: ShuntConfig): StateLock {
+  try {
+    return acquireStateLock(config.server.statePath);
+  } catch (error) {
+    if (error instanceof StateLockError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(config.file, 'server.state_path', `cannot write next to ${config.server.statePath} (${code}): choose a writable state_path`);
+  }
 }
 
 /** The recording in one line: where rows go and whether they get there. */

@@ -210,6 +210,19 @@ describe('start-up lines that say what is wrong', () => {
   });
 });
 
+describe('an unwritable state_path', () => {
+  it('should exit 2 naming server.state_path, not with a stack trace', async () => {
+    const user = await home();
+    await writeFile(join(user, 'a-file'), '');
+    const file = join(user, 'config.toml');
+    await writeFile(file, `[server]\nport = 0\ncontrol_port = 0\nstate_path = "a-file/state.json"\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
+    const { code, err } = await runMain(['start', '--config', file]);
+    expect(code).toBe(2);
+    // The folder is a file: mkdir says EEXIST (or, on some systems, ENOTDIR).
+    expect(err).toMatch(new RegExp(`^shunt: ${file}: server\\.state_path: cannot write next to ${join(user, 'a-file', 'state.json')} \\((EEXIST|ENOTDIR)\\): choose a writable state_path\n$`));
+  });
+});
+
 describe('the Rust shunt drop-in', () => {
   it('should run the Rust service files\' `start --foreground`, take --verbose, and stop with `shunt stop`', { timeout: 60_000 }, async () => {
     stack = await startStack();
