@@ -21,6 +21,8 @@ import { TraceError } from './trace/errors.js';
 import { parseDurationMs } from './util/duration.js';
 import { createProgressBar } from './util/progress.js';
 
+const USAGE_LINE = 'Usage: pnpm sim <trace.csv> [options]   (pnpm sim --help lists the options)';
+
 const HELP = `Usage: pnpm sim <trace.csv> [options]
 
 Replays a recorded rate-limit trace through @shunt/core's routing strategies in virtual time and
@@ -69,7 +71,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     parsed = parseCliArgs(argv);
   } catch (error) {
-    process.stderr.write(`sim: ${(error as Error).message}\nRun "pnpm sim --help" for usage.\n`);
+    // One line (Node's parseArgs adds a second sentence on positionals that start with "-"), then the usage.
+    const message = (error as Error).message.split(/\.\s/)[0] ?? '';
+    process.stderr.write(`sim: ${message.charAt(0).toLowerCase()}${message.slice(1)}\n${USAGE_LINE}\n`);
     return 2;
   }
   if (parsed === 'help') {

@@ -115,6 +115,12 @@ describe('pnpm sim', () => {
     expect(runScript('cli.ts', [good, '--bogus']).code).toBe(2);
   });
 
+  it('should answer an unknown option with one line and the usage, not parseArgs\'s text', () => {
+    const run = runScript('cli.ts', ['--bogus']);
+    expect(run).toMatchObject({ code: 2, stdout: '' });
+    expect(run.stderr).toBe("sim: unknown option '--bogus'\nUsage: pnpm sim <trace.csv> [options]   (pnpm sim --help lists the options)\n");
+  });
+
   it('should simulate the pool of an accounts file, and name the line of a bad plan', () => {
     const accounts = writeTemp(dir, 'accounts.csv', 'name,plan,weekly_reset\na,max20,2026-01-07T10:00:00Z\nb,pro,\nc,max5,\n');
     const run = runScript('cli.ts', [good, '--accounts', accounts, '--json', '--strategy', 'cushion']);

@@ -137,10 +137,48 @@ describe('errors name the file, the key and what is wrong', () => {
     expect(error.message).toBe(`${FILE}: ${key}: ${error.reason}`);
   });
 
-  it('should point at the line of a TOML syntax error', () => {
+  it('should point at the line and column of a TOML syntax error', () => {
     const error = errorOf(() => toml('[server]\nport = = 3\n'));
-    expect(error.key).toBe('line 2');
+    expect(error.key).toBe('line 2, column 8');
     expect(error.reason).toMatch(/not valid TOML/);
+  });
+
+  it('should suggest the key an unknown one is likely a typo of, and nothing for a stranger', () => {
+    const config = toml(
+      `prot = 1\n[server]\nprot = 8090\ncontol_port = 1\nrouting_stratgy = "reaper"\nrecord_trace_max = 8\ncolour = "blue"\n` +
+        `[state]\nbackedn = "memory"\n[[accounts]]\nname = "a"\napi_key_evn = "K"\nplan = "max"\n`,
+    );
+    expect(config.warnings).toEqual([
+      `${FILE}: prot: unknown key, ignored`,
+      `${FILE}: server.prot: unknown key, ignored (did you mean "port"?)`,
+      `${FILE}: server.contol_port: unknown key, ignored (did you mean "control_port"?)`,
+      `${FILE}: server.routing_stratgy: unknown key, ignored (did you mean "routing_strategy"?)`,
+      `${FILE}: server.record_trace_max: unknown key, ignored (did you mean "record_trace_max_mb"?)`,
+      `${FILE}: server.colour: unknown key, ignored`,
+      `${FILE}: state.backedn: unknown key, ignored (did you mean "backend"?)`,
+      `${FILE}: accounts[0].api_key_evn: unknown key, ignored (did you mean "api_key_env"?)`,
+      `${FILE}: accounts[0].plan: unknown key, ignored`,
+      `${FILE}: accounts[0].api_key_env: no api_key_env or api_key; account "a" is disabled until it has a key`,
+    ]);
+  });
+
+  it('should expand ~ in every path key, and keep other paths relative to the config file', () => {
+    const config = parseConfig(
+      {
+        server: { state_path: '~/shunt/state.json', record_trace: '~/rec.csv', credentials_path: '~' },
+        accounts: [{ name: 'a', api_key: 'k' }],
+      },
+      { file: '/etc/shunt/config.toml', env: { HOME: '/home/me' } },
+    );
+    expect(config.server.statePath).toBe('/home/me/shunt/state.json');
+    expect(config.server.recordTrace).toBe('/home/me/rec.csv');
+    expect(config.oauth.credentialsPath).toBe('/home/me');
+    const relative = parseConfig(
+      { server: { state_path: '~state.json', record_trace: 'x/~/r.csv' }, accounts: [{ name: 'a', api_key: 'k' }] },
+      { file: '/etc/shunt/config.toml', env: { HOME: '/home/me' } },
+    );
+    expect(relative.server.statePath).toBe('/etc/shunt/~state.json');
+    expect(relative.server.recordTrace).toBe('/etc/shunt/x/~/r.csv');
   });
 
   it('should say so when the file is missing', async () => {

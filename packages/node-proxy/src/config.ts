@@ -321,7 +321,7 @@ export function parseConfigText(
       raw = parseToml(text);
     } catch (error) {
       if (error instanceof TomlError) {
-        throw new ConfigError(file, `line ${error.line}`, `not valid TOML (${firstLine(error.message)})`);
+        throw new ConfigError(file, `line ${error.line}, column ${error.column}`, `not valid TOML (${firstLine(error.message)})`);
       }
       throw new ConfigError(file, '', `not valid TOML (${String(error)})`);
     }
@@ -355,7 +355,7 @@ export function parseConfig(raw: unknown, options: ConfigOptions & { readonly fi
   for (const key of Object.keys(top)) {
     if (key === 'server' || key === 'accounts' || key === 'state') continue;
     if (key === 'model_mapping') warn(key, 'model mapping is not supported by the Node shunt (Anthropic accounts only); ignored');
-    else warn(key, 'unknown key, ignored');
+    else warn(key, unknownKey(key, TOP_KEYS));
   }
 
   const serverRaw = top['server'] ?? {};
@@ -441,7 +441,7 @@ function parseServer(raw: Record<string, unknown>, ctx: Context): ServerConfig {
   for (const key of Object.keys(raw)) {
     if (SERVER_KEYS.has(key)) continue;
     if (SEED_ONLY_SERVER_KEYS.has(key)) warn(`server.${key}`, 'not supported by the Node shunt; ignored');
-    else warn(`server.${key}`, 'unknown key, ignored');
+    else warn(`server.${key}`, unknownKey(key, SERVER_KEYS));
   }
   const d = DEFAULT_SERVER_CONFIG;
   const at = (key: string): string => `server.${key}`;
@@ -482,17 +482,11 @@ function parseServer(raw: Record<string, unknown>, ctx: Context): ServerConfig {
 
   const stateRaw = optionalString(raw, 'state_path', at, fail);
   if (stateRaw !== undefined && stateRaw.trim() === '') fail(at('state_path'), 'must not be empty');
-  const statePath =
-    stateRaw === undefined
-      ? defaultStatePath(env)
-      : isAbsolute(stateRaw) || ctx.file.startsWith('<')
-        ? stateRaw
-        : resolve(dirname(ctx.file), stateRaw);
+  const statePath = stateRaw === undefined ? defaultStatePath(env) : configPath(stateRaw, ctx.file, env);
 
   const recordRaw = optionalString(raw, 'record_trace', at, fail);
   if (recordRaw !== undefined && recordRaw.trim() === '') fail(at('record_trace'), 'must not be empty (leave it out to record nothing)');
-  const recordTrace =
-    recordRaw === undefined ? d.recordTrace : isAbsolute(recordRaw) || ctx.file.startsWith('<') ? recordRaw : resolve(dirname(ctx.file), recordRaw);
+  const recordTrace = recordRaw === undefined ? d.recordTrace : configPath(recordRaw, ctx.file, env);
   const recordTraceMaxMb = optionalNumber(raw, 'record_trace_max_mb', at, fail, { min: 0, exclusiveMin: true, max: 1_048_576 }) ?? d.recordTraceMaxMb;
   const recordTraceKeep = optionalNumber(raw, 'record_trace_keep', at, fail, { min: 1, max: 1000 }) ?? d.recordTraceKeep;
   if (!Number.isInteger(recordTraceKeep)) fail(at('record_trace_keep'), `must be a whole number of files, got ${recordTraceKeep}`);
@@ -535,7 +529,7 @@ function parseState(raw: Record<string, unknown>, ctx: Context): StateConfig {
   const { fail, warn } = ctx;
   const at = (key: string): string => `state.${key}`;
   for (const key of Object.keys(raw)) {
-    if (!STATE_KEYS.has(key)) warn(at(key), 'unknown key, ignored');
+    if (!STATE_KEYS.has(key)) warn(at(key), unknownKey(key, STATE_KEYS));
   }
   const d = DEFAULT_STATE_CONFIG;
   const backendRaw = optionalString(raw, 'backend', at, fail);
@@ -599,7 +593,7 @@ function parseAccount(
   for (const k of Object.keys(raw)) {
     if (ACCOUNT_KEYS.has(k)) continue;
     if (k === 'model') warn(key(k), 'per-account models are not supported by the Node shunt; ignored');
-    else warn(key(k), 'unknown key, ignored');
+    else warn(key(k), unknownKey(k, ACCOUNT_KEYS));
   }
 
   const provider = optionalString(raw, 'provider', key, fail);
@@ -668,12 +662,7 @@ function parseOAuth(raw: Record<string, unknown>, ctx: Context): OAuthConfig {
   const at = (key: string): string => `server.${key}`;
   const pathRaw = optionalString(raw, 'credentials_path', at, fail);
   if (pathRaw !== undefined && pathRaw.trim() === '') fail(at('credentials_path'), 'must not be empty');
-  const credentialsPath =
-    pathRaw === undefined
-      ? defaultCredentialsPath(env)
-      : isAbsolute(pathRaw) || ctx.file.startsWith('<')
-        ? pathRaw
-        : resolve(dirname(ctx.file), pathRaw);
+  const credentialsPath = pathRaw === undefined ? defaultCredentialsPath(env) : configPath(pathRaw, ctx.file, env);
   const url = (name: string, fallback: string): string => {
     const value = optionalString(raw, name, at, fail);
     return value === undefined ? fallback : validateUpstream(value, at(name), fail, warn);
@@ -687,6 +676,59 @@ function parseOAuth(raw: Record<string, unknown>, ctx: Context): OAuthConfig {
     clientId,
   };
 }
+
+/**
+ * A path as a user writes it: `~` or `~/…` is the home directory (`$HOME` when set, as a shell
+ * reads it), and `relativeTo` anchors a relative path (the config file's folder, or the working
+ * directory for a command-line flag).
+ */
+export function expandPath(path: string, relativeTo: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
+  if (path === '~' || path.startsWith('~/') || (process.platform === 'win32' && path.startsWith('~\\'))) {
+    return join(nonEmpty(env['HOME']) ?? homedir(), path.slice(1));
+  }
+  return isAbsolute(path) ? path : resolve(relativeTo, path);
+}
+
+/** A path key's value: `~` expanded, relative to the config file (an inline config keeps it as it is). */
+function configPath(raw: string, file: string, env: Readonly<Record<string, string | undefined>>): string {
+  if (file.startsWith('<') && raw !== '~' && !raw.startsWith('~/')) return raw;
+  return expandPath(raw, dirname(file), env);
+}
+
+/** "unknown key, ignored", with the nearest known key when one is a likely typo. */
+function unknownKey(key: string, known: Iterable<string>): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate);
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  // A third of the key's length, at least 1, at most 3: "prot" → port, not "accounts" → host.
+  const limit = Math.min(3, Math.max(1, Math.floor(key.length / 3)));
+  return best !== undefined && bestDistance <= limit ? `unknown key, ignored (did you mean "${best}"?)` : 'unknown key, ignored';
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (rows[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const row = rows[i] as number[];
+    const above = rows[i - 1] as number[];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min((above[j] as number) + 1, (row[j - 1] as number) + 1, (above[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, ((rows[i - 2] as number[])[j - 2] as number) + 1);
+      row[j] = value;
+    }
+  }
+  return (rows[a.length] as number[])[b.length] as number;
+}
+
+const TOP_KEYS: ReadonlySet<string> = new Set(['server', 'state', 'accounts']);
 
 function defaultStatePath(env: Readonly<Record<string, string | undefined>>): string {
   const xdg = nonEmpty(env['XDG_DATA_HOME']);

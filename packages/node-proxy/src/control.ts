@@ -9,6 +9,7 @@ import type { RateLimitInfo, StateStore } from '@shunt/core';
 import { hostName, isLoopbackHost, isLoopbackOrigin } from './address.js';
 import type { Logger } from './logger.js';
 import type { ProxyAccount, ShuntProxy } from './proxy.js';
+import type { TraceRecorder } from './recorder.js';
 import type { StateStatus } from './state.js';
 
 /** One account in the `/status` report. */
@@ -66,7 +67,25 @@ export interface ProxyStatus {
    * pending_writes}` (`{backend: "custom"}` for a store passed in by an embedder).
    */
   readonly state: StateStatus;
+  /** The trace recording, or null when the proxy records none. */
+  readonly recording: RecordingStatus | null;
+  /** The proxy's process id (`shunt stop` signals it). */
+  readonly pid: number;
   readonly accounts: readonly AccountStatus[];
+}
+
+/** The `recording` section of `/status`: where rows go and whether they get there. */
+export interface RecordingStatus {
+  readonly path: string;
+  /** Rows accepted since the start. */
+  readonly rows: number;
+  /** Rows lost since the start (a failing disk, or a disk that cannot keep up). */
+  readonly dropped: number;
+  readonly rotations: number;
+  /** Why writes are failing now, or null while they succeed. */
+  readonly last_error: string | null;
+  /** Since when writes have been failing, epoch ms, or null. */
+  readonly failing_since_ms: number | null;
 }
 
 /** Everything {@link statusReport} reads. */
@@ -80,6 +99,8 @@ export interface StatusInput {
   readonly held: number;
   /** The state backend's health. @default { backend: 'custom' } */
   readonly state?: StateStatus | undefined;
+  /** The trace recorder. @default none */
+  readonly recorder?: Pick<TraceRecorder, 'path' | 'stats'> | null | undefined;
 }
 
 /** Build the `/status` report from the store. */
@@ -94,6 +115,8 @@ export function statusReport(input: StatusInput): ProxyStatus {
     in_flight: input.inFlight,
     held: input.held,
     state: input.state ?? { backend: 'custom' },
+    recording: input.recorder == null ? null : recordingStatus(input.recorder),
+    pid: process.pid,
     accounts: input.accounts.map((account) => accountStatus(store, account)),
   };
 }
@@ -210,6 +233,11 @@ export function createControlHandler(options: ControlOptions): (req: IncomingMes
       else res.destroy();
     });
   };
+}
+
+function recordingStatus(recorder: Pick<TraceRecorder, 'path' | 'stats'>): RecordingStatus {
+  const s = recorder.stats();
+  return { path: recorder.path, rows: s.rows, dropped: s.dropped, rotations: s.rotations, last_error: s.lastError, failing_since_ms: s.failingSinceMs };
 }
 
 function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus {

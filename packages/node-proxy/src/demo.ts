@@ -6,7 +6,7 @@
 import { parseConfig } from './config.js';
 import { jsonLogger, silentLogger } from './logger.js';
 import { createMockUpstream, type MockReply } from './mock-upstream.js';
-import { createProxy, type RequestRecord } from './proxy.js';
+import { createProxy, type RequestRecord, type ShuntProxy } from './proxy.js';
 
 /** Options for {@link runDemo}. */
 export interface DemoOptions {
@@ -20,6 +20,12 @@ export interface DemoOptions {
    * @default false
    */
   readonly verbose?: boolean | undefined;
+  /**
+   * Record the demo's traffic to this trace file (as `shunt start --record` does), to try
+   * `pnpm sim FILE` on it.
+   * @default none
+   */
+  readonly record?: string | undefined;
 }
 
 /** One scripted request of the demo. */
@@ -77,17 +83,30 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   const upstreamUrl = await mock.listen();
   const config = parseConfig(
     {
-      server: { port: 0, control_port: 0, upstream_url: upstreamUrl, routing_strategy: 'maximus' },
+      server: {
+        port: 0,
+        control_port: 0,
+        upstream_url: upstreamUrl,
+        routing_strategy: 'maximus',
+        ...(options.record === undefined ? {} : { record_trace: options.record }),
+      },
       accounts: ACCOUNTS.map((a) => ({ name: a.name, plan_type: 'max', api_key: a.key })),
     },
     { file: '<demo>', env: {} },
   );
   const waiting: Array<(record: RequestRecord) => void> = [];
-  const proxy = createProxy({
-    config,
-    logger: options.verbose === true ? jsonLogger({ level: 'debug' }) : silentLogger,
-    onRequest: (record) => waiting.shift()?.(record),
-  });
+  let proxy: ShuntProxy;
+  try {
+    proxy = createProxy({
+      config,
+      logger: options.verbose === true ? jsonLogger({ level: 'debug' }) : silentLogger,
+      onRequest: (record) => waiting.shift()?.(record),
+    });
+  } catch (error) {
+    // A recording that cannot be written: the mock goes too.
+    await mock.close();
+    throw error;
+  }
   const { proxyUrl, controlUrl } = await proxy.listen();
 
   write(
@@ -154,7 +173,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         '',
         failures === 0 ? 'Every request was served; the client never saw a 429.' : `${failures} request(s) were not served as expected.`,
         '',
-        'Next: put your accounts in ~/.config/shunt/config.toml (see docs/proxy.md), run `shunt start`,',
+        ...(options.record === undefined
+        ? []
+        : [`Recorded ${proxy.status().recording?.rows ?? 0} rows to ${options.record}: replay them with \`pnpm sim ${options.record}\` (docs/recording.md).`, '']),
+      'Next: put your accounts in ~/.config/shunt/config.toml (see docs/proxy.md), run `shunt start`,',
         'and point Claude Code at it: ANTHROPIC_BASE_URL=http://127.0.0.1:8082 claude',
         '',
       ].join('\n'),

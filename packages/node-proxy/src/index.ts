@@ -75,13 +75,13 @@ export {
   sseUsageScanner,
   traceRateLimitFields,
 } from './recorder.js';
-export type { TraceRecorder, TraceRecorderFs, TraceRecorderOptions, UsageScanner, UsageTokens } from './recorder.js';
+export type { TraceRecorder, TraceRecorderFs, TraceRecorderOptions, TraceRecorderStats, UsageScanner, UsageTokens } from './recorder.js';
 
 export { jsonLogger, silentLogger, LOG_LEVELS } from './logger.js';
 export type { JsonLoggerOptions, LogFields, LogLevel, Logger } from './logger.js';
 
 export { statusReport } from './control.js';
-export type { AccountStatus, ProxyStatus } from './control.js';
+export type { AccountStatus, ProxyStatus, RecordingStatus } from './control.js';
 
 export { allAccountsSpent, anthropicError, anthropicErrorBody } from './errors.js';
 export type { AnthropicErrorType, ProxyErrorResponse } from './errors.js';

@@ -14,6 +14,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { StateStore } from '@shunt/core';
 import type { RequestRecord } from './proxy.js';
 import type { StateBackend } from './state.js';
+import type { TraceRecorder } from './recorder.js';
 
 /** What the scrape-time gauges read. */
 export interface MetricsSource {
@@ -21,6 +22,8 @@ export interface MetricsSource {
   readonly accounts: readonly { readonly name: string }[];
   readonly store: StateStore;
   readonly state: StateBackend;
+  /** The trace recorder, when the proxy records one. */
+  readonly recorder?: Pick<TraceRecorder, 'stats'> | null | undefined;
 }
 
 /** One sample: label values and the value. */
@@ -48,6 +51,30 @@ export const SCRAPE_GAUGES: readonly ScrapeGauge[] = [
     labelNames: ['backend'],
     *samples({ state }) {
       yield [{ backend: state.kind }, state.up() ? 1 : 0];
+    },
+  },
+  {
+    name: 'shunt_trace_recording_up',
+    help: 'Whether trace recording is writing: 1, or 0 while writes fail and rows are dropped. Absent when not recording.',
+    labelNames: [],
+    *samples({ recorder }) {
+      if (recorder != null) yield [{}, recorder.stats().lastError === null ? 1 : 0];
+    },
+  },
+  {
+    name: 'shunt_trace_rows_recorded',
+    help: 'Trace rows accepted for the recording since the start. Absent when not recording.',
+    labelNames: [],
+    *samples({ recorder }) {
+      if (recorder != null) yield [{}, recorder.stats().rows];
+    },
+  },
+  {
+    name: 'shunt_trace_rows_dropped',
+    help: 'Trace rows lost since the start (a failing disk, or one that cannot keep up). Absent when not recording.',
+    labelNames: [],
+    *samples({ recorder }) {
+      if (recorder != null) yield [{}, recorder.stats().dropped];
     },
   },
   {

@@ -264,7 +264,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       store.enable(account.name);
     }
   }
-  const metrics = createMetrics({ accounts, store, state });
+  const metrics = createMetrics({ accounts, store, state, recorder });
 
   const configStrategy = resolveStrategy(server.routingStrategy);
   let strategyOverride: Strategy | null = null;
@@ -793,6 +793,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         inFlight: active.size,
         held,
         state: state.status(),
+        recorder,
       }),
     state,
     metrics: () => metrics.render(),

@@ -48,6 +48,20 @@ describe('createTraceRecorder', () => {
     expect(lines(path)).toHaveLength(3);
   });
 
+  it('should create a missing folder, and refuse one it cannot create, naming the path', async () => {
+    const root = dir();
+    const path = join(root, 'not', 'yet', 'trace.csv');
+    const recorder = createTraceRecorder({ path });
+    recorder.record(row(1));
+    await recorder.close();
+    expect(lines(path)).toHaveLength(3);
+    expect(statSync(join(root, 'not')).mode & 0o777).toBe(0o700);
+    writeFileSync(join(root, 'a-file'), '');
+    const blocked = join(root, 'a-file', 'trace.csv');
+    expect(() => createTraceRecorder({ path: blocked })).toThrow(TraceFileError);
+    expect(() => createTraceRecorder({ path: blocked })).toThrow(new RegExp(`^${blocked}: cannot `));
+  });
+
   it('should refuse a file that is not a v1 trace, and leave it alone', () => {
     const path = join(dir(), 'notes.csv');
     writeFileSync(path, 'name,amount\nrent,1200\n');
@@ -101,10 +115,12 @@ describe('createTraceRecorder', () => {
     }
     expect(logs.filter((l) => l.includes('trace recording failed'))).toHaveLength(1);
     expect(logs[0]).toContain('ENOSPC');
+    // Said in the stats too (for /status, /metrics and `shunt status`), for as long as it lasts.
+    expect(recorder.stats()).toMatchObject({ rows: 5, dropped: 5, lastError: 'ENOSPC: no space left on device', failingSinceMs: expect.any(Number) });
     broken = false;
     recorder.record(row(9));
     await recorder.close();
-    expect(recorder.stats()).toMatchObject({ rows: 6, dropped: 5 });
+    expect(recorder.stats()).toMatchObject({ rows: 6, dropped: 5, lastError: null, failingSinceMs: null });
     expect(lines(path).slice(2).map((l) => l.split(',')[1])).toEqual(['r9']);
     expect(logs.some((l) => l.includes('trace recording works again'))).toBe(true);
   });

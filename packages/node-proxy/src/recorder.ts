@@ -6,7 +6,8 @@
  * off the request path; the file is rotated by size and a failing disk costs one warning, never a
  * request. Nothing of a request's content is recorded: the conversation is its fingerprint.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
 import type { Logger } from './logger.js';
@@ -58,8 +59,22 @@ export interface TraceRecorder {
   flush(): Promise<void>;
   /** Flush and stop the timer. Later rows are dropped. */
   close(): Promise<void>;
-  /** Rows queued so far, rows dropped (failing disk or an over-full buffer), and rotations done. */
-  stats(): { readonly rows: number; readonly dropped: number; readonly rotations: number };
+  /** Rows queued so far, rows dropped (failing disk or an over-full buffer), rotations done, and the write failure under way. */
+  stats(): TraceRecorderStats;
+}
+
+/** What a recorder has done so far (for `/status`, `/metrics` and `shunt status`). */
+export interface TraceRecorderStats {
+  /** Rows accepted (queued or written). */
+  readonly rows: number;
+  /** Rows lost: a failing disk, a row that could not be formatted, or an over-full buffer. */
+  readonly dropped: number;
+  /** Rotations done. */
+  readonly rotations: number;
+  /** Why the last write failed, while writes keep failing; null once one succeeds. */
+  readonly lastError: string | null;
+  /** Since when writes have been failing, epoch ms; null while they succeed. */
+  readonly failingSinceMs: number | null;
 }
 
 /** Thrown when the file exists but is not a v1 trace (the recorder never appends to someone else's file). */
@@ -106,6 +121,9 @@ export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorde
   const keep = Math.max(1, Math.floor(options.keep ?? DEFAULT_TRACE_KEEP));
   const fs = options.fs ?? defaultFs;
   checkExisting(path);
+  // A recording that cannot be written must stop the start, not a week later: the folder is made
+  // now, and the folder (or the file) must be writable.
+  if (options.fs === undefined) prepareFolder(path);
 
   let queue: string[] = [];
   let queuedBytes = 0;
@@ -113,14 +131,18 @@ export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorde
   let dropped = 0;
   let rotations = 0;
   let failing = false;
+  let lastError: string | null = null;
+  let failingSinceMs: number | null = null;
   let closed = false;
   // One write at a time, in order.
   let writing: Promise<void> = Promise.resolve();
 
   const drop = (count: number, error: unknown): void => {
     dropped += count;
+    lastError = error instanceof Error ? error.message : String(error);
     if (failing) return;
     failing = true;
+    failingSinceMs = Date.now();
     logger?.warn('trace recording failed; rows are dropped until a write succeeds (requests are still served)', {
       path,
       error: error instanceof Error ? error.message : String(error),
@@ -145,6 +167,8 @@ export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorde
       await fs.appendFile(path, data, { mode: 0o600 });
       if (failing) logger?.info('trace recording works again', { path, dropped });
       failing = false;
+      lastError = null;
+      failingSinceMs = null;
     } catch (error) {
       drop(lines.length, error);
     }
@@ -205,8 +229,25 @@ export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorde
       clearInterval(timer);
       await flush();
     },
-    stats: () => ({ rows, dropped, rotations }),
+    stats: () => ({ rows, dropped, rotations, lastError, failingSinceMs }),
   };
+}
+
+/** Create the trace file's folder (0700) when missing, and check that the recording can be written there. */
+function prepareFolder(path: string): void {
+  const folder = dirname(path);
+  try {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new TraceFileError(path, `cannot create the folder ${folder} for the recording (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let target = folder;
+  try {
+    if (statSync(path, { throwIfNoEntry: false }) !== undefined) target = path;
+    accessSync(target, constants.W_OK);
+  } catch (error) {
+    throw new TraceFileError(path, `cannot write the recording: ${target} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }
 
 /** Refuse a non-empty file that is not a v1 trace with this recorder's columns. */

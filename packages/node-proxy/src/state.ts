@@ -9,6 +9,7 @@ import { memoryStore, type StateStore } from '@shunt/core';
 import type { ShuntConfig } from './config.js';
 import { silentLogger, type Logger } from './logger.js';
 import { sharedOAuthTokens, type SharedOAuthTokens } from './oauth-shared.js';
+import { loadStoreRedis } from './store-redis-loader.js';
 import { persistentStore, type PersistFs, type PersistTimers, type PersistentStore } from './persistent-store.js';
 
 /** The `state` section of `/status`. */
@@ -115,8 +116,8 @@ export function plainBackend(store: StateStore, kind: 'memory' | 'custom'): Stat
 }
 
 async function openRedis(config: ShuntConfig, options: OpenStateOptions, logger: Logger, now: () => number): Promise<StateBackend> {
-  // Loaded only when configured: a proxy on the memory backend never loads ioredis.
-  const { redisStore, redisCredentials, parseCredentialsKey } = await import('@shunt/store-redis');
+  // Loaded only when configured (an optional peer): a proxy on the memory backend never loads ioredis.
+  const { redisStore, redisCredentials, parseCredentialsKey } = await loadStoreRedis(config.file);
   const keyPrefix = config.state.keyPrefix;
   let degradedLogged = false;
   const store = redisStore({

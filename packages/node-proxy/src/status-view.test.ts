@@ -35,6 +35,8 @@ function report(accounts: AccountStatus[], extra: Partial<ProxyStatus> = {}): Pr
     last_used_account: null,
     in_flight: 2,
     held: 1,
+    recording: null,
+    pid: 1,
     state: { backend: 'memory', path: null, last_saved_ms: null, last_error: null },
     accounts,
     ...extra,

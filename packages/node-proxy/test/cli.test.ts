@@ -2,16 +2,12 @@
  * The `shunt` command: `main()` in process for the control commands, and the real program (through
  * tsx, as `pnpm shunt` runs it) for the demo, start-up and its exit codes.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runMain, startStack, type Stack } from './helpers.js';
+import { runMain, shunt, startStack, type Stack } from './helpers.js';
 
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
-const tsx = join(packageDir, '..', '..', 'node_modules', '.bin', 'tsx');
 
 let stack: Stack | null = null;
 afterEach(async () => {
@@ -25,33 +21,6 @@ async function tempFile(name: string, text: string): Promise<string> {
   const file = join(dir, name);
   await writeFile(file, text);
   return file;
-}
-
-/** Run the real program. */
-function shunt(args: string[], options: { env?: Record<string, string>; untilOutput?: RegExp } = {}) {
-  const child = spawn(tsx, ['--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts'), ...args], {
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
-  /** Resolves with the pattern's first group once the output matches it. */
-  const seen = (pattern: RegExp): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        const match = pattern.exec(out + err);
-        if (match !== null) resolve(match[1] ?? match[0]);
-      };
-      child.stdout.on('data', check);
-      child.stderr.on('data', check);
-      child.on('close', () => reject(new Error(`exited before ${pattern}: ${out}${err}`)));
-    });
-  return { child, done, seen };
 }
 
 describe('control commands', () => {
@@ -73,12 +42,17 @@ describe('control commands', () => {
     expect(JSON.parse(json.out)).toMatchObject({ accounts: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
   });
 
-  it('should explain a refused command and exit 1', async () => {
+  it('should refuse an unknown account or strategy with exit 2, listing the valid ones', async () => {
     stack = await startStack();
     const port = new URL(stack.controlUrl).port;
     const config = await tempFile('config.toml', `[server]\ncontrol_port = ${port}\n[[accounts]]\nname = "a"\napi_key = "k"\n`);
-    expect(await runMain(['pin', 'nobody', '--config', config])).toMatchObject({ code: 1, err: "shunt: unknown account 'nobody'\n" });
-    expect(await runMain(['strategy', 'fastest', '--config', config])).toMatchObject({ code: 1, err: "shunt: unknown strategy 'fastest'\n" });
+    expect(await runMain(['pin', 'nobody', '--config', config])).toMatchObject({ code: 2, err: "shunt: unknown account 'nobody'; accounts: a, b, c\n" });
+    expect(await runMain(['use', 'nobody', '--config', config])).toMatchObject({ code: 2, err: "shunt: unknown account 'nobody'; accounts: a, b, c\n" });
+    expect(await runMain(['strategy', 'fastest', '--config', config])).toMatchObject({
+      code: 2,
+      err: "shunt: unknown strategy 'fastest'; strategies: maximus, cushion, reaper, carousel\n",
+    });
+    expect(stack.store.getPinned()).toBeNull();
   });
 
   it('should say when no proxy is running', async () => {
@@ -97,7 +71,7 @@ describe('control commands', () => {
     expect((await runMain(['--help'])).out).toMatch(/Commands:/);
     expect(await runMain(['frobnicate'])).toMatchObject({ code: 2, err: expect.stringMatching(/unknown command "frobnicate"/) });
     expect(await runMain(['pin'])).toMatchObject({ code: 2, err: expect.stringMatching(/expected one account name/) });
-    expect(await runMain(['start', '--bogus'])).toMatchObject({ code: 2, err: expect.stringMatching(/Unknown option '--bogus'/) });
+    expect(await runMain(['start', '--bogus'])).toMatchObject({ code: 2, err: "shunt: Unknown option '--bogus'\nRun `shunt start --help`.\n" });
   });
 
   it('should report a configuration error in one line and exit 2', async () => {

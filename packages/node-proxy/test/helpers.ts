@@ -2,7 +2,8 @@
  * Test helpers: a mock upstream with accounts `a`, `b`, `c`, the proxy in front of it, and the
  * official Anthropic SDK (maxRetries: 0) pointed at the proxy. Everything binds 127.0.0.1 port 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
@@ -194,6 +195,48 @@ const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 // tsx's loader in this very process (not the tsx command, which runs node as its child): a signal
 // sent to `child` reaches the proxy itself.
 const tsxLoader = pathToFileURL(join(packageDir, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+const tsx = join(packageDir, '..', '..', 'node_modules', '.bin', 'tsx');
+
+/** A `shunt` program running (see {@link shunt}). */
+export interface RunningShunt {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  /** Resolves when it exits, with its exit code and everything it wrote. */
+  readonly done: Promise<{ code: number | null; out: string; err: string }>;
+  /** Resolves with the pattern's first group (or whole match) once the output matches it. */
+  seen(pattern: RegExp): Promise<string>;
+  /** Everything it wrote so far, stdout then stderr. */
+  output(): string;
+}
+
+/** Run the real program (`shunt ARGS` through tsx, as `pnpm shunt` runs it). */
+export function shunt(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): RunningShunt {
+  const child = spawn(tsx, ['--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts'), ...args], {
+    env: { ...process.env, ...options.env },
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const done = new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+  /** Resolves with the pattern's first group once the output matches it. */
+  const seen = (pattern: RegExp): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const match = pattern.exec(out + err);
+        if (match !== null) resolve(match[1] ?? match[0]);
+      };
+      check();
+      child.stdout.on('data', check);
+      child.stderr.on('data', check);
+      child.on('close', () => reject(new Error(`exited before ${pattern}: ${out}${err}`)));
+    });
+  return { child, done, seen, output: () => out + err };
+}
 
 /** A `shunt start` running as its own process. */
 export interface ShuntProcess {

@@ -54,8 +54,8 @@ export interface SimulateOptions {
   readonly costModel?: CostModelMode | 'auto' | undefined;
   /** Timeline bucket for charts, ms, or null for none. @default null */
   readonly timelineStepMs?: number | null | undefined;
-  /** Progress callback (bytes read, total bytes). */
-  readonly onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
+  /** Progress callback (bytes read, total bytes, the phase under way). */
+  readonly onProgress?: ((bytesRead: number, totalBytes: number, phase: string) => void) | undefined;
   /** Non-fatal problems, one line each. */
   readonly onWarning?: ((message: string) => void) | undefined;
   /** Every replayed attempt, with the strategy that made it (for comparing with the recorded picks). */
@@ -147,7 +147,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     for (const replayer of replayers) replayer.push(replayRequest);
   };
 
+  // The phase for the progress bar: the calibration and warm-up replay move no byte for seconds.
+  let phase = 'warm-up: reading';
+  let bytes: [number, number] = [0, 0];
   const start = (): void => {
+    options.onProgress?.(bytes[0], bytes[1], 'warm-up: calibrating and replaying');
+    phase = 'replaying';
     warming = false;
     if (header === undefined) return;
     built = build(options, header, warm, warmRows.columns(), warn);
@@ -222,7 +227,13 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
     },
     {
       skipBadRows: options.skipBadRows,
-      onProgress: options.onProgress,
+      onProgress:
+        options.onProgress === undefined
+          ? undefined
+          : (done, total) => {
+              bytes = [done, total];
+              options.onProgress?.(done, total, phase);
+            },
       onHeader: (h) => {
         header = h;
       },

@@ -105,6 +105,28 @@ describe('readTrace', () => {
     expect(error.message).toMatch(/:4: malformed row: expected as many fields as the header, got 3/);
   });
 
+  it('should say a header row is missing when the first row is data, even one with two equal cells', async () => {
+    const row = '2026-01-05T09:00:00Z,r1,s1,a,a,200';
+    for (const content of [`${row}\n`, `# shunt-trace v1\n${row}\n`, '1767603600000,r1,s1,a,a,200\n']) {
+      expect((await readError(content)).message).toMatch(/:[12]: missing header row: the first row looks like data; add a header naming the columns \(at least "ts"\)$/);
+    }
+    // A real header with a repeated name is still a duplicate column.
+    expect((await readError('ts,account,account\n2026-01-05T09:00:00Z,a,a\n')).message).toMatch(/:1:3: duplicate column "account" \(also column 2\)$/);
+  });
+
+  it('should say a binary or compressed file is one, in a short line without its bytes escaped', async () => {
+    const elf = writeTemp(dir, 'binary.csv', '');
+    writeFileSync(elf, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 3, 0, 0x3e, 0]));
+    const binary = await readFile(elf).catch((error: unknown) => error as TraceError);
+    expect((binary as TraceError).message).toBe(`${elf}:1: is a binary file, not a CSV trace (it starts with bytes 7f 45 4c 46)`);
+    const zipped = writeTemp(dir, 'zipped.csv', '');
+    writeFileSync(zipped, gzipSync(`${HEADER}\n`));
+    const gz = await readFile(zipped).catch((error: unknown) => error as TraceError);
+    expect((gz as TraceError).message).toBe(`${zipped}:1: is gzip-compressed: name it *.gz (the simulator decompresses those) or gunzip it first`);
+    const controls = writeTemp(dir, 'controls.csv', '\u0001\u0002\u0003\u0004ts\n');
+    expect((await readFile(controls).catch((error: unknown) => error as TraceError) as TraceError).message).toMatch(/:1: is a binary file, not a CSV trace \(it holds control characters/);
+  });
+
   it('should reject an empty file, a missing ts column and an unknown version', async () => {
     expect((await readError('')).message).toMatch(/:1: empty trace/);
     expect((await readError('# shunt-trace v1\n')).message).toMatch(/:1: empty trace/);

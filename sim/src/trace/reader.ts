@@ -422,6 +422,10 @@ function readHeader(
   const columns: TraceColumn[] = [];
   const unknownColumns: string[] = [];
   const plan: CellPlan[] = [];
+  // A first row of data is said to be one, before any complaint about its cells as column names.
+  if (!record.some((cell) => cell.trim().toLowerCase() === 'ts') && record.some((cell) => /^\d{4}-\d{2}-\d{2}T|^\d{11,}$/.test(cell))) {
+    throw new TraceError(file, { line }, 'missing header row: the first row looks like data; add a header naming the columns (at least "ts")');
+  }
   record.forEach((cell, index) => {
     const name = cell.trim().toLowerCase();
     const previous = seen.get(name);
@@ -439,14 +443,7 @@ function readHeader(
     plan.push({ index, column, field, kind, slot: TRACE_COLUMNS.indexOf(column) });
   });
   if (!seen.has('ts')) {
-    const looksLikeData = record.some((cell) => /^\d{4}-\d{2}-\d{2}T|^\d{11,}$/.test(cell));
-    throw new TraceError(
-      file,
-      { line },
-      looksLikeData
-        ? 'missing header row: the first row looks like data; add a header naming the columns (at least "ts")'
-        : `missing required column "ts" (header has: ${record.map((c) => JSON.stringify(c)).join(', ')})`,
-    );
+    throw new TraceError(file, { line }, `missing required column "ts" (header has: ${record.map((c) => JSON.stringify(c)).join(', ')})`);
   }
   return { header: { columns, unknownColumns, hasMarker }, plan };
 }
@@ -481,6 +478,8 @@ function createPrologue(file: string): Prologue {
       if (head.length < UTF8_BOM.length && UTF8_BOM.subarray(0, head.length).equals(head)) return callback();
       let start = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
       if (head.length - start < 1) return callback();
+      const binary = binaryProblem(head.subarray(start, start + 1024));
+      if (binary !== null) return callback(new TraceError(file, { line: 1 }, binary));
       if (head[start] !== 0x23 /* # */) {
         decided = true;
         return callback(null, head.subarray(start));
@@ -527,6 +526,17 @@ function checkMarker(text: string): string | null {
     return `unsupported trace format version ${version} ("${text.trim()}"): this simulator reads ${TRACE_FORMAT_MARKER.slice(2)}; upgrade shunt to replay it`;
   }
   return null;
+}
+
+/** Why the first bytes are not CSV text (a compressed or binary file), or null: said in one line, not as escaped bytes. */
+function binaryProblem(first: Buffer): string | null {
+  if (first[0] === 0x1f && first[1] === 0x8b) return 'is gzip-compressed: name it *.gz (the simulator decompresses those) or gunzip it first';
+  let control = 0;
+  for (const byte of first) {
+    if (byte === 0) return `is a binary file, not a CSV trace (it starts with bytes ${[...first.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
+    if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) control++;
+  }
+  return control > first.length / 10 ? 'is a binary file, not a CSV trace (it holds control characters where text is expected)' : null;
 }
 
 function markerError(file: string, start: string): TraceError {
