@@ -7,23 +7,14 @@ import { pickAccount } from '@shunt/core';
 import { Redis } from 'ioredis';
 import { expect, it } from 'vitest';
 import type { RedisServer } from '../test/redis-server.js';
+import { watched as watchedStore, type Watched } from '../test/watched.js';
 import { describeWithRedis, useRedisServer } from '../test/with-redis.js';
-import { redisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
+import { redisStore, type RedisStoreOptions } from './redis-store.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 
-interface Watched {
-  readonly store: RedisStore;
-  readonly degraded: Error[];
-  readonly recovered: number[];
-}
-
 function watched(options: RedisStoreOptions): Watched {
-  const degraded: Error[] = [];
-  const recovered: number[] = [];
-  const store = redisStore({ ...options, onDegraded: (error) => degraded.push(error), onRecovered: ({ downMs }) => recovered.push(downMs) });
-  open.push(store);
-  return { store, degraded, recovered };
+  return watchedStore(options, open);
 }
 
 /** Wait for `check` with a generous ceiling (a loaded machine), resolving to the ms it took. */
