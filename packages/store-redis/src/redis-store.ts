@@ -373,7 +373,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   heartbeatTimer.unref();
 
   client.on('error', (error: Error) => {
-    if (isRefusedDb(error)) giveUp(`Redis refused db ${where.db} of ${where.url} (${error.message}): use a db index the server has (0..15 by default), or none`);
+    if (isRefusedDb(error)) giveUp(`Redis refused db ${String(options.redis?.db ?? where.db)} of ${where.url} (${error.message}): use a db index the server has (0..15 by default), or none`);
     else markDegraded(error);
   });
   client.on('close', () => {
@@ -1297,7 +1297,8 @@ function describeUrl(url: string): { readonly url: string; readonly db: string }
   try {
     parsed = new URL(url);
   } catch {
-    throw new RangeError('redisStore: url is not a URL: expected redis://[:password@]host[:port][/db] or rediss://…');
+    // Not a URL (ioredis also takes a unix socket path): left to ioredis, and never echoed.
+    return { url: 'the configured url', db: '0' };
   }
   const db = parsed.pathname.replace(/^\//, '');
   // ioredis reads "/abc" as db 0: a typo would silently share the wrong database.
