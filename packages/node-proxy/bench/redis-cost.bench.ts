@@ -19,8 +19,9 @@ import { createMockUpstream } from '../src/mock-upstream.js';
 const ACCOUNTS = Array.from({ length: 8 }, (_, i) => `acct-${String(i)}`);
 const CONCURRENCY_PER_PROXY = 8;
 const ROUND_MS = Number(process.env['ROUND_MS'] ?? 6000);
-const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
-const PROPAGATION_SAMPLES = Number(process.env['SAMPLES'] ?? 200);
+const ROUNDS = Number(process.env['ROUNDS'] ?? 5);
+const PROPAGATION_SAMPLES = Number(process.env['SAMPLES'] ?? 300);
+const WARMUP_MS = Number(process.env['WARMUP_MS'] ?? 8000);
 const CONVERSATIONS = 64;
 const TICKS_PER_SEC = 100; // USER_HZ on Linux
 
@@ -38,7 +39,10 @@ interface Proxy {
   readonly controlUrl: string;
 }
 
-const mock = createMockUpstream({ accounts: ACCOUNTS.map((name) => ({ name, key: `key-${name}` })), usagePerRequest: 0 });
+// 0 by default: a window far from full reports the same utilization on every response. USAGE=0.0005
+// makes every response report a new value (each one then goes to Redis at once).
+const USAGE_PER_REQUEST = Number(process.env['USAGE'] ?? 0);
+const mock = createMockUpstream({ accounts: ACCOUNTS.map((name) => ({ name, key: `key-${name}` })), usagePerRequest: USAGE_PER_REQUEST });
 const upstreamUrl = await mock.listen();
 const dir = await mkdtemp(join(tmpdir(), 'shunt-redis-cost-'));
 let redis: RedisServer | undefined;
@@ -48,9 +52,10 @@ try {
   redis = await startRedis();
   const memory = await pair('memory');
   const shared = await pair('redis');
-  // Warm both pairs up (JIT, connections), then alternate rounds so drift hits both alike.
-  await load(memory, 2000);
-  await load(shared, 2000);
+  // Warm both pairs up (JIT, connections), then alternate rounds so drift (this machine is shared)
+  // hits both alike; each round's ratio compares two measurements taken seconds apart.
+  await load(memory, WARMUP_MS);
+  await load(shared, WARMUP_MS);
   const cpu = { memory: [] as number[], redis: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
     cpu.memory.push(await cpuPerRequest(memory));
@@ -60,6 +65,7 @@ try {
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   const memoryMs = median(cpu.memory);
   const redisMs = median(cpu.redis);
+  const ratios = cpu.redis.map((r, i) => r / (cpu.memory[i] ?? Number.NaN));
 
   const markdown = `## @shunt/node-proxy on Redis: CPU per request and cooldown propagation
 
@@ -68,14 +74,16 @@ ${machineLine()} Redis ${redisVersion()} on loopback, started by the benchmark.
 Two \`shunt start\` processes in front of one mock upstream (${String(ACCOUNTS.length)} API-key accounts, usage
 that does not change, like a window far from full), ${String(CONCURRENCY_PER_PROXY)} concurrent non-streaming requests per proxy
 over ${String(CONVERSATIONS)} conversations. CPU is user + system time of both proxy processes from \`/proc\`,
-divided by the requests they served; ${String(ROUNDS)} rounds of ${String(ROUND_MS / 1000)} s per backend, alternating, median shown
-(all rounds in brackets). The pairs differ only in \`[state] backend\`.
+divided by the requests they served; after ${String(WARMUP_MS / 1000)} s of warm-up each, ${String(ROUNDS)} rounds of ${String(ROUND_MS / 1000)} s per
+backend, alternating, median shown (every round in the last column). The pairs differ only in
+\`[state] backend\`. On a shared machine the absolute numbers drift with the neighbours' load; the
+ratio of each round's pair, measured seconds apart, is the number to read.
 
-| Backend | CPU per request | Rounds |
+| Backend | CPU per request (median) | Rounds |
 |---|---:|---|
 | memory (state file) | ${memoryMs.toFixed(3)} ms | ${cpu.memory.map((x) => x.toFixed(3)).join(', ')} |
 | redis (two proxies sharing) | ${redisMs.toFixed(3)} ms | ${cpu.redis.map((x) => x.toFixed(3)).join(', ')} |
-| redis / memory | ${(redisMs / memoryMs).toFixed(2)}× | |
+| redis / memory, per round | ${median(ratios).toFixed(2)}× | ${ratios.map((x) => `${x.toFixed(2)}×`).join(', ')} |
 
 Cooldown propagation on the Redis pair: a request sent to proxy A is answered 429 (\`retry-after\`)
 by the upstream; the time from sending it until proxy B's \`/status\` shows the account cooling
@@ -87,7 +95,8 @@ one at a time, no other load.
 | ${propagation.p50.toFixed(1)} ms | ${propagation.p90.toFixed(1)} ms | ${propagation.p99.toFixed(1)} ms | ${propagation.max.toFixed(1)} ms |
 `;
   console.log(markdown);
-  await writeBenchSection('node-proxy-redis', markdown);
+  // A run with another usage is a look at a variant, not the record.
+  if (USAGE_PER_REQUEST === 0) await writeBenchSection('node-proxy-redis', markdown);
   console.error('wrote docs/benchmarks.md (section "node-proxy-redis")');
 } finally {
   await Promise.all(running.map(stop));
