@@ -163,6 +163,28 @@ describeWithRedis('redisStore write cost', () => {
     expect(b.store.rateLimits('one')).toEqual(a.store.rateLimits('one'));
   });
 
+  it('should weigh a held re-stamp against a record from another instance, and converge on the newest', { timeout: 60_000 }, async () => {
+    const keyPrefix = `cost:${randomUUID()}:`;
+    const a = watched({ url: server.url, keyPrefix, lazyWriteMs: 3_600_000 });
+    const b = watched({ url: server.url, keyPrefix });
+    await Promise.all([a.store.ready(), b.store.ready()]);
+    const t = Date.now();
+    a.store.updateRateLimits('one', { utilization5h: 0.25, updatedMs: t });
+    await eventually('the first record to reach B', () => b.store.utilization5h('one') === 0.25, 30_000);
+
+    // A hears 0.25 again at t + 20 (held: nothing new); B meanwhile heard 0.3 at t + 10.
+    a.store.updateRateLimits('one', { utilization5h: 0.25, updatedMs: t + 20 });
+    b.store.updateRateLimits('one', { utilization5h: 0.3, updatedMs: t + 10 });
+    await b.store.flush();
+    await a.store.reconcile(); // A has merged B's record now, whatever pub/sub did
+    // A's own later record still stands: it was weighed, not overwritten by an older one.
+    expect(a.store.rateLimits('one')).toMatchObject({ utilization5h: 0.25, updatedMs: t + 20 });
+
+    await a.store.flush();
+    await eventually('B to take the newest record', () => b.store.rateLimits('one')?.updatedMs === t + 20, 30_000);
+    expect(b.store.utilization5h('one')).toBe(0.25);
+  });
+
   it('should send held writes by themselves after lazyWriteMs', { timeout: 60_000 }, async () => {
     const keyPrefix = `cost:${randomUUID()}:`;
     const a = watched({ url: server.url, keyPrefix, lazyWriteMs: 50 });

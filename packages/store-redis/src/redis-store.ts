@@ -13,6 +13,7 @@ import { memoryStore, type RateLimitInfo, type StateStore } from '@shunt/core';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import {
   NO_COOLDOWN,
+  RATE_LIMIT_FIELDS,
   asciiJson,
   cooldownDeadline,
   encodeCooldown,
@@ -305,6 +306,9 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   // Writes that change no routing decision wait here (at most lazyWriteMs) and then join `dirty`.
   let lazy = emptyDirty();
   let lazyTimer: NodeJS.Timeout | null = null;
+  // The latest record per account that only re-stamped known values: in the replica already, not
+  // yet in the registers (each would cost a register merge per response).
+  const restamps = new Map<string, RateLimitInfo>();
 
   // Connection state.
   const clientOptions: RedisOptions = {
@@ -544,6 +548,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     if (!Array.isArray(op) || typeof op[0] !== 'string' || typeof op[1] !== 'string') return;
     const [kind, name, payload] = op as [string, string, unknown];
     if (kind === 'rl' && isRecord(payload)) {
+      settleRestamp(name); // so the merge below weighs this instance's latest record too
       const incoming = new Map<RateLimitField, string>();
       for (const [field, entry] of Object.entries(payload)) {
         if (isRateLimitField(field) && typeof entry === 'string') {
@@ -591,10 +596,51 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   // ---------------------------------------------------------------------------------------------
   // Writing to Redis
 
-  const pendingCount = (): number => dirtyCount(dirty) + dirtyCount(lazy);
+  /**
+   * A local record into the registers (the replica has taken it already): a field with a new value
+   * sends the whole record on the next tick, a record that only re-stamps known values waits with
+   * the lazy writes.
+   */
+  const recordRateLimits = (name: string, before: RateLimitInfo | null, after: RateLimitInfo, info: RateLimitInfo): void => {
+    const registers = rateLimitRegisters.get(name);
+    const delta = rateLimitDelta(before, after, info, stamp(), registers);
+    const fresh = new Set<RateLimitField>();
+    for (const [field, entry] of delta) {
+      const known = registers?.get(field);
+      if (field !== 'updatedMs' && (known === undefined || payloadText(known) !== payloadText(entry))) fresh.add(field);
+    }
+    const changed = applyRateLimits(name, delta);
+    // A record older than what another instance already reported loses field by field: put the
+    // replica back to what the registers say (applyRateLimits did when something changed).
+    if (changed.length === 0) {
+      syncReplicaRateLimits(name);
+      return;
+    }
+    // A new value goes with the whole record (its updatedMs included: a first record needs it).
+    if (changed.some((field) => fresh.has(field))) {
+      addRateLimitFields(dirty, name, changed);
+      scheduleFlush();
+    } else {
+      addRateLimitFields(lazy, name, changed);
+      scheduleLazy();
+    }
+  };
+
+  /** Put an account's held re-stamp into the registers (before a remote record for it is merged, or when lazy writes go). */
+  const settleRestamp = (name: string): void => {
+    const info = restamps.get(name);
+    if (info === undefined) return;
+    restamps.delete(name);
+    const before = replica.rateLimits(name);
+    replica.updateRateLimits(name, info);
+    recordRateLimits(name, before, replica.rateLimits(name) as RateLimitInfo, info);
+  };
+
+  const pendingCount = (): number => dirtyCount(dirty) + dirtyCount(lazy) + restamps.size;
 
   /** Hand the lazy writes to the next flush. */
   const promoteLazy = (): void => {
+    for (const name of [...restamps.keys()]) settleRestamp(name);
     if (lazyTimer !== null) clearTimeout(lazyTimer);
     lazyTimer = null;
     if (dirtyCount(lazy) === 0) return;
@@ -1010,33 +1056,22 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     reset7dSecs: (name) => replica.reset7dSecs(name),
     rateLimits: (name) => replica.rateLimits(name),
 
-    // Called after every response: most records repeat what the registers already say, with a new
-    // stamp. Those re-stamps (and `updatedMs`) change no pick anywhere, so they go lazily; a field
-    // with a new value goes on the next tick.
+    // Called after every response, and most responses repeat the values already known with a newer
+    // `updatedMs`: such a record changes no pick anywhere. The replica takes it at once; the
+    // registers (and Redis) get only the latest one per account, when the lazy writes go.
     updateRateLimits(name, info) {
       const before = replica.rateLimits(name);
       replica.updateRateLimits(name, info);
       const after = replica.rateLimits(name) as RateLimitInfo;
-      const registers = rateLimitRegisters.get(name);
-      const delta = rateLimitDelta(before, after, info, stamp(), registers);
-      const fresh = new Set<RateLimitField>();
-      for (const [field, entry] of delta) {
-        const known = registers?.get(field);
-        if (field !== 'updatedMs' && (known === undefined || payloadText(known) !== payloadText(entry))) fresh.add(field);
-      }
-      const changed = applyRateLimits(name, delta);
-      // A record older than what another instance already reported loses field by field: put the
-      // replica back to what the registers say.
-      syncReplicaRateLimits(name);
-      if (changed.length === 0) return;
-      // A new value goes with the whole record (its updatedMs included: a first record needs it).
-      if (changed.some((field) => fresh.has(field))) {
-        addRateLimitFields(dirty, name, changed);
-        scheduleFlush();
-      } else {
-        addRateLimitFields(lazy, name, changed);
+      if (lazyWriteMs > 0 && before !== null && rateLimitRegisters.has(name) && sameValues(before, after)) {
+        const held = restamps.get(name);
+        if (held === undefined || info.updatedMs >= held.updatedMs) restamps.set(name, info);
         scheduleLazy();
+        return;
       }
+      const held = restamps.get(name);
+      if (held !== undefined && held.updatedMs <= info.updatedMs) restamps.delete(name); // superseded
+      recordRateLimits(name, before, after, info);
     },
 
     setCooldown(name, ms) {
@@ -1250,6 +1285,12 @@ function defineScripts(client: Redis): void {
 
 function emptyDirty(): Dirty {
   return { rateLimits: new Map(), cooldowns: new Set(), disabled: new Set(), routing: new Set(), sticky: new Set(), faults: new Map(), roundRobin: 0 };
+}
+
+/** True when two records hold the same values, whatever their `updatedMs`. */
+function sameValues(x: RateLimitInfo, y: RateLimitInfo): boolean {
+  for (const field of RATE_LIMIT_FIELDS) if (field !== 'updatedMs' && x[field] !== y[field]) return false;
+  return true;
 }
 
 function dirtyCount(d: Dirty): number {
