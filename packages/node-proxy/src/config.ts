@@ -552,6 +552,9 @@ function parseState(raw: Record<string, unknown>, ctx: Context): StateConfig {
     const protocol = (parsed as URL).protocol;
     if (protocol !== 'redis:' && protocol !== 'rediss:') fail(at('url'), `must be a redis:// or rediss:// URL, got ${protocol}`);
     if ((parsed as URL).hostname === '') fail(at('url'), 'has no host');
+    // ioredis reads a path that is not a number as db 0: a typo would share the wrong database.
+    const db = (parsed as URL).pathname.replace(/^\//, '');
+    if (db !== '' && !/^\d+$/.test(db)) fail(at('url'), `names db ${JSON.stringify(db)}: the path must be a db index, e.g. redis://10.0.0.5:6379/2`);
     url = urlRaw.trim();
     if (backend !== 'redis') warn(at('url'), 'set but state.backend is not "redis"; ignored');
   }

@@ -64,7 +64,7 @@ export interface ProxyStatus {
   /**
    * Where the routing state lives and its health: `{backend: "memory", path, last_saved_ms,
    * last_error}` or `{backend: "redis", key_prefix, connected, degraded_since_ms, last_sync_ms,
-   * pending_writes}` (`{backend: "custom"}` for a store passed in by an embedder).
+   * pending_writes, last_heartbeat_ms}` (`{backend: "custom"}` for a store passed in by an embedder).
    */
   readonly state: StateStatus;
   /** The trace recording, or null when the proxy records none. */

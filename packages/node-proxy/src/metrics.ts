@@ -78,6 +78,24 @@ export const SCRAPE_GAUGES: readonly ScrapeGauge[] = [
     },
   },
   {
+    name: 'shunt_state_backend_degraded_seconds',
+    help: 'How long the Redis backend has been unreachable or hung (the proxy routes from its local replica meanwhile); 0 while it answers. Redis backend only.',
+    labelNames: ['backend'],
+    *samples({ state }, nowMs) {
+      const s = state.status();
+      if (s.backend === 'redis') yield [{ backend: 'redis' }, s.degraded_since_ms === null ? 0 : Math.max(0, nowMs - s.degraded_since_ms) / 1000];
+    },
+  },
+  {
+    name: 'shunt_state_backend_pending_writes',
+    help: 'Local state changes not yet acknowledged by Redis (held while it is away, or briefly batched). Redis backend only.',
+    labelNames: ['backend'],
+    *samples({ state }) {
+      const s = state.status();
+      if (s.backend === 'redis') yield [{ backend: 'redis' }, s.pending_writes];
+    },
+  },
+  {
     name: 'shunt_account_utilization',
     help: 'Utilization of the account\'s rate-limit window (0..1) as last reported by the API; 0 when unknown or reset.',
     labelNames: ['account', 'window'],

@@ -6,7 +6,8 @@
  * `/status` and `/metrics` and closes at shutdown.
  */
 import { memoryStore, type StateStore } from '@shunt/core';
-import type { ShuntConfig } from './config.js';
+import type { RedisStore } from '@shunt/store-redis';
+import { ConfigError, type ShuntConfig } from './config.js';
 import { silentLogger, type Logger } from './logger.js';
 import { sharedOAuthTokens, type SharedOAuthTokens } from './oauth-shared.js';
 import { loadStoreRedis } from './store-redis-loader.js';
@@ -30,6 +31,8 @@ export type StateStatus =
       readonly degraded_since_ms: number | null;
       readonly last_sync_ms: number | null;
       readonly pending_writes: number;
+      /** When Redis last answered the heartbeat PING (epoch ms), or null if never. */
+      readonly last_heartbeat_ms: number | null;
     }
   | { readonly backend: 'custom' };
 
@@ -61,7 +64,11 @@ export interface OpenStateOptions {
   readonly fs?: PersistFs | undefined;
   /** Memory backend: timers (tests). */
   readonly timers?: PersistTimers | undefined;
-  /** Redis backend: how long to wait for the first load before serving from the local replica. @default 10000 */
+  /**
+   * Redis backend: how long start-up waits for the first load before serving from the local
+   * replica (an unreachable Redis, connection refused, is known sooner: the proxy then starts at once).
+   * @default 2000
+   */
   readonly readyTimeoutMs?: number | undefined;
   /** Redis backend: how often the replica is reloaded from Redis. @default 10000 */
   readonly reconcileIntervalMs?: number | undefined;
@@ -69,8 +76,9 @@ export interface OpenStateOptions {
 
 /**
  * Open the configured state backend, ready to serve: the memory store with the saved state
- * restored, or the Redis store loaded from Redis (or, if Redis cannot be reached within
- * `readyTimeoutMs`, serving from its local replica and syncing once Redis answers: logged once).
+ * restored, or the Redis store loaded from Redis (or, if Redis refuses the connection or does not
+ * answer within `readyTimeoutMs`, serving from its local replica and syncing once Redis answers:
+ * logged once). A setting Redis refuses (a db index it does not have) throws a {@link ConfigError}.
  */
 export async function openState(config: ShuntConfig, options: OpenStateOptions = {}): Promise<StateBackend> {
   const logger = options.logger ?? silentLogger;
@@ -120,24 +128,42 @@ async function openRedis(config: ShuntConfig, options: OpenStateOptions, logger:
   const { redisStore, redisCredentials, parseCredentialsKey } = await loadStoreRedis(config.file);
   const keyPrefix = config.state.keyPrefix;
   let degradedLogged = false;
-  const store = redisStore({
-    url: config.state.url ?? undefined,
-    keyPrefix,
-    now,
-    ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
-    ...(options.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: options.reconcileIntervalMs }),
-    // The store's own messages go to debug: the hooks below log each transition once, as JSON.
-    logger: { warn: (message) => logger.debug('redis store', { message }), info: (message) => logger.debug('redis store', { message }) },
-    onDegraded: (error) => {
-      degradedLogged = true;
-      logger.warn('Redis unreachable: serving from the local replica, keeping writes until it returns', { error: error.message });
-    },
-    onRecovered: ({ downMs }) => logger.info('Redis reachable again: local state pushed and reloaded', { down_ms: downMs }),
+  let noticeDegraded: () => void = () => {};
+  const degraded = new Promise<void>((resolve) => {
+    noticeDegraded = resolve;
   });
+  let store: RedisStore;
   try {
-    await store.ready();
+    store = redisStore({
+      url: config.state.url ?? undefined,
+      keyPrefix,
+      now,
+      readyTimeoutMs: options.readyTimeoutMs ?? START_WAIT_MS,
+      ...(options.reconcileIntervalMs === undefined ? {} : { reconcileIntervalMs: options.reconcileIntervalMs }),
+      // The store's own messages go to debug: the hooks below log each transition once, as JSON.
+      logger: { warn: (message) => logger.debug('redis store', { message }), info: (message) => logger.debug('redis store', { message }) },
+      onDegraded: (error) => {
+        degradedLogged = true;
+        noticeDegraded();
+        logger.warn('Redis unreachable: serving from the local replica, keeping writes until it returns', { error: error.message });
+      },
+      onRecovered: ({ downMs }) => logger.info('Redis reachable again: local state pushed and reloaded', { down_ms: downMs }),
+    });
+  } catch (error) {
+    // A url the store cannot use at all (a db path that is not a number).
+    throw new ConfigError(config.file, 'state.url', (error as Error).message.replace(/^redisStore: /, ''));
+  }
+  try {
+    // Not a moment longer than needed: a refused connection is known at once, and the proxy then
+    // starts on its local replica rather than waiting out the timeout.
+    await Promise.race([store.ready(), degraded.then(() => Promise.reject(new Error('Redis unreachable')))]);
     logger.info('shared state loaded from Redis', { key_prefix: keyPrefix });
   } catch (error) {
+    const fatal = store.status().fatalError;
+    if (fatal !== null) {
+      await store.close();
+      throw new ConfigError(config.file, 'state.url', fatal.replace(/^redisStore: /, ''));
+    }
     // Said once: when the degradation was already logged, this is only a detail.
     (degradedLogged ? logger.debug : logger.warn).call(logger, 'Redis not reachable at start: serving from local state, will sync when it answers', {
       error: error instanceof Error ? error.message : String(error),
@@ -167,6 +193,7 @@ async function openRedis(config: ShuntConfig, options: OpenStateOptions, logger:
         degraded_since_ms: s.degradedSinceMs,
         last_sync_ms: s.lastSyncMs,
         pending_writes: s.pendingWrites,
+        last_heartbeat_ms: s.lastHeartbeatMs,
       };
     },
     up: () => store.status().connected,
@@ -175,3 +202,7 @@ async function openRedis(config: ShuntConfig, options: OpenStateOptions, logger:
     },
   };
 }
+
+/** How long `shunt start` waits for the first load from a Redis that accepted the connection. */
+const START_WAIT_MS = 2000;
+

@@ -249,13 +249,18 @@ export interface ShuntProcess {
   stderr(): string;
 }
 
+/** Node's arguments to run the `shunt` CLI with `args`: the sources through tsx's loader, or a bundled `cli`. */
+export function shuntArgv(args: readonly string[], cli?: string): string[] {
+  const entry = cli === undefined ? ['--import', tsxLoader, '--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts')] : [cli];
+  return [...entry, ...args];
+}
+
 /**
  * Run `shunt start --config <configFile>` and wait until it listens: the sources through tsx's
  * loader, or `cli` (a bundled CLI, as the published bin is) when given.
  */
 export async function spawnShunt(configFile: string, cli?: string): Promise<ShuntProcess> {
-  const entry = cli === undefined ? ['--import', tsxLoader, '--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts')] : [cli];
-  const child = spawn(process.execPath, [...entry, 'start', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, shuntArgv(['start', '--config', configFile], cli), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const [proxyUrl, controlUrl] = await new Promise<[string, string]>((resolve, reject) => {

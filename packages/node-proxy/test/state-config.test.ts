@@ -47,6 +47,10 @@ describe('[state]', () => {
     const garbage = errorOf(() => toml('[state]\nbackend = "redis"\nurl = "not a url secret"\n'));
     expect(garbage).toMatchObject({ key: 'state.url' });
     expect(garbage.message).not.toMatch(/secret/);
+    // ioredis would read this as db 0: refused at load, before anything connects.
+    const path = errorOf(() => toml('[state]\nbackend = "redis"\nurl = "redis://:secret@10.0.0.5:6379/main"\n'));
+    expect(path).toMatchObject({ key: 'state.url', reason: expect.stringMatching(/db "main"/) });
+    expect(path.message).not.toMatch(/secret/);
     expect(errorOf(() => toml('[state]\nbackend = "disk"\n'))).toMatchObject({ key: 'state.backend', reason: expect.stringMatching(/"memory" or "redis"/) });
     expect(errorOf(() => toml('[state]\nbackend = 1\n'))).toMatchObject({ key: 'state.backend' });
     expect(errorOf(() => toml('[state]\nkey_prefix = ""\n'))).toMatchObject({ key: 'state.key_prefix' });

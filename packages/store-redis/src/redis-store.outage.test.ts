@@ -5,27 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { pickAccount } from '@shunt/core';
 import { expect, it } from 'vitest';
 import { freePort, startRedis, type RedisServer } from '../test/redis-server.js';
+import { watched as watchedStore, type Watched } from '../test/watched.js';
 import { describeWithRedis, useRedisServer } from '../test/with-redis.js';
-import { redisStore, type RedisStore, type RedisStoreOptions } from './redis-store.js';
+import type { RedisStore, RedisStoreOptions } from './redis-store.js';
 
 const open: RedisStore[] = [];
 
-interface Watched {
-  readonly store: RedisStore;
-  readonly degraded: Error[];
-  readonly recovered: number[];
-}
-
 function watched(options: RedisStoreOptions): Watched {
-  const degraded: Error[] = [];
-  const recovered: number[] = [];
-  const store = redisStore({
-    ...options,
-    onDegraded: (error) => degraded.push(error),
-    onRecovered: ({ downMs }) => recovered.push(downMs),
-  });
-  open.push(store);
-  return { store, degraded, recovered };
+  return watchedStore(options, open);
 }
 
 async function eventually(check: () => boolean, timeoutMs: number): Promise<number> {

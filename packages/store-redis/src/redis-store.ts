@@ -13,6 +13,7 @@ import { memoryStore, type RateLimitInfo, type StateStore } from '@shunt/core';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import {
   NO_COOLDOWN,
+  RATE_LIMIT_FIELDS,
   asciiJson,
   cooldownDeadline,
   encodeCooldown,
@@ -83,6 +84,27 @@ export interface RedisStoreOptions {
    */
   readonly readyTimeoutMs?: number | undefined;
   /**
+   * How long any Redis command (the heartbeat PING included) may take before Redis counts as
+   * unreachable. With `heartbeatIntervalMs`, it bounds how soon a hung Redis (a stopped process, a
+   * dead link) is reported: within `heartbeatIntervalMs + commandTimeoutMs`.
+   * @default 2000
+   */
+  readonly commandTimeoutMs?: number | undefined;
+  /**
+   * How often Redis is PINGed, so a Redis that stops answering is noticed even when nothing is
+   * written, and a recovered one is resynchronised at once.
+   * @default 1000
+   */
+  readonly heartbeatIntervalMs?: number | undefined;
+  /**
+   * How long writes that change no routing decision are held so that many go as one: a rate-limit
+   * record whose values are unchanged (only re-stamped) and the last-used account. Cooldowns,
+   * changed limits, disabled accounts, the pin and conversations always go on the next tick.
+   * 0 sends everything at once.
+   * @default 1000
+   */
+  readonly lazyWriteMs?: number | undefined;
+  /**
    * Most conversations the replica remembers (Redis keeps every sticky entry until its TTL).
    * @default 10000
    */
@@ -113,6 +135,13 @@ export interface RedisStoreStatus {
   readonly lastSyncMs: number | null;
   /** Local writes not yet acknowledged by Redis (each key counts once however often written). */
   readonly pendingWrites: number;
+  /** When Redis last answered the heartbeat PING, or null if never. */
+  readonly lastHeartbeatMs: number | null;
+  /**
+   * Why the store gave up for good (a setting Redis refuses, such as a db index out of range), or
+   * null. Unlike an outage, this does not heal: fix the URL.
+   */
+  readonly fatalError: string | null;
 }
 
 /** A held Redis lock (`SET NX PX`); release it when done, it expires by itself otherwise. */
@@ -219,6 +248,12 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const channel = options.channel ?? `${prefix}events`;
   const reconcileIntervalMs = positive('reconcileIntervalMs', options.reconcileIntervalMs, 10_000);
   const readyTimeoutMs = positive('readyTimeoutMs', options.readyTimeoutMs, 10_000);
+  const commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs, 2000);
+  const heartbeatIntervalMs = positive('heartbeatIntervalMs', options.heartbeatIntervalMs, 1000);
+  const lazyWriteMs = options.lazyWriteMs ?? 1000;
+  if (!Number.isFinite(lazyWriteMs) || lazyWriteMs < 0) throw new RangeError(`redisStore: lazyWriteMs must be a number >= 0, got ${String(lazyWriteMs)}`);
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  const where = describeUrl(url);
   const maxSticky = options.maxStickyEntries ?? 10_000;
   const instanceId = options.instanceId ?? randomUUID();
   const logger = options.logger;
@@ -268,15 +303,26 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const sticky = new Map<string, StickyRegister>();
   let roundRobin = 0;
   let dirty = emptyDirty();
+  // Writes that change no routing decision wait here (at most lazyWriteMs) and then join `dirty`.
+  let lazy = emptyDirty();
+  let lazyTimer: NodeJS.Timeout | null = null;
+  // The latest record per account that only re-stamped known values: in the replica already, not
+  // yet in the registers (each would cost a register merge per response).
+  const restamps = new Map<string, RateLimitInfo>();
 
   // Connection state.
   const clientOptions: RedisOptions = {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (times) => Math.min(times * 100, 1000),
+    // A command never waits longer than this (a stopped Redis still accepts TCP, and answers nothing).
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: Math.max(commandTimeoutMs, 5000),
+    // A peer that vanished without a FIN (a lost host) is found by TCP itself, not only by timeouts.
+    keepAlive: 10_000,
     ...options.redis,
   };
-  const client = new Redis(options.url ?? 'redis://127.0.0.1:6379', clientOptions) as ScriptedRedis;
+  const client = new Redis(url, clientOptions) as ScriptedRedis;
   const subscriber = client.duplicate({ autoResubscribe: false });
   defineScripts(client);
   let mainReady = false;
@@ -285,6 +331,9 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   let closed = false;
   let degradedSinceMs: number | null = null;
   let lastSyncMs: number | null = null;
+  let lastHeartbeatMs: number | null = null;
+  let heartbeatOutstanding = false;
+  let fatalError: string | null = null;
   let flushScheduled = false;
   let flushing: Promise<void> | null = null;
   let resyncing: Promise<void> | null = null;
@@ -307,8 +356,30 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     else void resync();
   }, reconcileIntervalMs);
   reconcileTimer.unref();
+  // The heartbeat: a PING bounded by commandTimeoutMs. A failure marks the store degraded (once);
+  // the first answer after that resynchronises, even on a connection that never closed (SIGCONT).
+  const heartbeatTimer = setInterval(() => {
+    if (closed || heartbeatOutstanding || !mainReady) return;
+    heartbeatOutstanding = true;
+    client
+      .ping()
+      .then(
+        () => {
+          lastHeartbeatMs = now();
+          if (!connected && resyncing === null) void resync();
+        },
+        (error: unknown) => markDegraded(asError(error)),
+      )
+      .finally(() => {
+        heartbeatOutstanding = false;
+      });
+  }, heartbeatIntervalMs);
+  heartbeatTimer.unref();
 
-  client.on('error', (error: Error) => markDegraded(error));
+  client.on('error', (error: Error) => {
+    if (isRefusedDb(error)) giveUp(`Redis refused db ${String(options.redis?.db ?? where.db)} of ${where.url} (${error.message}): use a db index the server has (0..15 by default), or none`);
+    else markDegraded(error);
+  });
   client.on('close', () => {
     mainReady = false;
     if (!closed) markDegraded(new Error('connection to Redis closed'));
@@ -477,6 +548,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     if (!Array.isArray(op) || typeof op[0] !== 'string' || typeof op[1] !== 'string') return;
     const [kind, name, payload] = op as [string, string, unknown];
     if (kind === 'rl' && isRecord(payload)) {
+      settleRestamp(name); // so the merge below weighs this instance's latest record too
       const incoming = new Map<RateLimitField, string>();
       for (const [field, entry] of Object.entries(payload)) {
         if (isRateLimitField(field) && typeof entry === 'string') {
@@ -524,14 +596,73 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   // ---------------------------------------------------------------------------------------------
   // Writing to Redis
 
-  const pendingCount = (): number =>
-    [...dirty.rateLimits.values()].reduce((n, fields) => n + fields.size, 0) +
-    dirty.cooldowns.size +
-    dirty.disabled.size +
-    dirty.routing.size +
-    dirty.sticky.size +
-    dirty.faults.size +
-    (dirty.roundRobin > 0 ? 1 : 0);
+  /**
+   * A local record into the registers (the replica has taken it already): a field with a new value
+   * sends the whole record on the next tick, a record that only re-stamps known values waits with
+   * the lazy writes.
+   */
+  const recordRateLimits = (name: string, before: RateLimitInfo | null, after: RateLimitInfo, info: RateLimitInfo): void => {
+    const registers = rateLimitRegisters.get(name);
+    const delta = rateLimitDelta(before, after, info, stamp(), registers);
+    const fresh = new Set<RateLimitField>();
+    for (const [field, entry] of delta) {
+      const known = registers?.get(field);
+      if (field !== 'updatedMs' && (known === undefined || payloadText(known) !== payloadText(entry))) fresh.add(field);
+    }
+    const changed = applyRateLimits(name, delta);
+    // A record older than what another instance already reported loses field by field: put the
+    // replica back to what the registers say (applyRateLimits did when something changed).
+    if (changed.length === 0) {
+      syncReplicaRateLimits(name);
+      return;
+    }
+    // A new value goes with the whole record (its updatedMs included: a first record needs it).
+    if (changed.some((field) => fresh.has(field))) {
+      addRateLimitFields(dirty, name, changed);
+      scheduleFlush();
+    } else {
+      addRateLimitFields(lazy, name, changed);
+      scheduleLazy();
+    }
+  };
+
+  /** Put an account's held re-stamp into the registers (before a remote record for it is merged, or when lazy writes go). */
+  const settleRestamp = (name: string): void => {
+    const info = restamps.get(name);
+    if (info === undefined) return;
+    restamps.delete(name);
+    const before = replica.rateLimits(name);
+    replica.updateRateLimits(name, info);
+    recordRateLimits(name, before, replica.rateLimits(name) as RateLimitInfo, info);
+  };
+
+  const pendingCount = (): number => dirtyCount(dirty) + dirtyCount(lazy) + restamps.size;
+
+  /** Hand the lazy writes to the next flush. */
+  const promoteLazy = (): void => {
+    for (const name of [...restamps.keys()]) settleRestamp(name);
+    if (lazyTimer !== null) clearTimeout(lazyTimer);
+    lazyTimer = null;
+    if (dirtyCount(lazy) === 0) return;
+    const taken = lazy;
+    lazy = emptyDirty();
+    restoreDirty(taken);
+  };
+
+  const scheduleLazy = (): void => {
+    if (lazyTimer !== null || closed) return;
+    if (lazyWriteMs === 0) {
+      promoteLazy();
+      scheduleFlush();
+      return;
+    }
+    lazyTimer = setTimeout(() => {
+      lazyTimer = null;
+      promoteLazy();
+      scheduleFlush();
+    }, lazyWriteMs);
+    lazyTimer.unref();
+  };
 
   const scheduleFlush = (): void => {
     if (flushScheduled || !connected || closed) return;
@@ -544,9 +675,9 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
 
   const runFlush = (): Promise<void> => {
     if (flushing !== null) return flushing.then(() => runFlush());
-    if (!connected || pendingCount() === 0) return Promise.resolve();
+    if (!connected || dirtyCount(dirty) === 0) return Promise.resolve();
     flushing = (async () => {
-      while (connected && pendingCount() > 0) {
+      while (connected && dirtyCount(dirty) > 0) {
         const taken = dirty;
         dirty = emptyDirty();
         try {
@@ -562,12 +693,9 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     return flushing;
   };
 
+  /** Put writes back into `dirty` (a failed send, or the lazy ones whose time has come). */
   const restoreDirty = (taken: Dirty): void => {
-    for (const [name, fields] of taken.rateLimits) {
-      const set = dirty.rateLimits.get(name) ?? new Set<RateLimitField>();
-      for (const field of fields) set.add(field);
-      dirty.rateLimits.set(name, set);
-    }
+    for (const [name, fields] of taken.rateLimits) addRateLimitFields(dirty, name, [...fields]);
     for (const name of taken.cooldowns) dirty.cooldowns.add(name);
     for (const name of taken.disabled) dirty.disabled.add(name);
     for (const field of taken.routing) dirty.routing.add(field);
@@ -755,6 +883,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       try {
         do {
           resyncAgain = false;
+          promoteLazy(); // the full push below carries them
           const taken = dirty;
           dirty = emptyDirty();
           try {
@@ -775,7 +904,8 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
           logger?.info(`redisStore: Redis is reachable again after ${String(downMs)} ms; replica pushed and reloaded`);
           options.onRecovered?.({ downMs });
         }
-        if (pendingCount() > 0) scheduleFlush();
+        if (dirtyCount(dirty) > 0) scheduleFlush();
+        if (dirtyCount(lazy) > 0) scheduleLazy();
       } catch (error) {
         markDegraded(asError(error));
       }
@@ -799,12 +929,34 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     }
   };
 
-  function markDegraded(error: Error): void {
+  function markDegraded(cause: Error): void {
     connected = false;
     if (closed || degradedSinceMs !== null) return;
     degradedSinceMs = now();
+    // ioredis says only "Command timed out": say which bound it was.
+    const error = cause.message === 'Command timed out' ? new Error(`Redis did not answer within ${String(commandTimeoutMs)} ms (commandTimeoutMs)`) : cause;
     logger?.warn(`redisStore: Redis unreachable (${error.message}); serving from the local replica and keeping writes until it returns`);
     options.onDegraded?.(error);
+  }
+
+  /** A setting Redis refuses will not heal by reconnecting: stop, and say why in ready() and status(). */
+  function giveUp(reason: string): void {
+    if (closed) return;
+    fatalError = `redisStore: ${reason}`;
+    closed = true;
+    connected = false;
+    stopTimers();
+    rejectReady(new Error(fatalError));
+    client.disconnect();
+    subscriber.disconnect();
+  }
+
+  function stopTimers(): void {
+    clearInterval(reconcileTimer);
+    clearInterval(heartbeatTimer);
+    clearTimeout(readyTimer);
+    if (lazyTimer !== null) clearTimeout(lazyTimer);
+    lazyTimer = null;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -904,19 +1056,22 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     reset7dSecs: (name) => replica.reset7dSecs(name),
     rateLimits: (name) => replica.rateLimits(name),
 
+    // Called after every response, and most responses repeat the values already known with a newer
+    // `updatedMs`: such a record changes no pick anywhere. The replica takes it at once; the
+    // registers (and Redis) get only the latest one per account, when the lazy writes go.
     updateRateLimits(name, info) {
       const before = replica.rateLimits(name);
       replica.updateRateLimits(name, info);
       const after = replica.rateLimits(name) as RateLimitInfo;
-      const changed = applyRateLimits(name, rateLimitDelta(before, after, info, stamp(), rateLimitRegisters.get(name)));
-      // A record older than what another instance already reported loses field by field: put the
-      // replica back to what the registers say.
-      syncReplicaRateLimits(name);
-      if (changed.length === 0) return;
-      const fields = dirty.rateLimits.get(name) ?? new Set<RateLimitField>();
-      for (const field of changed) fields.add(field);
-      dirty.rateLimits.set(name, fields);
-      scheduleFlush();
+      if (lazyWriteMs > 0 && before !== null && rateLimitRegisters.has(name) && sameValues(before, after)) {
+        const held = restamps.get(name);
+        if (held === undefined || info.updatedMs >= held.updatedMs) restamps.set(name, info);
+        scheduleLazy();
+        return;
+      }
+      const held = restamps.get(name);
+      if (held !== undefined && held.updatedMs <= info.updatedMs) restamps.delete(name); // superseded
+      recordRateLimits(name, before, after, info);
     },
 
     setCooldown(name, ms) {
@@ -1005,10 +1160,14 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
       scheduleFlush();
     },
     getLastUsed: () => replica.getLastUsed(),
+    // Shown in /status, read by no pick: sent lazily, and only when it names another account.
     setLastUsed(name) {
-      applyRouting('lastUsed', encodeEntry(stamp(), 0, asciiJson(name)));
-      dirty.routing.add('lastUsed');
-      scheduleFlush();
+      const payload = asciiJson(name);
+      const known = routing.get('lastUsed');
+      if (known !== undefined && payloadText(known) === payload) return;
+      applyRouting('lastUsed', encodeEntry(stamp(), 0, payload));
+      lazy.routing.add('lastUsed');
+      scheduleLazy();
     },
 
     // Handed out locally at once; the INCRBY's reply pulls the local counter up to the shared one,
@@ -1022,15 +1181,18 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     ready: () => readyPromise,
     async close() {
       if (closed) return;
-      clearInterval(reconcileTimer);
-      clearTimeout(readyTimer);
+      stopTimers();
+      promoteLazy();
       await Promise.race([runFlush(), sleep(1000)]);
       closed = true;
       rejectReady(new Error('redisStore: closed'));
       await Promise.allSettled([quit(client), quit(subscriber)]);
     },
-    status: () => ({ connected, degradedSinceMs, lastSyncMs, pendingWrites: pendingCount() }),
-    flush: () => runFlush(),
+    status: () => ({ connected, degradedSinceMs, lastSyncMs, pendingWrites: pendingCount(), lastHeartbeatMs, fatalError }),
+    flush: () => {
+      promoteLazy();
+      return runFlush();
+    },
     reconcile: () => reconcileNow(),
     acquireLock,
     singleFlight<T>(key: string, fn: () => Promise<T>, flight: SingleFlightOptions = {}): Promise<SingleFlightResult<T>> {
@@ -1125,6 +1287,30 @@ function emptyDirty(): Dirty {
   return { rateLimits: new Map(), cooldowns: new Set(), disabled: new Set(), routing: new Set(), sticky: new Set(), faults: new Map(), roundRobin: 0 };
 }
 
+/** True when two records hold the same values, whatever their `updatedMs`. */
+function sameValues(x: RateLimitInfo, y: RateLimitInfo): boolean {
+  for (const field of RATE_LIMIT_FIELDS) if (field !== 'updatedMs' && x[field] !== y[field]) return false;
+  return true;
+}
+
+function dirtyCount(d: Dirty): number {
+  let n = d.cooldowns.size + d.disabled.size + d.routing.size + d.sticky.size + d.faults.size + (d.roundRobin > 0 ? 1 : 0);
+  for (const fields of d.rateLimits.values()) n += fields.size;
+  return n;
+}
+
+function addRateLimitFields(d: Dirty, name: string, fields: readonly RateLimitField[]): void {
+  if (fields.length === 0) return;
+  const set = d.rateLimits.get(name) ?? new Set<RateLimitField>();
+  for (const field of fields) set.add(field);
+  d.rateLimits.set(name, set);
+}
+
+/** An LWW entry's payload as text (after `a:b:`): equal texts are equal values. */
+function payloadText(entry: string): string {
+  return entry.slice(entry.indexOf(':', entry.indexOf(':') + 1) + 1);
+}
+
 function emptyBatch(): Batch {
   return { rateLimits: [], cooldowns: [], disabled: [], routing: [], sticky: [], faults: [] };
 }
@@ -1144,6 +1330,27 @@ async function quit(connection: Redis): Promise<void> {
     // fall through to disconnect
   }
   connection.disconnect();
+}
+
+/** The URL without its password, and its db index ("0" when it names none). */
+function describeUrl(url: string): { readonly url: string; readonly db: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // Not a URL (ioredis also takes a unix socket path): left to ioredis, and never echoed.
+    return { url: 'the configured url', db: '0' };
+  }
+  const db = parsed.pathname.replace(/^\//, '');
+  // ioredis reads "/abc" as db 0: a typo would silently share the wrong database.
+  if (db !== '' && !/^\d+$/.test(db)) throw new RangeError(`redisStore: url names db ${JSON.stringify(db)}: the path must be a db index (redis://host:port/2)`);
+  if (parsed.password !== '') parsed.password = '***';
+  return { url: parsed.toString(), db: db === '' ? '0' : db };
+}
+
+/** Redis's answer to a SELECT of a db it does not have. */
+function isRefusedDb(error: Error): boolean {
+  return /DB index is out of range|invalid DB index/i.test(error.message);
 }
 
 function globEscape(text: string): string {

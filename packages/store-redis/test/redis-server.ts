@@ -15,6 +15,10 @@ export interface RedisServer {
   readonly url: string;
   /** SIGKILL the server (no shutdown, no save): what a crash or a lost host looks like. */
   kill(): Promise<void>;
+  /** SIGSTOP the server: it keeps its connections and accepts new ones, and answers nothing (a hung Redis). */
+  pause(): void;
+  /** SIGCONT a paused server: it answers what queued up meanwhile. */
+  resume(): void;
   /** Start it again on the same port (empty: nothing is persisted). */
   restart(): Promise<void>;
   /** Stop it for good and remove its directory. */
@@ -53,19 +57,28 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
     );
     await waitForPing(port, 10_000);
   };
-  const exit = async (signal: NodeJS.Signals): Promise<void> => {
+  const exit = async (how: NodeJS.Signals): Promise<void> => {
     const running = child;
     child = null;
     if (running === null || running.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
-    running.kill(signal);
+    // A paused server would not act on SIGTERM until continued.
+    running.kill('SIGCONT');
+    running.kill(how);
     await exited;
+  };
+  const signal = (name: NodeJS.Signals): void => {
+    const running: ChildProcess | null = child;
+    if (running === null) throw new Error(`redis-server on port ${String(port)} is not running: cannot send ${name}`);
+    running.kill(name);
   };
   await launch();
   return {
     port,
     url: `redis://127.0.0.1:${String(port)}`,
     kill: () => exit('SIGKILL'),
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
     restart: launch,
     pid() {
       const running = child as ChildProcess | null;
