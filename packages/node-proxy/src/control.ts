@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RateLimitInfo, StateStore } from '@shunt/core';
+import type { CompleteStateStore, RateLimitInfo } from '@shunt/core';
 import { hostName, isLoopbackHost, isLoopbackOrigin } from './address.js';
 import type { Logger } from './logger.js';
 import type { ProxyAccount, ShuntProxy } from './proxy.js';
@@ -73,7 +73,7 @@ export interface ProxyStatus {
 export interface StatusInput {
   readonly version: string;
   readonly startedMs: number;
-  readonly store: StateStore;
+  readonly store: CompleteStateStore;
   readonly accounts: readonly ProxyAccount[];
   readonly strategy: { readonly name: string; readonly source: 'config' | 'override' };
   readonly inFlight: number;
@@ -212,7 +212,7 @@ export function createControlHandler(options: ControlOptions): (req: IncomingMes
   };
 }
 
-function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus {
+function accountStatus(store: CompleteStateStore, account: ProxyAccount): AccountStatus {
   const { name } = account;
   const disabledReason = store.disabledReason(name);
   const cooling = disabledReason === null && !store.isAvailable(name);
