@@ -28,14 +28,22 @@ import type { CompleteStateStore, StateStore } from './types.js';
  * ```
  */
 export function completeStore(store: StateStore): CompleteStateStore {
+  // Every pick calls this, nearly always with the store it had last time: one comparison, no lookup.
+  if (store === lastStore && lastView !== null) return lastView;
   if (typeof store !== 'object' || store === null) {
     throw new TypeError(`completeStore: expected a StateStore object, got ${store === null ? 'null' : typeof store}`);
   }
   const known = views.get(store);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    lastStore = store;
+    lastView = known;
+    return known;
+  }
   const present = checkShape(store);
   const view = present.size === METHOD_COUNT ? (store as CompleteStateStore) : withFallbacks(store, present);
   views.set(store, view);
+  lastStore = store;
+  lastView = view;
   return view;
 }
 
@@ -76,6 +84,9 @@ const METHOD_COUNT = REQUIRED.length + OPTIONAL.length;
 
 /** Views already built, by store: one per store, so the fallbacks' state is one per store too. */
 const views = new WeakMap<StateStore, CompleteStateStore>();
+/** The store asked for last and its view. Held strongly: at most one store outlives its last use. */
+let lastStore: StateStore | null = null;
+let lastView: CompleteStateStore | null = null;
 
 /** The store's methods, after checking that the required ones and whole groups are there. */
 function checkShape(store: StateStore): Set<MethodName> {
