@@ -4,7 +4,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { T0_MS } from '../test/arbitraries.js';
-import { mergeRateLimitInfo, parseRateLimitHeaders, type HeaderSource, type RateLimitInfo } from './rate-limits.js';
+import { isPlainDecimal, mergeRateLimitInfo, parseRateLimitHeaders, readHeader, type HeaderSource, type RateLimitInfo } from './rate-limits.js';
 
 const U = 'anthropic-ratelimit-unified-';
 const UTILIZATION = `${U}5h-utilization`;
@@ -53,6 +53,29 @@ describe('number headers: the general path', () => {
   );
 });
 
+describe('isPlainDecimal (the general path\'s syntax check)', () => {
+  const PATTERN = /^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+  it.each(['1', '+1', '1.', '.1', '1.5', '1e3', '1E+3', '1e-3', '.5e1', '5.e1', '+0.0e00'])('should accept %j', (text) => {
+    expect(isPlainDecimal(text)).toBe(true);
+  });
+
+  it.each(['', '+', '.', '+.', '.e1', '+.e1', '1e', '1e+', '1e-', 'e3', '1ee3', '1e3x', '1e3.5', '1.2.3', '-1', '++1', ' 1', '1 ', '0x10'])(
+    'should refuse %j',
+    (text) => {
+      expect(isPlainDecimal(text)).toBe(false);
+    },
+  );
+
+  // Called directly, not through Number(), which would hide a check that lets too much through.
+  test.prop([fc.string({ unit: fc.constantFrom('0', '7', '.', '+', '-', 'e', 'E', 'x'), maxLength: 12 })])(
+    'should answer exactly as the pattern it stands for',
+    (text) => {
+      expect(isPlainDecimal(text)).toBe(PATTERN.test(text));
+    },
+  );
+});
+
 describe('number headers: the bounds', () => {
   it('should keep a utilization of exactly 0 and a reset at the epoch (the lower bounds are inclusive)', () => {
     expect(parseRateLimitHeaders({ [UTILIZATION]: '0', [`${U}5h-reset`]: '0' }, T0_MS)).toStrictEqual({
@@ -82,6 +105,30 @@ describe('header sources', () => {
   it('should skip absent values under mixed-case names (as Node leaves them) while folding case', () => {
     const headers = { 'X-Absent': undefined, 'Anthropic-ratelimit-unified-5h-utilization': '0.25', [`${U}7d-utiliZation`]: '0.75' };
     expect(parseRateLimitHeaders(headers, T0_MS)).toStrictEqual({ utilization5h: 0.25, utilization7d: 0.75, updatedMs: T0_MS });
+  });
+});
+
+describe('plain-record header names', () => {
+  it('should fold a name whose only capital is A or Z, or is not ASCII (the Kelvin sign folds to k)', () => {
+    expect(readHeader({ 'x-Alpha': '1' }, 'x-alpha')).toBe('1');
+    expect(readHeader({ 'x-Zulu': '2' }, 'x-zulu')).toBe('2');
+    expect(readHeader({ 'x-\u212Aey': '3' }, 'x-key')).toBe('3');
+  });
+
+  it("should list a record's keys once per parse however many headers it lacks", () => {
+    let listed = 0;
+    const record = new Proxy<Record<string, string>>(
+      { 'Content-Type': 'application/json', [UTILIZATION]: '0.5' },
+      {
+        ownKeys(target) {
+          listed++;
+          return Reflect.ownKeys(target);
+        },
+      },
+    );
+    // Eight of the nine rate-limit headers are absent: each miss consults the case-folded index.
+    expect(parseRateLimitHeaders(record, T0_MS)?.utilization5h).toBe(0.5);
+    expect(listed).toBe(1);
   });
 });
 
