@@ -4,7 +4,17 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { T0_MS } from '../test/arbitraries.js';
-import { isPlainDecimal, mergeRateLimitInfo, parseRateLimitHeaders, readHeader, type HeaderSource, type RateLimitInfo } from './rate-limits.js';
+import {
+  cappedResetSecs,
+  isOnOverage,
+  isPlainDecimal,
+  isResetBogus,
+  mergeRateLimitInfo,
+  parseRateLimitHeaders,
+  readHeader,
+  type HeaderSource,
+  type RateLimitInfo,
+} from './rate-limits.js';
 
 const U = 'anthropic-ratelimit-unified-';
 const UTILIZATION = `${U}5h-utilization`;
@@ -144,5 +154,40 @@ describe('mergeRateLimitInfo: edges', () => {
     const previous: RateLimitInfo = { utilization5h: 0.4, updatedMs: T0_MS };
     const next = { utilization5h: undefined, updatedMs: T0_MS + 1 } as unknown as RateLimitInfo;
     expect(mergeRateLimitInfo(previous, next)).toStrictEqual({ utilization5h: 0.4, updatedMs: T0_MS + 1 });
+  });
+});
+
+// The window helpers the router, the stores and the failover policy share (internal exports),
+// held to their own documented contracts rather than only through their current callers.
+describe('window helpers', () => {
+  const NOW_SECS = T0_MS / 1000;
+
+  it('should cap a reset at the window plus the margin after updatedMs, and keep an unknown reset unknown', () => {
+    const info: RateLimitInfo = { reset5hSecs: NOW_SECS + 10 * 365 * 86_400, reset7dSecs: NOW_SECS + 3600, updatedMs: T0_MS };
+    expect(cappedResetSecs(info, '5h')).toBe(NOW_SECS + 18_000 + 600);
+    expect(cappedResetSecs(info, '7d')).toBe(NOW_SECS + 3600);
+    expect(cappedResetSecs(info, '5h', 0)).toBe(NOW_SECS + 18_000);
+    // Exactly at the cap is not beyond it.
+    expect(cappedResetSecs({ reset5hSecs: NOW_SECS + 18_600, updatedMs: T0_MS }, '5h')).toBe(NOW_SECS + 18_600);
+    expect(cappedResetSecs({ updatedMs: T0_MS }, '5h')).toBeUndefined();
+    expect(cappedResetSecs({ reset5hSecs: NOW_SECS, updatedMs: T0_MS }, '7d')).toBeUndefined();
+  });
+
+  it('should call a reset bogus only for the window it lies beyond', () => {
+    const weeklyBogus: RateLimitInfo = { reset5hSecs: NOW_SECS + 600, reset7dSecs: NOW_SECS + 30 * 86_400, updatedMs: T0_MS };
+    expect(isResetBogus(weeklyBogus, '7d')).toBe(true);
+    expect(isResetBogus(weeklyBogus, '5h')).toBe(false);
+    const sane: RateLimitInfo = { reset5hSecs: NOW_SECS + 600, reset7dSecs: NOW_SECS + 86_400, updatedMs: T0_MS };
+    expect(isResetBogus(sane, '7d')).toBe(false);
+    expect(isResetBogus({ updatedMs: T0_MS }, '7d')).toBe(false);
+  });
+
+  it('should be on overage only while overage is allowed and some window is rejected', () => {
+    const rejected7d: RateLimitInfo = { status7d: 'rejected', reset7dSecs: NOW_SECS + 3600, overageStatus: 'allowed', updatedMs: T0_MS };
+    expect(isOnOverage(rejected7d, T0_MS)).toBe(true);
+    expect(isOnOverage({ ...rejected7d, overageStatus: 'allowed_warning' }, T0_MS)).toBe(true);
+    expect(isOnOverage({ ...rejected7d, overageStatus: 'rejected' }, T0_MS)).toBe(false);
+    expect(isOnOverage({ ...rejected7d, status7d: 'allowed' }, T0_MS)).toBe(false);
+    expect(isOnOverage(rejected7d, (NOW_SECS + 3600) * 1000)).toBe(false);
   });
 });

@@ -181,9 +181,8 @@ export function cappedResetSecs(
   marginMs: number = DEFAULT_WINDOW_CAP_MARGIN_MS,
 ): number | undefined {
   const reset = window === '5h' ? info.reset5hSecs : info.reset7dSecs;
-  const capSecs = Math.floor((info.updatedMs + marginMs) / 1000) + (window === '5h' ? WINDOW_5H_SECS : WINDOW_7D_SECS);
-  // An unknown reset compares false, so it comes back as it went in: undefined.
-  return (reset as number) > capSecs ? capSecs : reset;
+  if (reset === undefined) return undefined;
+  return Math.min(reset, Math.floor((info.updatedMs + marginMs) / 1000) + (window === '5h' ? WINDOW_5H_SECS : WINDOW_7D_SECS));
 }
 
 /**
