@@ -629,12 +629,15 @@ describe('account fault or request fault', () => {
     expect(store.isAvailable('a')).toBe(true);
   });
 
-  it('should never cool on an unconfirmed fault on a store without recordFault', () => {
+  it('should count unconfirmed faults in this process on a store without recordFault', () => {
     const { store } = setup();
     const { recordFault: _, ...withoutFaults } = store;
     const plain: StateStore = withoutFaults;
-    for (const key of ['r1', 'r2', 'r3']) expect(fail(plain, 'a', key)).toBe(0);
-    expect(plain.isAvailable('a')).toBe(true);
+    expect(fail(plain, 'a', 'r1')).toBe(0);
+    expect(fail(plain, 'a', 'r2')).toBe(10_000);
+    // Counted beside the store, not in it: the store's own counter never heard of them.
+    expect(store.recordFault('a', 'r3', 60_000)).toBe(1);
+    expect(store.isAvailable('a')).toBe(false);
   });
 
   it('should cool at the threshold a custom policy sets', () => {

@@ -16,6 +16,7 @@ import {
   type HeaderSource,
   type RateLimitInfo,
 } from './rate-limits.js';
+import { completeStore } from './store/complete.js';
 import type { StateStore } from './store/types.js';
 import type { Account } from './strategies/types.js';
 
@@ -296,33 +297,34 @@ export function classifyStreamError(
  * last used (`success`), and cool the account (a `failover` with `cooldownMs > 0`). An
  * `unconfirmed` fault cools it only when the store counts (`StateStore.recordFault`) at least
  * `confirmAfter.requests` distinct requests that failed on it within `confirmAfter.windowMs`, this
- * one included; without `options.requestKey`, or on a store without `recordFault`, it never does,
- * so one poison request cannot take the pool out. The proxy and the simulator both go through
- * here, so they change state identically.
+ * one included (a store without `recordFault` counts them in this process); without
+ * `options.requestKey` it never does, so one poison request cannot take the pool out. The proxy
+ * and the simulator both go through here, so they change state identically.
  *
  * Returns the cooldown it started, in milliseconds (0 when it cooled nothing), for logs.
  */
 export function recordResponse(store: StateStore, account: Account, action: ResponseAction, options?: RecordOptions): number {
+  const complete = completeStore(store);
   const name = account.name;
   if (action.rateLimits !== null) {
     // "The later deadline wins" must not keep a cooldown made from a bogus reset: when the stored
     // record has one for a window this response reports sanely, the running cooldown may stand on
     // it, so it ends here and this response's own cooldown (if any) replaces it.
     // Only a cooling account can hold such a cooldown: the usual response costs no record copy.
-    if (store.cooldownUntilMs(name) !== null && replacesBogusReset(store.rateLimits(name), action.rateLimits)) {
-      store.clearCooldown(name);
+    if (complete.cooldownUntilMs(name) !== null && replacesBogusReset(complete.rateLimits(name), action.rateLimits)) {
+      complete.clearCooldown(name);
     }
-    store.updateRateLimits(name, action.rateLimits);
+    complete.updateRateLimits(name, action.rateLimits);
   }
-  if (action.kind === 'success') store.setLastUsed(name);
+  if (action.kind === 'success') complete.setLastUsed(name);
   if (action.kind !== 'failover' || action.cooldownMs <= 0) return 0;
   if (action.fault === 'unconfirmed') {
     const requestKey = options?.requestKey;
-    if (requestKey === undefined || store.recordFault === undefined) return 0;
+    if (requestKey === undefined) return 0;
     const { requests, windowMs } = action.confirmAfter;
-    if (store.recordFault(name, requestKey, windowMs) < requests) return 0;
+    if (complete.recordFault(name, requestKey, windowMs) < requests) return 0;
   }
-  store.setCooldown(name, action.cooldownMs);
+  complete.setCooldown(name, action.cooldownMs);
   return action.cooldownMs;
 }
 

@@ -17,7 +17,8 @@ export {
 } from './rate-limits.js';
 export type { HeaderSource, RateLimitInfo, WindowStatus } from './rate-limits.js';
 
-export type { StateStore } from './store/types.js';
+export type { CompleteStateStore, StateStore } from './store/types.js';
+export { completeStore } from './store/complete.js';
 export { memoryStore } from './store/memory.js';
 export type { MemoryStore, MemoryStoreOptions, MemoryStoreSnapshot } from './store/memory.js';
 

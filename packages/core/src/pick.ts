@@ -4,7 +4,8 @@
  */
 import { cappedResetSecs, isWindowExhausted } from './rate-limits.js';
 import { resolveStrategy, type StrategyName } from './strategies/index.js';
-import type { StateStore } from './store/types.js';
+import { completeStore } from './store/complete.js';
+import type { CompleteStateStore, StateStore } from './store/types.js';
 import type { Account, ExplainValue, Strategy, StrategyContext } from './strategies/types.js';
 
 /** Options for {@link pickAccount} and {@link explainPick}. */
@@ -98,7 +99,7 @@ export function pickAccount<A extends Account>(
   store: StateStore,
   options: PickOptions = {},
 ): A | null {
-  return decide(accounts, store, options, undefined);
+  return decide(accounts, completeStore(store), options, undefined);
 }
 
 /**
@@ -113,7 +114,7 @@ export function explainPick<A extends Account>(
   options: PickOptions = {},
 ): PickDecision<A> {
   const trace: Trace = { reason: 'none', strategy: '', candidates: [], excluded: [] };
-  const account = decide(accounts, store, options, trace);
+  const account = decide(accounts, completeStore(store), options, trace);
   return { account, ...trace };
 }
 
@@ -127,13 +128,14 @@ export function explainPick<A extends Account>(
  * over with a fresh `tried` set.
  */
 export function soonestAvailableMs(accounts: readonly Account[], store: StateStore): number | null {
-  const nowMs = store.now();
+  const complete = completeStore(store);
+  const nowMs = complete.now();
   let soonest: number | null = null;
   for (const { name } of accounts) {
-    if (store.disabledReason(name) !== null) continue;
-    let backMs = Math.max(nowMs, store.cooldownUntilMs(name) ?? nowMs);
-    if (store.isExhausted(name)) {
-      const resetMs = exhaustionEndMs(store, name, nowMs);
+    if (complete.disabledReason(name) !== null) continue;
+    let backMs = Math.max(nowMs, complete.cooldownUntilMs(name) ?? nowMs);
+    if (complete.isExhausted(name)) {
+      const resetMs = exhaustionEndMs(complete, name, nowMs);
       // A store that calls the account exhausted without saying until when: its return cannot be
       // predicted, so it does not count.
       if (resetMs === null) continue;
@@ -161,7 +163,7 @@ const checkedLength = new WeakMap<readonly Account[], number>();
 /** The decision behind {@link pickAccount} and {@link explainPick}; fills `trace` when given. */
 function decide<A extends Account>(
   accounts: readonly A[],
-  store: StateStore,
+  store: CompleteStateStore,
   options: PickOptions,
   trace: Trace | undefined,
 ): A | null {
@@ -232,7 +234,7 @@ function decide<A extends Account>(
 /** The eligible accounts, recording every candidate's explanation and every exclusion's reason. */
 function classify<A extends Account>(
   accounts: readonly A[],
-  store: StateStore,
+  store: CompleteStateStore,
   tried: ReadonlySet<string> | undefined,
   strategy: Strategy,
   context: StrategyContext,
@@ -270,25 +272,25 @@ function assertCandidate<A extends Account>(strategy: Strategy, chosen: A, candi
 }
 
 /** The eligible accounts, in config order. */
-function eligibleOf<A extends Account>(accounts: readonly A[], store: StateStore, tried: ReadonlySet<string> | undefined): A[] {
+function eligibleOf<A extends Account>(accounts: readonly A[], store: CompleteStateStore, tried: ReadonlySet<string> | undefined): A[] {
   const eligible: A[] = [];
   for (const account of accounts) if (isEligible(store, tried, account.name)) eligible.push(account);
   return eligible;
 }
 
 /** Whether some of `candidates` has no full window. */
-function hasRoomLeft(candidates: readonly Account[], store: StateStore): boolean {
+function hasRoomLeft(candidates: readonly Account[], store: CompleteStateStore): boolean {
   for (const { name } of candidates) if (!isFull(store, name)) return true;
   return false;
 }
 
 /** A window at utilization ≥ 1: what a rejected window served on overage reads as (see `memoryStore`). */
-function isFull(store: StateStore, name: string): boolean {
+function isFull(store: CompleteStateStore, name: string): boolean {
   return store.utilization5h(name) >= 1 || store.utilization7d(name) >= 1;
 }
 
 /** The candidates with no full window, or all of them when every one (or none) has one. */
-function withRoomLeft<A extends Account>(candidates: [A, ...A[]], store: StateStore): [A, ...A[]] {
+function withRoomLeft<A extends Account>(candidates: [A, ...A[]], store: CompleteStateStore): [A, ...A[]] {
   let full = 0;
   for (const { name } of candidates) if (isFull(store, name)) full++;
   if (full === 0 || full === candidates.length) return candidates;
@@ -297,7 +299,7 @@ function withRoomLeft<A extends Account>(candidates: [A, ...A[]], store: StateSt
   return roomy as [A, ...A[]];
 }
 
-function isEligible(store: StateStore, tried: ReadonlySet<string> | undefined, name: string): boolean {
+function isEligible(store: CompleteStateStore, tried: ReadonlySet<string> | undefined, name: string): boolean {
   return tried?.has(name) !== true && store.isAvailable(name) && !store.isExhausted(name);
 }
 
@@ -338,7 +340,7 @@ function duplicateName(name: string): never {
 }
 
 /** When an exhausted account's rejected windows have all reset, in epoch ms, or null if unknown. */
-function exhaustionEndMs(store: StateStore, name: string, nowMs: number): number | null {
+function exhaustionEndMs(store: CompleteStateStore, name: string, nowMs: number): number | null {
   const info = store.rateLimits(name);
   let endSecs: number | null = null;
   if (info !== null) {

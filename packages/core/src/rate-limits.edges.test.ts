@@ -4,7 +4,17 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { T0_MS } from '../test/arbitraries.js';
-import { mergeRateLimitInfo, parseRateLimitHeaders, type HeaderSource, type RateLimitInfo } from './rate-limits.js';
+import {
+  cappedResetSecs,
+  isOnOverage,
+  isPlainDecimal,
+  isResetBogus,
+  mergeRateLimitInfo,
+  parseRateLimitHeaders,
+  readHeader,
+  type HeaderSource,
+  type RateLimitInfo,
+} from './rate-limits.js';
 
 const U = 'anthropic-ratelimit-unified-';
 const UTILIZATION = `${U}5h-utilization`;
@@ -53,6 +63,29 @@ describe('number headers: the general path', () => {
   );
 });
 
+describe('isPlainDecimal (the general path\'s syntax check)', () => {
+  const PATTERN = /^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+  it.each(['1', '+1', '1.', '.1', '1.5', '1e3', '1E+3', '1e-3', '.5e1', '5.e1', '+0.0e00'])('should accept %j', (text) => {
+    expect(isPlainDecimal(text)).toBe(true);
+  });
+
+  it.each(['', '+', '.', '+.', '.e1', '+.e1', '1e', '1e+', '1e-', 'e3', '1ee3', '1e3x', '1e3.5', '1.2.3', '-1', '++1', ' 1', '1 ', '0x10'])(
+    'should refuse %j',
+    (text) => {
+      expect(isPlainDecimal(text)).toBe(false);
+    },
+  );
+
+  // Called directly, not through Number(), which would hide a check that lets too much through.
+  test.prop([fc.string({ unit: fc.constantFrom('0', '7', '.', '+', '-', 'e', 'E', 'x'), maxLength: 12 })])(
+    'should answer exactly as the pattern it stands for',
+    (text) => {
+      expect(isPlainDecimal(text)).toBe(PATTERN.test(text));
+    },
+  );
+});
+
 describe('number headers: the bounds', () => {
   it('should keep a utilization of exactly 0 and a reset at the epoch (the lower bounds are inclusive)', () => {
     expect(parseRateLimitHeaders({ [UTILIZATION]: '0', [`${U}5h-reset`]: '0' }, T0_MS)).toStrictEqual({
@@ -85,6 +118,30 @@ describe('header sources', () => {
   });
 });
 
+describe('plain-record header names', () => {
+  it('should fold a name whose only capital is A or Z, or is not ASCII (the Kelvin sign folds to k)', () => {
+    expect(readHeader({ 'x-Alpha': '1' }, 'x-alpha')).toBe('1');
+    expect(readHeader({ 'x-Zulu': '2' }, 'x-zulu')).toBe('2');
+    expect(readHeader({ 'x-\u212Aey': '3' }, 'x-key')).toBe('3');
+  });
+
+  it("should list a record's keys once per parse however many headers it lacks", () => {
+    let listed = 0;
+    const record = new Proxy<Record<string, string>>(
+      { 'Content-Type': 'application/json', [UTILIZATION]: '0.5' },
+      {
+        ownKeys(target) {
+          listed++;
+          return Reflect.ownKeys(target);
+        },
+      },
+    );
+    // Eight of the nine rate-limit headers are absent: each miss consults the case-folded index.
+    expect(parseRateLimitHeaders(record, T0_MS)?.utilization5h).toBe(0.5);
+    expect(listed).toBe(1);
+  });
+});
+
 describe('mergeRateLimitInfo: edges', () => {
   it('should roll a window over when the new record arrives exactly at its reset', () => {
     const resetSecs = T0_MS / 1000 + 60;
@@ -97,5 +154,40 @@ describe('mergeRateLimitInfo: edges', () => {
     const previous: RateLimitInfo = { utilization5h: 0.4, updatedMs: T0_MS };
     const next = { utilization5h: undefined, updatedMs: T0_MS + 1 } as unknown as RateLimitInfo;
     expect(mergeRateLimitInfo(previous, next)).toStrictEqual({ utilization5h: 0.4, updatedMs: T0_MS + 1 });
+  });
+});
+
+// The window helpers the router, the stores and the failover policy share (internal exports),
+// held to their own documented contracts rather than only through their current callers.
+describe('window helpers', () => {
+  const NOW_SECS = T0_MS / 1000;
+
+  it('should cap a reset at the window plus the margin after updatedMs, and keep an unknown reset unknown', () => {
+    const info: RateLimitInfo = { reset5hSecs: NOW_SECS + 10 * 365 * 86_400, reset7dSecs: NOW_SECS + 3600, updatedMs: T0_MS };
+    expect(cappedResetSecs(info, '5h')).toBe(NOW_SECS + 18_000 + 600);
+    expect(cappedResetSecs(info, '7d')).toBe(NOW_SECS + 3600);
+    expect(cappedResetSecs(info, '5h', 0)).toBe(NOW_SECS + 18_000);
+    // Exactly at the cap is not beyond it.
+    expect(cappedResetSecs({ reset5hSecs: NOW_SECS + 18_600, updatedMs: T0_MS }, '5h')).toBe(NOW_SECS + 18_600);
+    expect(cappedResetSecs({ updatedMs: T0_MS }, '5h')).toBeUndefined();
+    expect(cappedResetSecs({ reset5hSecs: NOW_SECS, updatedMs: T0_MS }, '7d')).toBeUndefined();
+  });
+
+  it('should call a reset bogus only for the window it lies beyond', () => {
+    const weeklyBogus: RateLimitInfo = { reset5hSecs: NOW_SECS + 600, reset7dSecs: NOW_SECS + 30 * 86_400, updatedMs: T0_MS };
+    expect(isResetBogus(weeklyBogus, '7d')).toBe(true);
+    expect(isResetBogus(weeklyBogus, '5h')).toBe(false);
+    const sane: RateLimitInfo = { reset5hSecs: NOW_SECS + 600, reset7dSecs: NOW_SECS + 86_400, updatedMs: T0_MS };
+    expect(isResetBogus(sane, '7d')).toBe(false);
+    expect(isResetBogus({ updatedMs: T0_MS }, '7d')).toBe(false);
+  });
+
+  it('should be on overage only while overage is allowed and some window is rejected', () => {
+    const rejected7d: RateLimitInfo = { status7d: 'rejected', reset7dSecs: NOW_SECS + 3600, overageStatus: 'allowed', updatedMs: T0_MS };
+    expect(isOnOverage(rejected7d, T0_MS)).toBe(true);
+    expect(isOnOverage({ ...rejected7d, overageStatus: 'allowed_warning' }, T0_MS)).toBe(true);
+    expect(isOnOverage({ ...rejected7d, overageStatus: 'rejected' }, T0_MS)).toBe(false);
+    expect(isOnOverage({ ...rejected7d, status7d: 'allowed' }, T0_MS)).toBe(false);
+    expect(isOnOverage(rejected7d, (NOW_SECS + 3600) * 1000)).toBe(false);
   });
 });

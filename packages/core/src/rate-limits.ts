@@ -93,7 +93,7 @@ export function parseRateLimitHeaders(headers: HeaderSource, nowMs: number): Rat
       if (raw === undefined) continue;
       const value = (FIELD_PARSERS[i] as FieldParser)(raw);
       if (value === undefined) continue;
-      setField(info, FIELD_KEYS[i] as keyof RateLimitInfo, value);
+      setField(info, FIELD_KEYS[i] as HeaderField, value);
       found = true;
     }
   } else {
@@ -104,7 +104,7 @@ export function parseRateLimitHeaders(headers: HeaderSource, nowMs: number): Rat
       if (raw === undefined) continue;
       const value = (FIELD_PARSERS[i] as FieldParser)(raw);
       if (value === undefined) continue;
-      setField(info, FIELD_KEYS[i] as keyof RateLimitInfo, value);
+      setField(info, FIELD_KEYS[i] as HeaderField, value);
       found = true;
     }
   }
@@ -123,12 +123,13 @@ export function mergeRateLimitInfo(previous: RateLimitInfo | null | undefined, n
   // Without this, a later response carrying only a new reset would revive the old window's
   // `rejected` status (blocking the account for a whole window), and one carrying only a new
   // utilization would sit behind the old, past reset and read as 0.
-  if (previous.reset5hSecs !== undefined && previous.reset5hSecs * 1000 <= next.updatedMs) {
+  // An unknown reset (NaN here) never compares as passed.
+  if (Number(previous.reset5hSecs) * 1000 <= next.updatedMs) {
     delete merged.utilization5h;
     delete merged.reset5hSecs;
     delete merged.status5h;
   }
-  if (previous.reset7dSecs !== undefined && previous.reset7dSecs * 1000 <= next.updatedMs) {
+  if (Number(previous.reset7dSecs) * 1000 <= next.updatedMs) {
     delete merged.utilization7d;
     delete merged.reset7dSecs;
     delete merged.status7d;
@@ -149,8 +150,8 @@ export function mergeRateLimitInfo(previous: RateLimitInfo | null | undefined, n
 export function isWindowExhausted(info: RateLimitInfo, window: '5h' | '7d', nowMs: number): boolean {
   const status = window === '5h' ? info.status5h : info.status7d;
   if (status !== 'rejected' && status !== 'exhausted') return false;
-  const reset = cappedResetSecs(info, window);
-  return reset !== undefined && reset * 1000 > nowMs;
+  // An unknown reset (NaN here) is never ahead.
+  return Number(cappedResetSecs(info, window)) * 1000 > nowMs;
 }
 
 /**
@@ -181,8 +182,7 @@ export function cappedResetSecs(
 ): number | undefined {
   const reset = window === '5h' ? info.reset5hSecs : info.reset7dSecs;
   if (reset === undefined) return undefined;
-  const capSecs = Math.floor((info.updatedMs + marginMs) / 1000) + (window === '5h' ? WINDOW_5H_SECS : WINDOW_7D_SECS);
-  return reset > capSecs ? capSecs : reset;
+  return Math.min(reset, Math.floor((info.updatedMs + marginMs) / 1000) + (window === '5h' ? WINDOW_5H_SECS : WINDOW_7D_SECS));
 }
 
 /**
@@ -191,8 +191,8 @@ export function cappedResetSecs(
  * Internal: not exported from the package's barrel.
  */
 export function isResetBogus(info: RateLimitInfo, window: '5h' | '7d'): boolean {
-  const reset = window === '5h' ? info.reset5hSecs : info.reset7dSecs;
-  return reset !== undefined && cappedResetSecs(info, window) !== reset;
+  // An unknown reset is undefined on both sides, so it is never bogus.
+  return cappedResetSecs(info, window) !== (window === '5h' ? info.reset5hSecs : info.reset7dSecs);
 }
 
 /** True when the headers carry any rate-limit header at all (`anthropic-ratelimit-*` or `x-ratelimit-*`). */
@@ -237,11 +237,15 @@ type FieldParser = (raw: string) => number | string | undefined;
  * The `anthropic-ratelimit-unified-*` fields, with full header names written out: building
  * `prefix + suffix` on every call (and comparing the resulting rope) cost more than the lookup.
  */
-const FIELDS: ReadonlyArray<readonly [string, keyof RateLimitInfo, FieldParser]> = [
-  ['anthropic-ratelimit-unified-5h-utilization', 'utilization5h', parseUtilization],
+/** The fields a header sets: all but `updatedMs`, which is the response's arrival. */
+type HeaderField = Exclude<keyof RateLimitInfo, 'updatedMs'>;
+
+const FIELDS: ReadonlyArray<readonly [string, HeaderField, FieldParser]> = [
+  // A utilization is any plain decimal: the number parser accepts no sign, so none is negative.
+  ['anthropic-ratelimit-unified-5h-utilization', 'utilization5h', parseStrictNumber],
   ['anthropic-ratelimit-unified-5h-reset', 'reset5hSecs', parseEpochSeconds],
   ['anthropic-ratelimit-unified-5h-status', 'status5h', parseToken],
-  ['anthropic-ratelimit-unified-7d-utilization', 'utilization7d', parseUtilization],
+  ['anthropic-ratelimit-unified-7d-utilization', 'utilization7d', parseStrictNumber],
   ['anthropic-ratelimit-unified-7d-reset', 'reset7dSecs', parseEpochSeconds],
   ['anthropic-ratelimit-unified-7d-status', 'status7d', parseToken],
   ['anthropic-ratelimit-unified-overage-status', 'overageStatus', parseToken],
@@ -250,14 +254,14 @@ const FIELDS: ReadonlyArray<readonly [string, keyof RateLimitInfo, FieldParser]>
 ];
 const FIELD_COUNT = FIELDS.length;
 const FIELD_NAMES: readonly string[] = FIELDS.map(([name]) => name);
-const FIELD_KEYS: readonly string[] = FIELDS.map(([, key]) => key);
+const FIELD_KEYS: readonly HeaderField[] = FIELDS.map(([, key]) => key);
 const FIELD_PARSERS: readonly FieldParser[] = FIELDS.map(([, , parse]) => parse);
 
 /**
  * `info[key] = value`, written as one named store per field: a store through a computed key is a
  * megamorphic keyed store, which cost more than parsing the value.
  */
-function setField(info: Mutable<RateLimitInfo>, key: keyof RateLimitInfo, value: number | string): void {
+function setField(info: Mutable<RateLimitInfo>, key: HeaderField, value: number | string): void {
   switch (key) {
     case 'utilization5h':
       info.utilization5h = value as number;
@@ -286,22 +290,14 @@ function setField(info: Mutable<RateLimitInfo>, key: keyof RateLimitInfo, value:
     case 'representativeClaim':
       info.representativeClaim = value as string;
       return;
-    case 'updatedMs':
-      info.updatedMs = value as number;
-      return;
   }
-}
-
-function parseUtilization(raw: string): number | undefined {
-  const value = parseStrictNumber(raw);
-  return value !== undefined && value >= 0 ? value : undefined;
 }
 
 function parseEpochSeconds(raw: string): number | undefined {
   const value = parseStrictNumber(raw);
   // Bounded so that `reset * 1000` stays an exact, finite number of milliseconds: "9e307" would
-  // otherwise turn into an Infinity cooldown.
-  return value !== undefined && value >= 0 && Number.isInteger(value) && value <= MAX_EPOCH_SECS ? value : undefined;
+  // otherwise turn into an Infinity cooldown. Never negative: the number parser accepts no sign.
+  return Number.isInteger(value) && (value as number) <= MAX_EPOCH_SECS ? value : undefined;
 }
 
 function parseToken(raw: string): string | undefined {
@@ -309,11 +305,14 @@ function parseToken(raw: string): string | undefined {
   return value === '' ? undefined : value;
 }
 
+/** A plain decimal number (`0.5`, `+3`, `1e3`, `.5`), never negative, never `Infinity`; else undefined. */
 function parseStrictNumber(raw: string): number | undefined {
   const text = raw.trim();
   // What headers carry, without the general parse: several headers of every response are numbers.
-  const short = parseShortDecimal(text);
-  if (short !== undefined) return short;
+  return parseShortDecimal(text) ?? parseDecimal(text);
+}
+
+function parseDecimal(text: string): number | undefined {
   // Number('') is 0 and Number('0x1') is 1: accept only plain decimal notation.
   if (!isPlainDecimal(text)) return undefined;
   const value = Number(text);
@@ -333,8 +332,8 @@ function parseStrictNumber(raw: string): number | undefined {
  */
 export function parseShortDecimal(text: string): number | undefined {
   const n = text.length;
-  let i = 0;
-  if (i < n && text.charCodeAt(i) === 43 /* + */) i++;
+  // charCodeAt past the end is NaN, so the empty string needs no check of its own.
+  let i = text.charCodeAt(0) === 43 /* + */ ? 1 : 0;
   let mantissa = 0;
   let digits = 0;
   let significant = 0;
@@ -360,36 +359,35 @@ export function parseShortDecimal(text: string): number | undefined {
 
 /**
  * Exactly `/^[+]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(text)`, by hand: this runs for
- * several headers of every response.
+ * the number headers the fast path leaves (exponents, long fractions).
+ *
+ * Reading past the end needs no bounds checks: `charCodeAt` is then NaN, which is no digit, sign,
+ * point or exponent.
+ *
+ * Exported for its tests only; not part of the package's API.
  */
-function isPlainDecimal(text: string): boolean {
-  const n = text.length;
-  let i = 0;
-  if (i < n && text.charCodeAt(i) === 43 /* + */) i++;
+export function isPlainDecimal(text: string): boolean {
+  let i = text.charCodeAt(0) === 43 /* + */ ? 1 : 0;
   const intStart = i;
-  while (i < n && isDigit(text.charCodeAt(i))) i++;
-  const intDigits = i - intStart;
-  if (i < n && text.charCodeAt(i) === 46 /* . */) {
-    i++;
-    const fractionStart = i;
-    while (i < n && isDigit(text.charCodeAt(i))) i++;
-    if (intDigits === 0 && i === fractionStart) return false;
-  } else if (intDigits === 0) {
+  while (isDigit(text.charCodeAt(i))) i++;
+  const hasIntDigits = i > intStart;
+  if (text.charCodeAt(i) === 46 /* . */) {
+    const fractionStart = ++i;
+    while (isDigit(text.charCodeAt(i))) i++;
+    if (!hasIntDigits && i === fractionStart) return false;
+  } else if (!hasIntDigits) {
     return false;
   }
-  if (i < n) {
+  if (i < text.length) {
     const e = text.charCodeAt(i);
     if (e !== 101 /* e */ && e !== 69 /* E */) return false;
-    i++;
-    if (i < n) {
-      const sign = text.charCodeAt(i);
-      if (sign === 43 /* + */ || sign === 45 /* - */) i++;
-    }
+    const sign = text.charCodeAt(++i);
+    if (sign === 43 /* + */ || sign === 45 /* - */) i++;
     const exponentStart = i;
-    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    while (isDigit(text.charCodeAt(i))) i++;
     if (i === exponentStart) return false;
   }
-  return i === n;
+  return i === text.length;
 }
 
 function isDigit(code: number): boolean {
@@ -417,7 +415,8 @@ function readRecord(lookup: RecordLookup, name: string): string | undefined {
     lowered = null;
     for (const key of Object.keys(record)) {
       const value = record[key];
-      if (value === undefined || !hasUpperCase(key)) continue;
+      if (value === undefined) continue;
+      // V8 hands an already lower-case key back without copying it: cheaper than any pre-scan.
       const lower = key.toLowerCase();
       if (lower === key) continue;
       lowered ??= new Map();
@@ -426,15 +425,6 @@ function readRecord(lookup: RecordLookup, name: string): string | undefined {
     lookup.lowered = lowered;
   }
   return lowered === null ? undefined : lowered.get(name);
-}
-
-/** False only when `key.toLowerCase() === key` for sure (ASCII without A-Z); true means "maybe". */
-function hasUpperCase(key: string): boolean {
-  for (let i = 0; i < key.length; i++) {
-    const code = key.charCodeAt(i);
-    if ((code >= 65 && code <= 90) || code > 127) return true;
-  }
-  return false;
 }
 
 function headerNames(headers: HeaderSource): Iterable<string> {

@@ -33,4 +33,14 @@ describe('runnable examples', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it('should show examples/map-store.ts in docs/architecture.md exactly as it is (the file is tested)', async () => {
+    const doc = await readFile(join(packageRoot, '..', '..', 'docs', 'architecture.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('### Write your own store'));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    const file = await readFile(join(packageRoot, 'examples', 'map-store.ts'), 'utf8');
+    expect(code, 'docs/architecture.md lost its example').toBeDefined();
+    // From the imports on: the file's header comment is for readers of the repository.
+    expect(code).toBe(file.slice(file.indexOf('import ')));
+  });
 });

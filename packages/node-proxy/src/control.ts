@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RateLimitInfo, StateStore } from '@shunt/core';
+import type { CompleteStateStore, RateLimitInfo } from '@shunt/core';
 import { hostName, isLoopbackHost, isLoopbackOrigin } from './address.js';
 import type { Logger } from './logger.js';
 import type { ProxyAccount, ShuntProxy } from './proxy.js';
@@ -92,7 +92,7 @@ export interface RecordingStatus {
 export interface StatusInput {
   readonly version: string;
   readonly startedMs: number;
-  readonly store: StateStore;
+  readonly store: CompleteStateStore;
   readonly accounts: readonly ProxyAccount[];
   readonly strategy: { readonly name: string; readonly source: 'config' | 'override' };
   readonly inFlight: number;
@@ -240,7 +240,7 @@ function recordingStatus(recorder: Pick<TraceRecorder, 'path' | 'stats'>): Recor
   return { path: recorder.path, rows: s.rows, dropped: s.dropped, rotations: s.rotations, last_error: s.lastError, failing_since_ms: s.failingSinceMs };
 }
 
-function accountStatus(store: StateStore, account: ProxyAccount): AccountStatus {
+function accountStatus(store: CompleteStateStore, account: ProxyAccount): AccountStatus {
   const { name } = account;
   const disabledReason = store.disabledReason(name);
   const cooling = disabledReason === null && !store.isAvailable(name);

@@ -11,7 +11,7 @@
  *   with its {@link RequestRecord} (the same record `onRequest` gets); add counters there.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { StateStore } from '@shunt/core';
+import type { CompleteStateStore } from '@shunt/core';
 import type { RequestRecord } from './proxy.js';
 import type { StateBackend } from './state.js';
 import type { TraceRecorder } from './recorder.js';
@@ -20,7 +20,7 @@ import type { TraceRecorder } from './recorder.js';
 export interface MetricsSource {
   /** The account names, in config order. */
   readonly accounts: readonly { readonly name: string }[];
-  readonly store: StateStore;
+  readonly store: CompleteStateStore;
   readonly state: StateBackend;
   /** The trace recorder, when the proxy records one. */
   readonly recorder?: Pick<TraceRecorder, 'stats'> | null | undefined;
@@ -39,8 +39,8 @@ export interface ScrapeGauge {
 }
 
 const WINDOWS = [
-  { window: '5h', utilization: (s: StateStore, n: string) => s.utilization5h(n), reset: (s: StateStore, n: string) => s.reset5hSecs(n) },
-  { window: '7d', utilization: (s: StateStore, n: string) => s.utilization7d(n), reset: (s: StateStore, n: string) => s.reset7dSecs(n) },
+  { window: '5h', utilization: (s: CompleteStateStore, n: string) => s.utilization5h(n), reset: (s: CompleteStateStore, n: string) => s.reset5hSecs(n) },
+  { window: '7d', utilization: (s: CompleteStateStore, n: string) => s.utilization7d(n), reset: (s: CompleteStateStore, n: string) => s.reset7dSecs(n) },
 ] as const;
 
 /** Every scrape-time gauge, in the order they are exposed. */

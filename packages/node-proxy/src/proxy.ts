@@ -17,6 +17,7 @@ import {
   recordResponse,
   resolveStrategy,
   soonestAvailableMs,
+  type CompleteStateStore,
   type ExplainValue,
   type FailoverPolicy,
   type FailoverReason,
@@ -106,7 +107,7 @@ export interface ProxyOptions {
 
 /** What a credential factory may use: the proxy's store, log and clock. */
 export interface CredentialContext {
-  readonly store: StateStore;
+  readonly store: CompleteStateStore;
   readonly logger: Logger;
   readonly now: () => number;
 }
@@ -187,8 +188,8 @@ export interface ShuntProxy {
    * every connection.
    */
   close(options?: { readonly graceMs?: number }): Promise<void>;
-  /** The routing state (rate limits, cooldowns, stickiness, pin). */
-  readonly store: StateStore;
+  /** The routing state (rate limits, cooldowns, stickiness, pin), with every optional method (see `completeStore`). */
+  readonly store: CompleteStateStore;
   /** The accounts, in config order. */
   readonly accounts: readonly ProxyAccount[];
   /** The configuration it runs with. */
@@ -950,7 +951,7 @@ function faultMemory(now: () => number): FaultMemory {
  */
 function soonestCapacity(
   accounts: readonly ProxyAccount[],
-  store: StateStore,
+  store: CompleteStateStore,
   faults: FaultMemory,
 ): { readonly account: ProxyAccount; readonly backMs: number } | null {
   let soonest: { account: ProxyAccount; backMs: number } | null = null;
@@ -964,7 +965,7 @@ function soonestCapacity(
 }
 
 /** Why each account is out, for the 503 of a pool where nothing comes back on its own. */
-function unusableReasons(accounts: readonly ProxyAccount[], store: StateStore): string[] {
+function unusableReasons(accounts: readonly ProxyAccount[], store: CompleteStateStore): string[] {
   return accounts.map((account) => {
     const disabled = store.disabledReason(account.name);
     return `${account.name}: ${disabled ?? 'cooling after upstream errors'}`;

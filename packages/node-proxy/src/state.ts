@@ -5,7 +5,7 @@
  * `openState()` returns the store with its lifecycle and health, which the proxy shows in
  * `/status` and `/metrics` and closes at shutdown.
  */
-import { memoryStore, type StateStore } from '@shunt/core';
+import { completeStore, memoryStore, type CompleteStateStore, type StateStore } from '@shunt/core';
 import type { RedisStore } from '@shunt/store-redis';
 import { ConfigError, type ShuntConfig } from './config.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -38,8 +38,8 @@ export type StateStatus =
 
 /** A state store with its lifecycle: what the proxy needs beyond the `StateStore` itself. */
 export interface StateBackend {
-  /** The store the router reads and writes. */
-  readonly store: StateStore;
+  /** The store the router reads and writes, with every optional method (see `completeStore`). */
+  readonly store: CompleteStateStore;
   /** `memory`, `redis`, or `custom` (a store passed in by an embedder). */
   readonly kind: StateStatus['backend'];
   /** For `/status`. */
@@ -112,10 +112,13 @@ export function fileBackend(store: PersistentStore): StateBackend {
   };
 }
 
-/** The backend of a store the proxy did not open: no persistence, always up, nothing to close. */
+/**
+ * The backend of a store the proxy did not open: no persistence, always up, nothing to close. A
+ * store with only the required methods gets core's fallbacks for the rest.
+ */
 export function plainBackend(store: StateStore, kind: 'memory' | 'custom'): StateBackend {
   return {
-    store,
+    store: completeStore(store),
     kind,
     status: () => (kind === 'memory' ? { backend: 'memory', path: null, last_saved_ms: null, last_error: null } : { backend: 'custom' }),
     up: () => true,

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { memoryStore, type RateLimitInfo, type StateStore } from '@shunt/core';
+import { memoryStore, type CompleteStateStore, type RateLimitInfo, type StateStore } from '@shunt/core';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import {
   NO_COOLDOWN,
@@ -199,8 +199,8 @@ export interface SingleFlightResult<T> {
   readonly leader: boolean;
 }
 
-/** A {@link StateStore} shared through Redis, with its lifecycle, health and cross-instance locks. */
-export interface RedisStore extends StateStore {
+/** A {@link StateStore} shared through Redis (every optional method included), with its lifecycle, health and cross-instance locks. */
+export interface RedisStore extends CompleteStateStore {
   /** This instance's id in pub/sub messages. */
   readonly instanceId: string;
   /**

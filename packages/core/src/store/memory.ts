@@ -1,17 +1,11 @@
 /**
  * @module
- * `memoryStore()`: the in-process {@link StateStore}, on an injected clock, bounded, and
+ * `memoryStore()`: the in-process `StateStore`, with every optional method,, on an injected clock, bounded, and
  * serialisable to plain JSON.
  */
-import {
-  cappedResetSecs,
-  isOnOverage,
-  isWindowExhausted,
-  MAX_COOLDOWN_MS,
-  mergeRateLimitInfo,
-  type RateLimitInfo,
-} from '../rate-limits.js';
-import type { StateStore } from './types.js';
+import { MAX_COOLDOWN_MS, mergeRateLimitInfo, type RateLimitInfo } from '../rate-limits.js';
+import { isExhaustedAt, resetSecsAt, utilizationAt } from './readings.js';
+import type { CompleteStateStore } from './types.js';
 
 /** Options for {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -53,10 +47,8 @@ export interface MemoryStoreSnapshot {
   readonly roundRobin: number;
 }
 
-/** A {@link StateStore} that lives in process memory and can be saved and restored as JSON. */
-export interface MemoryStore extends StateStore {
-  /** Always present on a memory store (see {@link StateStore.recordFault}). */
-  recordFault(name: string, requestKey: string, windowMs: number): number;
+/** A {@link CompleteStateStore} that lives in process memory and can be saved and restored as JSON. */
+export interface MemoryStore extends CompleteStateStore {
   /**
    * A plain-JSON copy of everything worth keeping (expired sticky entries and cooldowns dropped;
    * fault counts, which matter for a minute at most, are left out).
@@ -72,7 +64,7 @@ export interface MemoryStore extends StateStore {
 }
 
 /**
- * Create an in-memory {@link StateStore}.
+ * Create an in-memory {@link MemoryStore}: every `StateStore` method, plus snapshot and restore.
  *
  * @example
  * ```ts
@@ -118,24 +110,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return state;
   };
 
-  const liveReset = (reset: number | undefined): number | null =>
-    reset !== undefined && reset * 1000 > now() ? reset : null;
-
-  /**
-   * A window's utilization: 0 once its (capped) reset has passed, at least 1 while it is rejected
-   * but served on overage. Runs for every candidate of every pick: the usual record (no overage)
-   * costs a lookup of the reset and one comparison.
-   */
-  const windowUtilization = (info: RateLimitInfo, window: '5h' | '7d'): number => {
-    const reset = window === '5h' ? info.reset5hSecs : info.reset7dSecs;
-    // A window whose reset has passed has rolled over: whatever it said is stale.
-    if (reset !== undefined && (cappedResetSecs(info, window) as number) * 1000 <= now()) return 0;
-    const utilization = (window === '5h' ? info.utilization5h : info.utilization7d) ?? 0;
-    const overage = info.overageStatus;
-    if (overage === undefined || utilization >= 1 || (overage !== 'allowed' && overage !== 'allowed_warning')) return utilization;
-    return isWindowExhausted(info, window, now()) ? 1 : utilization;
-  };
-
   const store: MemoryStore = {
     now: () => now(),
 
@@ -148,31 +122,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
 
     isExhausted(name) {
       const info = accounts.get(name)?.rateLimits;
-      if (info === undefined) return false;
-      // Statuses first: the usual record has none rejected, and needs no clock.
-      if (!isRejected(info.status5h) && !isRejected(info.status7d)) return false;
-      const t = now();
-      if (!isWindowExhausted(info, '5h', t) && !isWindowExhausted(info, '7d', t)) return false;
-      // A rejected window Anthropic still serves on overage: the account answers (at a cost), so it
-      // stays eligible, and reads as full (utilization ≥ 1) so every strategy leaves it for last.
-      return !isOnOverage(info, t);
+      return info !== undefined && isExhaustedAt(info, now());
     },
 
     utilization5h: (name) => {
       const info = accounts.get(name)?.rateLimits;
-      return info === undefined ? 0 : windowUtilization(info, '5h');
+      return info === undefined ? 0 : utilizationAt(info, '5h', now());
     },
     utilization7d: (name) => {
       const info = accounts.get(name)?.rateLimits;
-      return info === undefined ? 0 : windowUtilization(info, '7d');
+      return info === undefined ? 0 : utilizationAt(info, '7d', now());
     },
     reset5hSecs: (name) => {
       const info = accounts.get(name)?.rateLimits;
-      return info === undefined ? null : liveReset(cappedResetSecs(info, '5h'));
+      return info === undefined ? null : resetSecsAt(info, '5h', now());
     },
     reset7dSecs: (name) => {
       const info = accounts.get(name)?.rateLimits;
-      return info === undefined ? null : liveReset(cappedResetSecs(info, '7d'));
+      return info === undefined ? null : resetSecsAt(info, '7d', now());
     },
     rateLimits(name) {
       const info = accounts.get(name)?.rateLimits;
@@ -405,11 +372,6 @@ interface StickyEntry {
   older: StickyEntry | null;
   /** The entry routed just after this one, or null for the newest. */
   newer: StickyEntry | null;
-}
-
-function isRejected(status: string | undefined): boolean {
-  // Anthropic sends `rejected`; the Rust shunt synthesised `exhausted` for other providers.
-  return status === 'rejected' || status === 'exhausted';
 }
 
 /** Whether a window of `previous` had reset by `updatedMs` (mergeRateLimitInfo drops such a window). */

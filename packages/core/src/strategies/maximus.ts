@@ -3,7 +3,7 @@
  * Maximus: the time-weighted dual-window scorer (the default strategy).
  */
 import { WINDOW_5H_SECS, WINDOW_7D_SECS } from '../rate-limits.js';
-import type { StateStore } from '../store/types.js';
+import type { CompleteStateStore } from '../store/types.js';
 import type { Strategy } from './types.js';
 
 /**
@@ -42,11 +42,11 @@ export const maximus: Strategy = {
   },
 };
 
-function health5h(store: StateStore, name: string, nowSecs: number): number {
+function health5h(store: CompleteStateStore, name: string, nowSecs: number): number {
   return health(store.utilization5h(name), store.reset5hSecs(name), nowSecs, WINDOW_5H_SECS);
 }
 
-function health7d(store: StateStore, name: string, nowSecs: number): number {
+function health7d(store: CompleteStateStore, name: string, nowSecs: number): number {
   return health(store.utilization7d(name), store.reset7dSecs(name), nowSecs, WINDOW_7D_SECS);
 }
 

@@ -2,7 +2,7 @@
  * @module
  * The {@link Strategy} seam: how one account is chosen among the eligible candidates.
  */
-import type { StateStore } from '../store/types.js';
+import type { CompleteStateStore } from '../store/types.js';
 
 /** Anything with a name can be routed to; the router hands the same object back. */
 export interface Account {
@@ -12,8 +12,11 @@ export interface Account {
 
 /** What a strategy may look at when it chooses. */
 export interface StrategyContext {
-  /** The store holding every account's windows, cooldowns and the round-robin counter. */
-  readonly store: StateStore;
+  /**
+   * The store holding every account's windows, cooldowns and the round-robin counter, with every
+   * optional method present (`pickAccount` hands strategies `completeStore(store)`).
+   */
+  readonly store: CompleteStateStore;
   /** The decision's instant, in epoch milliseconds (the store's clock). */
   readonly nowMs: number;
   /** Horizon under which a window counts as "expiring soon" (Reaper), in seconds. */

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { WINDOW_5H_SECS, WINDOW_7D_SECS, type RateLimitInfo } from '../rate-limits.js';
 import { memoryStore, type MemoryStore } from '../store/memory.js';
-import type { StateStore } from '../store/types.js';
+import type { CompleteStateStore } from '../store/types.js';
 import type { Account } from '../strategies/types.js';
 
 /** What one account's store entry holds in a scenario. */
@@ -183,14 +183,14 @@ export function eligibleNames(scenario: PoolScenario, nowMs: number = scenario.n
  * The eligible accounts a strategy's pick lands on: those with no full window (utilization ≥ 1, as
  * the store reads it), or every eligible account when all of them (or none) have one.
  */
-export function offeredNames(scenario: PoolScenario, store: StateStore, nowMs: number = scenario.nowMs): string[] {
+export function offeredNames(scenario: PoolScenario, store: CompleteStateStore, nowMs: number = scenario.nowMs): string[] {
   const eligible = eligibleNames(scenario, nowMs);
   const roomy = eligible.filter((name) => !isFullIn(store, name));
   return roomy.length === 0 ? eligible : roomy;
 }
 
 /** Whether the store reads a window of the account as full (utilization ≥ 1). */
-export function isFullIn(store: StateStore, name: string): boolean {
+export function isFullIn(store: CompleteStateStore, name: string): boolean {
   return store.utilization5h(name) >= 1 || store.utilization7d(name) >= 1;
 }
 

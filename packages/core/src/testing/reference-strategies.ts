@@ -6,7 +6,7 @@
  * from the code's single-pass loops, so the laws compare the code with the documentation instead
  * of with itself (`explain()` shares its helpers with `pick()`).
  */
-import type { StateStore } from '../store/types.js';
+import type { CompleteStateStore } from '../store/types.js';
 import type { Account } from '../strategies/types.js';
 
 /** The four numbers every strategy reads for one account (docs/strategies.md's table). */
@@ -31,7 +31,7 @@ export interface ReferenceInput {
 export type ReferencePick = <A extends Account>(candidates: readonly [A, ...A[]], input: ReferenceInput) => A;
 
 /** The windows of `name` as the store reports them. */
-export function windowsIn(store: StateStore, name: string): Windows {
+export function windowsIn(store: CompleteStateStore, name: string): Windows {
   return {
     u5: store.utilization5h(name),
     u7: store.utilization7d(name),

@@ -3,10 +3,18 @@
  * every store implementation (memory, Redis-backed, …) calls {@link describeStateStore} from its
  * own test file. It checks only what the interface promises, on an injected clock, so it holds for
  * a store whose internals look nothing like `memoryStore`.
+ *
+ * The suite reads and writes through `completeStore(store)`: an optional method the store has is
+ * tested as the store's own, one it lacks as core's fallback, so a store with only the required
+ * methods passes too.
  */
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { RateLimitInfo } from '../rate-limits.js';
-import type { StateStore } from '../store/types.js';
+import { completeStore } from '../store/complete.js';
+import { isExhaustedAt, resetSecsAt, utilizationAt } from '../store/readings.js';
+import type { CompleteStateStore, StateStore } from '../store/types.js';
+import { rateLimitsArb } from './pool-arbitraries.js';
 
 /** A manual clock handed to the store factory: the suite moves time, nothing sleeps. */
 export interface TestClock {
@@ -20,11 +28,6 @@ export interface TestClock {
 export interface DescribeStateStoreOptions {
   /** Register the suite as skipped, e.g. when the backing service is not reachable. */
   readonly skip?: { readonly reason: string } | undefined;
-  /**
-   * The store has no `recordFault` (it is optional): skip its tests, with the reason. A store that
-   * has one must keep its contract.
-   */
-  readonly withoutRecordFault?: { readonly reason: string } | undefined;
 }
 
 /** Where every test's clock starts: 2026-01-01T00:00:00Z (a whole second, so resets line up). */
@@ -34,7 +37,9 @@ const START_SECS = START_MS / 1000;
 /**
  * Register a `describe` block that runs the whole {@link StateStore} contract against stores made
  * by `create`. `create` is called once per test with a fresh clock and must return an empty store
- * reading time from it.
+ * reading time from it. The store needs only the required methods; each optional one it has must
+ * keep the contract, and its readings (`isExhausted`, `utilization5h`, …) must equal what core
+ * derives from `rateLimits`.
  */
 export function describeStateStore(
   name: string,
@@ -47,7 +52,10 @@ export function describeStateStore(
 
   describe.skipIf(skip !== undefined)(title, () => {
     let clock: TestClock;
-    let store: StateStore;
+    /** The store as `create` made it. */
+    let own: StateStore;
+    /** The same store through `completeStore`: its own methods, core's fallbacks for the rest. */
+    let store: CompleteStateStore;
 
     beforeEach(async () => {
       let t = START_MS;
@@ -57,7 +65,9 @@ export function describeStateStore(
           t += ms;
         },
       };
-      store = await create(clock);
+      own = await create(clock);
+      // Throws, naming the method, when a required one is missing or a group is incomplete.
+      store = completeStore(own);
     });
 
     const info = (fields: Omit<RateLimitInfo, 'updatedMs'>): RateLimitInfo => ({ ...fields, updatedMs: clock.now() });
@@ -144,6 +154,28 @@ export function describeStateStore(
         store.updateRateLimits('a', info({ utilization5h: 0.9, reset5hSecs: START_SECS + 60 }));
         expect(store.utilization5h('b')).toBe(0);
         expect(store.rateLimits('b')).toBeNull();
+      });
+    });
+
+    describe('optional readings', () => {
+      it('should read exactly what core derives from rateLimits and now', (context) => {
+        const readings = READINGS.filter((name) => own[name] !== undefined);
+        if (readings.length === 0) context.skip('the store has none: core derives them');
+        let runs = 0;
+        fc.assert(
+          fc.property(rateLimitsArb(clock.now()), fc.integer({ min: -2000, max: 8 * 86_400_000 }), (record, laterMs) => {
+            // A fresh account per run, on a clock that only moves forward (stores may not go back).
+            const name = `reading-${String(runs++)}`;
+            const shift = clock.now() - record.updatedMs;
+            store.updateRateLimits(name, shiftRecord(record, shift));
+            clock.advance(Math.max(0, laterMs));
+            const info = store.rateLimits(name);
+            expect(info).not.toBeNull();
+            const derived = derive(info as RateLimitInfo, clock.now());
+            for (const reading of readings) expect({ reading, value: store[reading](name) }).toEqual({ reading, value: derived[reading] });
+          }),
+          { numRuns: 50 },
+        );
       });
     });
 
@@ -234,13 +266,8 @@ export function describeStateStore(
       });
     });
 
-    const faultTitle =
-      options.withoutRecordFault === undefined ? 'recordFault' : `recordFault (skipped: ${options.withoutRecordFault.reason})`;
-    describe.skipIf(options.withoutRecordFault !== undefined)(faultTitle, () => {
-      const recordFault = (name: string, requestKey: string, windowMs = 60_000): number => {
-        if (store.recordFault === undefined) throw new Error('the store has no recordFault; pass withoutRecordFault with a reason');
-        return store.recordFault(name, requestKey, windowMs);
-      };
+    describe('recordFault (optional)', () => {
+      const recordFault = (name: string, requestKey: string, windowMs = 60_000): number => store.recordFault(name, requestKey, windowMs);
 
       it('should count distinct failing requests, each once', () => {
         expect(recordFault('a', 'r1')).toBe(1);
@@ -293,7 +320,7 @@ export function describeStateStore(
       });
     });
 
-    describe('disable', () => {
+    describe('disable (optional)', () => {
       it('should make an account unavailable until enabled, with the reason kept', () => {
         store.disable('a', 'auth failed');
         expect(store.isAvailable('a')).toBe(false);
@@ -385,7 +412,7 @@ export function describeStateStore(
       });
     });
 
-    describe('pinned, last used and round robin', () => {
+    describe('pinned, last used and round robin (optional)', () => {
       it('should pin and unpin', () => {
         expect(store.getPinned()).toBeNull();
         store.setPinned('a');
@@ -419,4 +446,29 @@ export function describeStateStore(
       });
     });
   });
+}
+
+/** The optional readings a store may answer itself, which must equal what core derives. */
+const READINGS = ['isExhausted', 'utilization5h', 'utilization7d', 'reset5hSecs', 'reset7dSecs'] as const;
+
+/** What `completeStore` derives for each reading from a record at `nowMs`. */
+function derive(info: RateLimitInfo, nowMs: number): Record<(typeof READINGS)[number], boolean | number | null> {
+  return {
+    isExhausted: isExhaustedAt(info, nowMs),
+    utilization5h: utilizationAt(info, '5h', nowMs),
+    utilization7d: utilizationAt(info, '7d', nowMs),
+    reset5hSecs: resetSecsAt(info, '5h', nowMs),
+    reset7dSecs: resetSecsAt(info, '7d', nowMs),
+  };
+}
+
+/** The record moved `shiftMs` later in time: its resets and its `updatedMs`. */
+function shiftRecord(info: RateLimitInfo, shiftMs: number): RateLimitInfo {
+  const shiftSecs = Math.floor(shiftMs / 1000);
+  return {
+    ...info,
+    ...(info.reset5hSecs === undefined ? {} : { reset5hSecs: info.reset5hSecs + shiftSecs }),
+    ...(info.reset7dSecs === undefined ? {} : { reset7dSecs: info.reset7dSecs + shiftSecs }),
+    updatedMs: info.updatedMs + shiftMs,
+  };
 }
