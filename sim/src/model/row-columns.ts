@@ -26,6 +26,8 @@ export interface RowColumns {
   readonly outputTokens: Float64Array;
   readonly cacheReadTokens: Float64Array;
   readonly cacheCreationTokens: Float64Array;
+  /** Of `cacheCreationTokens`, the 1-hour writes. */
+  readonly cacheCreation1hTokens: Float64Array;
   readonly utilization5h: Float64Array;
   readonly reset5hSecs: Float64Array;
   readonly utilization7d: Float64Array;
@@ -47,6 +49,7 @@ const NUMBER_COLUMNS = [
   'outputTokens',
   'cacheReadTokens',
   'cacheCreationTokens',
+  'cacheCreation1hTokens',
   'utilization5h',
   'reset5hSecs',
   'utilization7d',
@@ -99,13 +102,18 @@ export function createRowColumns(initialCapacity = 1024): RowColumnsBuilder {
       }
       success[i] = row.status === undefined || (row.status >= 200 && row.status <= 299) ? 1 : 0;
       const tokens =
-        row.inputTokens !== undefined || row.outputTokens !== undefined || row.cacheReadTokens !== undefined || row.cacheCreationTokens !== undefined;
+        row.inputTokens !== undefined ||
+        row.outputTokens !== undefined ||
+        row.cacheReadTokens !== undefined ||
+        row.cacheCreationTokens !== undefined ||
+        row.cacheCreation1hTokens !== undefined;
       hasTokens[i] = tokens ? 1 : 0;
       family[i] = MODEL_FAMILIES.indexOf(modelFamily(row.model));
       numbers.inputTokens[i] = row.inputTokens ?? 0;
       numbers.outputTokens[i] = row.outputTokens ?? 0;
       numbers.cacheReadTokens[i] = row.cacheReadTokens ?? 0;
-      numbers.cacheCreationTokens[i] = row.cacheCreationTokens ?? 0;
+      numbers.cacheCreation1hTokens[i] = row.cacheCreation1hTokens ?? 0;
+      numbers.cacheCreationTokens[i] = row.cacheCreationTokens ?? (row.cacheCreation5mTokens ?? 0) + (row.cacheCreation1hTokens ?? 0);
       numbers.utilization5h[i] = row.utilization5h ?? Number.NaN;
       numbers.reset5hSecs[i] = row.reset5hSecs ?? Number.NaN;
       numbers.utilization7d[i] = row.utilization7d ?? Number.NaN;
@@ -127,6 +135,7 @@ export function createRowColumns(initialCapacity = 1024): RowColumnsBuilder {
         outputTokens: view(numbers.outputTokens),
         cacheReadTokens: view(numbers.cacheReadTokens),
         cacheCreationTokens: view(numbers.cacheCreationTokens),
+        cacheCreation1hTokens: view(numbers.cacheCreation1hTokens),
         utilization5h: view(numbers.utilization5h),
         reset5hSecs: view(numbers.reset5hSecs),
         utilization7d: view(numbers.utilization7d),
@@ -154,6 +163,7 @@ export function rowAt(columns: RowColumns, i: number): ReadRow {
     outputTokens: hasTokens ? (columns.outputTokens[i] as number) : undefined,
     cacheReadTokens: hasTokens ? (columns.cacheReadTokens[i] as number) : undefined,
     cacheCreationTokens: hasTokens ? (columns.cacheCreationTokens[i] as number) : undefined,
+    cacheCreation1hTokens: hasTokens ? (columns.cacheCreation1hTokens[i] as number) : undefined,
     utilization5h: value(columns.utilization5h),
     reset5hSecs: value(columns.reset5hSecs),
     utilization7d: value(columns.utilization7d),

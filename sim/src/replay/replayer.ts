@@ -39,6 +39,13 @@ export interface ReplayRequest {
   readonly credits5h: number;
   /** Cost against a weekly window, in credits. */
   readonly credits7d: number;
+  /**
+   * Extra credits, in both windows, when the request lands on an account where its conversation
+   * has no live prompt cache (its cached prefix is written there instead of read). @default 0
+   */
+  readonly cacheMissCredits?: number | undefined;
+  /** How long a served request keeps its conversation's cache live on that account, ms. @default 300000 */
+  readonly cacheTtlMs?: number | undefined;
 }
 
 /** An account of the simulated pool. */
@@ -71,6 +78,8 @@ export interface AttemptEvent<R extends ReplayRequest> {
   readonly attempt: number;
   readonly response: ModelResponse;
   readonly action: ResponseAction;
+  /** False when the conversation's prompt cache was not live on the account (the prefix is written). */
+  readonly cacheHit: boolean;
 }
 
 /** Options for {@link createReplayer}. */
@@ -127,6 +136,8 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
   const metrics = createMetrics({ accounts: models, maxWaitMs: routing.maxWaitMs, timelineStepMs: options.timelineStepMs ?? null });
   const holds = createHeap<Held<R>>((a, b) => a.wakeMs < b.wakeMs || (a.wakeMs === b.wakeMs && a.request.seq < b.request.seq));
   const tried = new Set<string>();
+  const cache = createPromptCacheState(models.length);
+  const indexOf = new Map(models.map((model, i) => [model.name, i]));
   const pickOptions = {
     fingerprint: null as string | null,
     tried,
@@ -156,15 +167,24 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
         return;
       }
       if (session !== null) metrics.picked(stuck === account.name);
-      const response = account.model.respond(clockMs, request.credits5h, request.credits7d);
+      const index = indexOf.get(account.name) as number;
+      const expiries = session === null ? undefined : cache.get(session, clockMs);
+      const cacheHit = expiries === undefined || (expiries[index] as number) > clockMs;
+      const missCredits = cacheHit ? 0 : (request.cacheMissCredits ?? 0);
+      const response = account.model.respond(clockMs, request.credits5h + missCredits, request.credits7d + missCredits);
       // The modelled response is already the { status, headers } classifyResponse reads.
       classifyContext.nowMs = clockMs;
       const action = classifyResponse(response, classifyContext);
       recordResponse(store, account, action, recordOptions);
       attempt++;
-      onAttempt?.({ request, account: account.name, atMs: clockMs, attempt, response, action });
+      onAttempt?.({ request, account: account.name, atMs: clockMs, attempt, response, action, cacheHit });
       if (action.kind === 'success') {
         metrics.served(session, account.name, clockMs, clockMs - request.arrivalMs);
+        if (expiries !== undefined) {
+          // Routing caused the miss when another account still held this conversation's cache.
+          if (!cacheHit && missCredits > 0) metrics.cacheMissed(expiries.some((until, i) => i !== index && until > clockMs), missCredits);
+          expiries[index] = clockMs + (request.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS);
+        }
         return;
       }
       if (action.kind !== 'failover') {
@@ -223,6 +243,38 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
       setClock(end);
       for (const model of models) model.advance(end);
       return { report: metrics.report(strategy.name, requests), timeline: metrics.timeline() };
+    },
+  };
+}
+
+/** Anthropic's default prompt-cache lifetime. */
+const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
+/** No prompt cache outlives this (the longest TTL Anthropic offers is 1 hour). */
+const LONGEST_CACHE_TTL_MS = 60 * 60_000;
+
+/**
+ * Where each conversation's prompt cache is live: per conversation, each account's expiry. Two
+ * generations of maps, the older dropped whole once every cache in it has expired, bound memory
+ * to the conversations of the last two hours.
+ */
+function createPromptCacheState(accounts: number): { get(session: string, nowMs: number): Float64Array } {
+  let current = new Map<string, Float64Array>();
+  let older = new Map<string, Float64Array>();
+  let rotateAtMs = Number.NaN;
+  return {
+    get(session, nowMs) {
+      if (Number.isNaN(rotateAtMs)) rotateAtMs = nowMs + LONGEST_CACHE_TTL_MS;
+      if (nowMs >= rotateAtMs) {
+        older = nowMs - rotateAtMs >= LONGEST_CACHE_TTL_MS ? new Map() : current;
+        current = new Map();
+        rotateAtMs = nowMs + LONGEST_CACHE_TTL_MS;
+      }
+      let expiries = current.get(session);
+      if (expiries === undefined) {
+        expiries = older.get(session) ?? new Float64Array(accounts);
+        current.set(session, expiries);
+      }
+      return expiries;
     },
   };
 }

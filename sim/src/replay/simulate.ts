@@ -143,6 +143,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       requestId: 'requestId' in request ? request.requestId : (request.attempts[0]?.requestId ?? null),
       credits5h: cost.credits5h,
       credits7d: cost.credits7d,
+      cacheMissCredits: cost.cacheMissCredits,
+      cacheTtlMs: cost.cacheTtlMs,
     };
     for (const replayer of replayers) replayer.push(replayRequest);
   };

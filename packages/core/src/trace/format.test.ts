@@ -10,7 +10,7 @@ describe('trace format v1', () => {
   });
 
   it('should write every field in column order, empty cells for missing ones', () => {
-    expect(formatTraceRow({ tsMs: Date.UTC(2026, 0, 5, 9), account: 'work', status: 200 })).toBe('2026-01-05T09:00:00.000Z,,,work,,200,,,,,,,,,,,\n');
+    expect(formatTraceRow({ tsMs: Date.UTC(2026, 0, 5, 9), account: 'work', status: 200 })).toBe('2026-01-05T09:00:00.000Z,,,work,,200,,,,,,,,,,,,,\n');
     expect(
       formatTraceRow({
         tsMs: Date.UTC(2026, 0, 5, 9, 0, 11, 212),
@@ -35,7 +35,7 @@ describe('trace format v1', () => {
   });
 
   it('should quote cells with commas, quotes, line breaks or edge spaces, and write numbers exactly', () => {
-    expect(formatTraceRow({ tsMs: 0, session: 'a,"b"' })).toBe('1970-01-01T00:00:00.000Z,,"a,""b""",,,,,,,,,,,,,,\n');
+    expect(formatTraceRow({ tsMs: 0, session: 'a,"b"' })).toBe('1970-01-01T00:00:00.000Z,,"a,""b""",,,,,,,,,,,,,,,,\n');
     expect(formatTraceRow({ tsMs: 0, model: ' x\ny' })).toContain(',"' + ' x\ny' + '",');
     expect(formatTraceRow({ tsMs: 0, utilization5h: 4e-4, utilization7d: 1 / 3 })).toContain(',0.0004,,,0.3333333333333333,');
   });
