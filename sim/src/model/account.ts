@@ -84,6 +84,12 @@ export interface AccountModel {
   utilization7dAt(atMs: number): number;
   /** Bring the windows forward to `nowMs` (counting weekly quota that expires on the way). */
   advance(nowMs: number): void;
+  /**
+   * Replay a recorded attempt: whether this model would have refused it at `nowMs` (a 429), and,
+   * when the recording says it was served, charge it whatever the model would have answered, so
+   * the model follows the recording instead of drifting from it.
+   */
+  replayRecorded(nowMs: number, credits5h: number, credits7d: number, served: boolean): boolean;
 }
 
 /**
@@ -195,6 +201,17 @@ export function createAccountModel(name: string, capacity: Capacity, startMs: nu
       if (stats.firstExhaustedMs === null && (used5h >= 1 || used7d >= 1)) stats.firstExhaustedMs = nowMs;
       headers(false, false);
       return ok;
+    },
+    replayRecorded(nowMs, credits5h, credits7d, served) {
+      advance(nowMs);
+      const refused = (reset5hMs !== null && used5h >= 1) || (reset7dMs !== null && used7d >= 1);
+      if (served) {
+        if (reset5hMs === null) reset5hMs = Math.ceil(nowMs / 1000) * 1000 + WINDOW_5H_MS;
+        if (reset7dMs === null) reset7dMs = Math.ceil(nowMs / 1000) * 1000 + WINDOW_7D_MS;
+        used5h += credits5h / cap5h;
+        used7d += credits7d / cap7d;
+      }
+      return refused;
     },
     utilization5hAt: (atMs) => (reset5hMs !== null && atMs < reset5hMs ? used5h : 0),
     utilization7dAt: (atMs) => (reset7dMs !== null && atMs < reset7dMs ? used7d : 0),

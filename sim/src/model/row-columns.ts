@@ -18,6 +18,8 @@ export interface RowColumns {
   readonly account: Int32Array;
   /** 1 when the status is 2xx or absent (the request was charged). */
   readonly success: Uint8Array;
+  /** The HTTP status; NaN when not recorded. */
+  readonly status: Float64Array;
   /** 1 when any token column is present. */
   readonly hasTokens: Uint8Array;
   /** Index into MODEL_FAMILIES. */
@@ -45,6 +47,7 @@ export interface RowColumnsBuilder {
 const NUMBER_COLUMNS = [
   'tsMs',
   'recordIndex',
+  'status',
   'inputTokens',
   'outputTokens',
   'cacheReadTokens',
@@ -100,6 +103,7 @@ export function createRowColumns(initialCapacity = 1024): RowColumnsBuilder {
         }
         account[i] = id;
       }
+      numbers.status[i] = row.status ?? Number.NaN;
       success[i] = row.status === undefined || (row.status >= 200 && row.status <= 299) ? 1 : 0;
       const tokens =
         row.inputTokens !== undefined ||
@@ -126,6 +130,7 @@ export function createRowColumns(initialCapacity = 1024): RowColumnsBuilder {
         accountNames,
         tsMs: view(numbers.tsMs),
         recordIndex: view(numbers.recordIndex),
+        status: view(numbers.status),
         request: view(request),
         account: view(account),
         success: view(success),
@@ -158,7 +163,7 @@ export function rowAt(columns: RowColumns, i: number): ReadRow {
     tsMs: columns.tsMs[i] as number,
     account: account === -1 ? undefined : columns.accountNames[account],
     model: MODEL_FAMILIES[columns.family[i] as number],
-    status: columns.success[i] === 1 ? 200 : 429,
+    status: value(columns.status),
     inputTokens: hasTokens ? (columns.inputTokens[i] as number) : undefined,
     outputTokens: hasTokens ? (columns.outputTokens[i] as number) : undefined,
     cacheReadTokens: hasTokens ? (columns.cacheReadTokens[i] as number) : undefined,

@@ -17,6 +17,7 @@ import {
   type ResponseAction,
   type Strategy,
 } from '@shunt/core';
+import { createPromptCacheState } from '../model/prompt-cache.js';
 import { createAccountModel, type AccountModel, type AccountStart, type ModelResponse } from '../model/account.js';
 import type { Capacity } from '../model/plans.js';
 import { createMetrics, type StrategyReport, type TimelinePoint } from '../report/metrics.js';
@@ -249,36 +250,6 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
 
 /** Anthropic's default prompt-cache lifetime. */
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
-/** No prompt cache outlives this (the longest TTL Anthropic offers is 1 hour). */
-const LONGEST_CACHE_TTL_MS = 60 * 60_000;
-
-/**
- * Where each conversation's prompt cache is live: per conversation, each account's expiry. Two
- * generations of maps, the older dropped whole once every cache in it has expired, bound memory
- * to the conversations of the last two hours.
- */
-function createPromptCacheState(accounts: number): { get(session: string, nowMs: number): Float64Array } {
-  let current = new Map<string, Float64Array>();
-  let older = new Map<string, Float64Array>();
-  let rotateAtMs = Number.NaN;
-  return {
-    get(session, nowMs) {
-      if (Number.isNaN(rotateAtMs)) rotateAtMs = nowMs + LONGEST_CACHE_TTL_MS;
-      if (nowMs >= rotateAtMs) {
-        older = nowMs - rotateAtMs >= LONGEST_CACHE_TTL_MS ? new Map() : current;
-        current = new Map();
-        rotateAtMs = nowMs + LONGEST_CACHE_TTL_MS;
-      }
-      let expiries = current.get(session);
-      if (expiries === undefined) {
-        expiries = older.get(session) ?? new Float64Array(accounts);
-        current.set(session, expiries);
-      }
-      return expiries;
-    },
-  };
-}
-
 interface RoutedAccount extends Account {
   readonly model: AccountModel;
 }

@@ -15,6 +15,7 @@ import { createRequestAssembler, type TokenCounts, type TraceRequest } from '../
 import { TraceError } from '../trace/errors.js';
 import { readTrace, type TraceHeader } from '../trace/reader.js';
 import { TRACE_FORMAT_MARKER } from '../trace/columns.js';
+import { createSelfCheck, type Fidelity, type SelfCheck } from './self-check.js';
 import { createReplayer, type AttemptEvent, type PoolAccount, type ReplayRequest, type ReplayResult, type Replayer, type RoutingSettings } from './replayer.js';
 
 /** An account named in `--accounts FILE`. */
@@ -99,6 +100,8 @@ export interface TraceSummary {
   };
   /** What the recording itself shows (upstream 429 rows; requests with no successful attempt). */
   readonly recorded: { readonly rateLimited: number; readonly unserved: number };
+  /** The self-check: the recorded routing replayed through the model (null when no account has a reading). */
+  readonly fidelity: Fidelity | null;
 }
 
 /** Everything a simulation produced. */
@@ -125,6 +128,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   let warmRows = createRowColumns();
   let warmRowCount = 0;
   let replayers: Replayer<ReplayRequest>[] = [];
+  let selfCheck: SelfCheck | undefined;
   let assigner: CostAssigner | undefined;
   let built: Built | undefined;
   let requests = 0;
@@ -164,7 +168,14 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         onAttempt: options.onAttempt === undefined ? undefined : (event) => options.onAttempt?.(strategy.name, event),
       }),
     );
-    for (let i = 0; i < warm.length; i++) feed(warm[i] as WarmRequest, built.warmCosts[i] as RequestCost);
+    selfCheck = createSelfCheck(built.pool, Number.isNaN(startMs) ? 0 : startMs);
+    const columns = warmRows.columns();
+    for (let i = 0; i < warm.length; i++) {
+      const request = warm[i] as WarmRequest;
+      const cost = built.warmCosts[i] as RequestCost;
+      feed(request, cost);
+      selfCheck.push(request.arrivalMs, request.session, rowsOf(columns, request), cost);
+    }
     warm = [];
     warmRows = createRowColumns(1);
   };
@@ -212,7 +223,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         if (warmRowCount >= warmupRows) start();
         return;
       }
-      feed(request, (assigner as CostAssigner).assign(request));
+      const cost = (assigner as CostAssigner).assign(request);
+      feed(request, cost);
+      selfCheck?.push(request.arrivalMs, request.session, request.attempts, cost);
     },
   });
 
@@ -259,6 +272,12 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         calibration: model.calibration,
       },
       recorded: { rateLimited: recordedRateLimited, unserved: recordedUnserved },
+      fidelity:
+        selfCheck?.finish({
+          estimatedShare: requests > 0 ? model.assigner.fallbacks / requests : 0,
+          uncalibrated: model.summaries.filter((a) => a.capacitySource === 'default').map((a) => a.name),
+          r2: model.calibration?.r2 ?? Number.NaN,
+        }) ?? null,
     },
     results,
   };
