@@ -160,6 +160,8 @@ function createTokenPricer(weights: TokenWeights): {
     MODEL_FAMILIES.map((f) => [f, { n: 0, input: 0, output: 0, prefix: 0, fresh: 0, oneHour: 0 }]),
   );
   let estimated = 0;
+  // The longest prompt seen per family: a chain of estimated turns grows no further (clients compact).
+  const longest = new Map<ModelFamily, number>(MODEL_FAMILIES.map((f) => [f, 0]));
   return {
     get estimated() {
       return estimated;
@@ -201,6 +203,7 @@ function createTokenPricer(weights: TokenWeights): {
         mean.prefix += read;
         mean.fresh += fresh;
         mean.oneHour += oneHourShare;
+        if (total > (longest.get(family) as number)) longest.set(family, total);
       } else {
         estimated++;
         const mean = means.get(family) as { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number };
@@ -228,7 +231,7 @@ function createTokenPricer(weights: TokenWeights): {
           conversation = { prefix: 0, input: 0, output: 0, fresh: 0, oneHour: false };
           current.set(session, conversation);
         }
-        conversation.prefix = read + fresh;
+        conversation.prefix = tokens === null ? Math.min(read + fresh, Math.max(read, longest.get(family) as number)) : read + fresh;
         conversation.input = input;
         conversation.output = output;
         conversation.fresh = fresh;
