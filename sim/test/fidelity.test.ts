@@ -21,12 +21,13 @@ type Check = 'capacities' | 'family ratios' | 'self-check' | 'ranking';
 
 /** Scenario checks the model misses today, and why (see the report of issue 11). */
 const KNOWN_GAPS: Readonly<Record<string, readonly Check[]>> = {
-  // Haiku side calls are tiny (a few hundred input tokens, tens of output): its weights are barely identified.
+  // Haiku side calls are tiny (a few hundred input tokens, tens of output): in a trace with few of
+  // them, its cost relative to Sonnet comes out 11 % off.
   'unequal-plans': ['family ratios'],
-  // Recorded 429s at the weekly reset are missed: requests released from a hold carry the wake-up time as ts.
-  'weekly-expiring': ['family ratios', 'self-check'],
-  'cache-1h-sticky': ['family ratios', 'self-check'],
-  // Reaper serves ~2 % fewer in the model than in truth (cost of requests never served in the recording).
+  // 17 of 18 recorded 429s reproduced (94 %): one window fill is a request later in the model.
+  'cache-1h-sticky': ['self-check'],
+  // Reaper serves ~1.6 % fewer in the model than in truth (requests the recording never served
+  // carry estimated costs, still ~20 % high), which drops it from first to last.
   'out-of-order': ['ranking'],
 };
 
@@ -36,18 +37,21 @@ describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
     measure = await measureScenario(dir, name, SCENARIOS[name] as (typeof SCENARIOS)[string]);
   }, 60_000);
   const gaps = KNOWN_GAPS[name] ?? [];
-  const check = (what: Check): typeof it => (gaps.includes(what) ? it.fails : it);
+  const check = (what: Check, title: string, fn: () => void): void => {
+    if (gaps.includes(what)) it.fails(title, fn);
+    else it(title, fn);
+  };
 
-  check('capacities')('should recover every calibrated capacity within 5 %', () => {
+  check('capacities', 'should recover every calibrated capacity within 5 %', () => {
     expect(measure.capacityErrors.length).toBeGreaterThan(0);
     for (const e of measure.capacityErrors) expect(e.error, `${e.account} ${e.window}`).toBeLessThan(0.05);
   });
 
-  check('family ratios')('should recover each family\'s cost relative to Sonnet within 10 %', () => {
+  check('family ratios', "should recover each family's cost relative to Sonnet within 10 %", () => {
     for (const e of measure.familyRatioErrors) expect(e.error, e.family).toBeLessThan(0.1);
   });
 
-  check('self-check')('should reproduce the recorded 429s in its self-check', () => {
+  check('self-check', 'should reproduce the recorded 429s in its self-check', () => {
     const fidelity = measure.result.trace.fidelity;
     expect(fidelity).not.toBeNull();
     if (fidelity === null) return;
@@ -60,7 +64,7 @@ describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
     expect(fidelity.good).toBe(true);
   });
 
-  check('ranking')('should rank the strategies as the true-cost replay does', () => {
+  check('ranking', 'should rank the strategies as the true-cost replay does', () => {
     expect(measure.simRanking).toEqual(measure.truthRanking);
   });
 });

@@ -190,6 +190,8 @@ interface GroupSums {
 
 interface Segment {
   resetSecs: number;
+  /** When the baseline reading was taken. */
+  readonly baseTsMs: number;
   baseUtilization: number;
   lastUtilization: number;
   /** The reading the current step started from. */
@@ -277,6 +279,7 @@ function observe(
     // The row that opens a segment is its baseline: its own cost is already inside it.
     segments.set(key, {
       resetSecs,
+      baseTsMs: tsMs,
       baseUtilization: utilization,
       lastUtilization: utilization,
       stepUtilization: utilization,
@@ -287,6 +290,10 @@ function observe(
     return;
   }
   const open = segment as Segment;
+  // Charged in the same instant as the baseline and reading the same: either it came first and
+  // its cost is inside the baseline (the tie hides the order), or its cost is below one rounding
+  // step. Adding it would offset every later reading of the window by a whole request.
+  if (tsMs === open.baseTsMs && utilization === open.baseUtilization) return;
   if (features !== null) addInto(open.charged, features);
   open.lastUtilization = utilization;
   // Every reading counts: a one-hour recording has few, and the sums cost the same either way.

@@ -160,6 +160,11 @@ function createTokenPricer(weights: TokenWeights): {
     MODEL_FAMILIES.map((f) => [f, { n: 0, input: 0, output: 0, prefix: 0, fresh: 0, oneHour: 0 }]),
   );
   let estimated = 0;
+  // New prompt tokens per turn, from recorded hits only: a recorded miss cannot tell its new
+  // tokens from its prefix when the conversation's previous request is unknown.
+  const freshPerTurn = new Map<ModelFamily, { n: number; sum: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, sum: 0 }]));
+  // A conversation's first request: what an unseen conversation's first turn is estimated at.
+  const firstTurn = new Map<ModelFamily, { n: number; sum: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, sum: 0 }]));
   // The longest prompt seen per family: a chain of estimated turns grows no further (clients compact).
   const longest = new Map<ModelFamily, number>(MODEL_FAMILIES.map((f) => [f, 0]));
   return {
@@ -204,15 +209,41 @@ function createTokenPricer(weights: TokenWeights): {
         mean.fresh += fresh;
         mean.oneHour += oneHourShare;
         if (total > (longest.get(family) as number)) longest.set(family, total);
+        if (session !== null && conversation === undefined) {
+          const first = firstTurn.get(family) as { n: number; sum: number };
+          first.n++;
+          first.sum += total;
+        }
+        if (tokens.cacheRead > 0) {
+          const turn = freshPerTurn.get(family) as { n: number; sum: number };
+          turn.n++;
+          turn.sum += fresh;
+        }
       } else {
         estimated++;
         const mean = means.get(family) as { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number };
-        if (conversation !== undefined) {
+        const turn = freshPerTurn.get(family) as { n: number; sum: number };
+        if (conversation !== undefined && mean.n > 0) {
+          // The conversation's prompt so far is the prefix; what a turn adds is typical of the family.
+          input = mean.input / mean.n;
+          output = mean.output / mean.n;
+          read = conversation.prefix;
+          fresh = turn.n > 0 ? turn.sum / turn.n : mean.fresh / mean.n;
+          oneHourShare = conversation.oneHour ? 1 : 0;
+        } else if (conversation !== undefined) {
           input = conversation.input;
           output = conversation.output;
           read = conversation.prefix;
           fresh = conversation.fresh;
           oneHourShare = conversation.oneHour ? 1 : 0;
+        } else if (session !== null && mean.n > 0 && (firstTurn.get(family) as { n: number }).n > 0) {
+          // An unseen conversation starts here: nothing of it is cached anywhere yet.
+          const first = firstTurn.get(family) as { n: number; sum: number };
+          input = mean.input / mean.n;
+          output = mean.output / mean.n;
+          read = 0;
+          fresh = first.sum / first.n;
+          oneHourShare = mean.oneHour / mean.n;
         } else if (mean.n > 0) {
           input = mean.input / mean.n;
           output = mean.output / mean.n;
