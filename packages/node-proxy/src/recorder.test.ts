@@ -138,6 +138,27 @@ describe('usage scanners', () => {
     none.push(Buffer.from('{"type":"error"}'));
     expect(none.tokens()).toEqual({});
   });
+
+  it('should read the cache writes by lifetime when usage splits them', () => {
+    const json = jsonUsageScanner();
+    const usage = {
+      input_tokens: 4,
+      output_tokens: 90,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 30_000,
+      cache_creation: { ephemeral_5m_input_tokens: 1_000, ephemeral_1h_input_tokens: 29_000 },
+    };
+    json.push(Buffer.from(JSON.stringify({ type: 'message', content: [], usage })));
+    json.end();
+    expect(json.tokens()).toEqual({
+      inputTokens: 4,
+      outputTokens: 90,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 30_000,
+      cacheCreation5mTokens: 1_000,
+      cacheCreation1hTokens: 29_000,
+    });
+  });
 });
 
 describe('trace fields', () => {

@@ -277,6 +277,8 @@ export interface UsageTokens {
   outputTokens?: number;
   cacheReadTokens?: number;
   cacheCreationTokens?: number;
+  cacheCreation5mTokens?: number;
+  cacheCreation1hTokens?: number;
 }
 
 /** Watches response bytes go by (unchanged) and reads the token usage out of them. */
@@ -409,6 +411,13 @@ function readUsage(usage: unknown, into: UsageTokens): void {
   if (cacheRead !== undefined) into.cacheReadTokens = cacheRead;
   const cacheCreation = count(u['cache_creation_input_tokens']);
   if (cacheCreation !== undefined) into.cacheCreationTokens = cacheCreation;
+  // The split by cache lifetime, when the API gives it: 1-hour writes cost more and live longer.
+  const split = u['cache_creation'];
+  if (typeof split !== 'object' || split === null) return;
+  const fiveMinutes = count((split as Record<string, unknown>)['ephemeral_5m_input_tokens']);
+  if (fiveMinutes !== undefined) into.cacheCreation5mTokens = fiveMinutes;
+  const oneHour = count((split as Record<string, unknown>)['ephemeral_1h_input_tokens']);
+  if (oneHour !== undefined) into.cacheCreation1hTokens = oneHour;
 }
 
 function count(value: unknown): number | undefined {

@@ -144,6 +144,7 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
     tried,
     strategy,
     stickyTtlMs: routing.stickyTtlMs,
+    promptCacheTtlMs: 0,
     expirySoonSecs: routing.expirySoonSecs,
   };
   // One context and one set of record options, updated per call: core reads them and keeps nothing.
@@ -158,6 +159,8 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
     if (tried.size > 0) tried.clear();
     const session = request.session;
     pickOptions.fingerprint = session;
+    // As the proxy does: a request that caches for an hour sticks at least that long.
+    pickOptions.promptCacheTtlMs = (request.cacheTtlMs ?? 0) >= ONE_HOUR_MS ? ONE_HOUR_MS : 0;
     recordOptions.requestKey = request.requestId ?? `#${String(request.seq)}`;
     let attempt = 0;
     for (;;) {
@@ -248,6 +251,7 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
   };
 }
 
+const ONE_HOUR_MS = 3_600_000;
 /** Anthropic's default prompt-cache lifetime. */
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
 interface RoutedAccount extends Account {
