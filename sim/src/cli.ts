@@ -120,7 +120,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(formatJsonReport(toJsonReport(result, settings)));
     } else {
       const color = process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined;
-      process.stdout.write(formatTable(result, { color }));
+      process.stdout.write(formatTable(result, { color, routing }));
     }
     return 0;
   } catch (error) {

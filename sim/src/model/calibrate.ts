@@ -57,6 +57,11 @@ export interface Calibration {
   readonly weightErrors: TokenWeights;
   /** False when the data were too few to fit weights: they are list prices, only capacities were fitted. */
   readonly weightsFitted: boolean;
+  /**
+   * Relative uncertainty of what the trace's tokens cost: each weight's error weighted by the
+   * credits it prices (a weight the trace barely uses hardly matters). NaN when weights were not fitted.
+   */
+  readonly costError: number;
   /** Per group, in first-seen order. */
   readonly groups: ReadonlyMap<string, GroupCalibration>;
   /** R² over every group's 5-minute-step 5-hour changes. */
@@ -105,11 +110,14 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
   };
   fitInverses();
   let covariance: Float64Array | null = null;
+  // Features held at list price (no data, or a fit that came out negative): no error to report.
+  let pinned: readonly boolean[] = informed.map((v) => !v);
   if (weightsFitted) {
     const rounds = options.rounds ?? 200;
     for (let round = 0; round < rounds; round++) {
       const next = fitWeights(usable, inverse, w, prior, informed);
       covariance = next.inverse;
+      pinned = next.pinned;
       const moved = maxRelativeChange(w, next.w);
       w = next.w;
       fitInverses();
@@ -129,10 +137,20 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
   const dof = samples5h - (weightsFitted ? informedCount : 0) - usable.length;
   const sigma2 = dof > 0 ? Math.max(0, sse) / dof : Number.NaN;
   const weightErrors = w.map((value, k) => {
-    if (covariance === null || !informed[k] || !(value > 0)) return Number.NaN;
+    if (covariance === null || !informed[k] || pinned[k] === true || !(value > 0)) return Number.NaN;
     // The covariance was of the unscaled weights, at unit capacity scale.
     return Math.sqrt(sigma2 * (covariance[k * n + k] as number)) * scale / value;
   });
+
+  let pricedError = 0;
+  let priced = 0;
+  for (let k = 0; k < n; k++) {
+    const credits = (w[k] as number) * (total[k] as number);
+    priced += credits;
+    const error = weightErrors[k] as number;
+    if (Number.isFinite(error)) pricedError += credits * error;
+  }
+  const costError = weightsFitted && priced > 0 ? pricedError / priced : Number.NaN;
 
   const groups = new Map<string, GroupCalibration>();
   let qualitySse = 0;
@@ -161,6 +179,7 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
     weights: vectorToWeights(w),
     weightErrors: vectorToWeights(weightErrors),
     weightsFitted,
+    costError,
     groups,
     r2: qualitySst > 0 ? 1 - qualitySse / qualitySst : Number.NaN,
     samples,
@@ -357,7 +376,7 @@ function fitWeights(
   current: readonly number[],
   prior: readonly number[],
   informed: readonly boolean[],
-): { w: number[]; inverse: Float64Array | null } {
+): { w: number[]; inverse: Float64Array | null; pinned: readonly boolean[] } {
   const n = FEATURE_COUNT;
   const a = new Float64Array(n * n);
   const b = new Float64Array(n);
@@ -370,7 +389,7 @@ function fitWeights(
   }
   let trace = 0;
   for (let k = 0; k < n; k++) trace += a[k * n + k] as number;
-  if (!(trace > 0)) return { w: [...current], inverse: null };
+  if (!(trace > 0)) return { w: [...current], inverse: null, pinned: informed.map((v) => !v) };
   // The prior in the current weights' scale, so holding a feature there does not bias the others.
   const priorScale = scaleBetween(current, prior, informed);
   const fixed = informed.map((v) => !v);
@@ -395,12 +414,12 @@ function fitWeights(
       r[k] = (r[k] as number) + ridge * target;
     }
     const solved = solve(m, r, n);
-    if (solved === null) return { w: [...current], inverse: null };
+    if (solved === null) return { w: [...current], inverse: null, pinned: fixed };
     const negative = solved.findIndex((value, k) => !fixed[k] && !(value > 0));
-    if (negative === -1) return { w: solved, inverse: invert(m, n) };
+    if (negative === -1) return { w: solved, inverse: invert(m, n), pinned: fixed };
     fixed[negative] = true;
   }
-  return { w: [...current], inverse: null };
+  return { w: [...current], inverse: null, pinned: fixed };
 }
 
 /** The factor that best maps `prior` onto `w` over the informed features. */

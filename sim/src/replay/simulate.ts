@@ -16,6 +16,7 @@ import { TraceError } from '../trace/errors.js';
 import { readTrace, type TraceHeader } from '../trace/reader.js';
 import { TRACE_FORMAT_MARKER } from '../trace/columns.js';
 import { createSelfCheck, type Fidelity, type SelfCheck } from './self-check.js';
+import type { StrategyReport } from '../report/metrics.js';
 import { createReplayer, type AttemptEvent, type PoolAccount, type ReplayRequest, type ReplayResult, type Replayer, type RoutingSettings } from './replayer.js';
 
 /** An account named in `--accounts FILE`. */
@@ -59,6 +60,11 @@ export interface SimulateOptions {
   readonly onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
   /** Non-fatal problems, one line each. */
   readonly onWarning?: ((message: string) => void) | undefined;
+  /**
+   * Also replay every strategy on a pessimistic and an optimistic pool (capacities and costs moved
+   * by twice the calibration's error), to say whether the ranking holds. @default true
+   */
+  readonly robustness?: boolean | undefined;
   /** Every replayed attempt, with the strategy that made it (for comparing with the recorded picks). */
   readonly onAttempt?: ((strategy: string, event: AttemptEvent<ReplayRequest>) => void) | undefined;
 }
@@ -102,13 +108,30 @@ export interface TraceSummary {
   readonly recorded: { readonly rateLimited: number; readonly unserved: number };
   /** The self-check: the recorded routing replayed through the model (null when no account has a reading). */
   readonly fidelity: Fidelity | null;
+  /** The prompt-cache lifetime the trace shows: 1 hour when any response wrote 1-hour cache entries, else 5 minutes. */
+  readonly cacheTtlMs: number;
+}
+
+/** The replays on pools moved by the model's uncertainty. */
+export interface Robustness {
+  /** How far each account's capacity was moved, relative (both directions), with costs folded in. */
+  readonly moved: Readonly<Record<string, number>>;
+  /** Every strategy on smaller pools (capacities down, costs up). */
+  readonly pessimistic: readonly StrategyReport[];
+  /** Every strategy on larger pools. */
+  readonly optimistic: readonly StrategyReport[];
 }
 
 /** Everything a simulation produced. */
 export interface SimulationResult {
   readonly trace: TraceSummary;
   readonly results: readonly ReplayResult[];
+  /** Null when disabled. */
+  readonly robustness: Robustness | null;
 }
+
+/** The relative capacity error assumed for an account whose capacity is a plan default. */
+export const UNCALIBRATED_CAPACITY_ERROR = 0.25;
 
 /** Default warm-up: enough for a stable calibration, small enough to bound memory. */
 export const DEFAULT_WARMUP_ROWS = 100_000;
@@ -129,6 +152,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   let warmRowCount = 0;
   let replayers: Replayer<ReplayRequest>[] = [];
   let selfCheck: SelfCheck | undefined;
+  let perturbed: Array<{ moved: Record<string, number>; pessimistic: Replayer<ReplayRequest>[]; optimistic: Replayer<ReplayRequest>[] }> = [];
   let assigner: CostAssigner | undefined;
   let built: Built | undefined;
   let requests = 0;
@@ -136,6 +160,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   let endMs = Number.NEGATIVE_INFINITY;
   let recordedRateLimited = 0;
   let recordedUnserved = 0;
+  let oneHourCache = false;
   let lateRows = 0;
   const unknownAccounts = new Set<string>();
 
@@ -151,6 +176,10 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       cacheTtlMs: cost.cacheTtlMs,
     };
     for (const replayer of replayers) replayer.push(replayRequest);
+    for (const set of perturbed) {
+      for (const replayer of set.pessimistic) replayer.push(replayRequest);
+      for (const replayer of set.optimistic) replayer.push(replayRequest);
+    }
   };
 
   const start = (): void => {
@@ -169,6 +198,17 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       }),
     );
     selfCheck = createSelfCheck(built.pool, Number.isNaN(startMs) ? 0 : startMs);
+    if (options.robustness !== false) {
+      const moved = uncertainty(built);
+      const replayOn = (sign: 1 | -1): Replayer<ReplayRequest>[] => {
+        const pool = built!.pool.map((a) => {
+          const factor = Math.max(0.1, 1 + sign * 2 * (moved[a.name] ?? 0));
+          return { ...a, capacity: { window5hCredits: a.capacity.window5hCredits * factor, window7dCredits: a.capacity.window7dCredits * factor } };
+        });
+        return options.strategies.map((strategy) => createReplayer({ strategy, pool, routing, startMs: Number.isNaN(startMs) ? 0 : startMs }));
+      };
+      perturbed = [{ moved, pessimistic: replayOn(-1), optimistic: replayOn(1) }];
+    }
     const columns = warmRows.columns();
     for (let i = 0; i < warm.length; i++) {
       const request = warm[i] as WarmRequest;
@@ -197,6 +237,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         // Rows without an account are the proxy answering the client itself, not an upstream 429.
         if (row.status === 429 && row.account !== undefined) recordedRateLimited++;
         if (row.status === undefined || (row.status >= 200 && row.status <= 299)) served = true;
+        if ((row.cacheCreation1hTokens ?? 0) > 0) oneHourCache = true;
         if (row.account !== undefined && built !== undefined && !built.known.has(row.account) && !unknownAccounts.has(row.account)) {
           unknownAccounts.add(row.account);
           if (built.pool.length > 0 && options.pool.kind === 'trace') {
@@ -248,6 +289,15 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   if (warming) start();
 
   const results = replayers.map((replayer) => replayer.finish(endMs));
+  const set = perturbed[0];
+  const robustness: Robustness | null =
+    set === undefined
+      ? null
+      : {
+          moved: set.moved,
+          pessimistic: set.pessimistic.map((replayer) => replayer.finish(endMs).report),
+          optimistic: set.optimistic.map((replayer) => replayer.finish(endMs).report),
+        };
   const model = built as Built;
   const skippedSamples = read.skippedSamples.map((e) => e.message);
   return {
@@ -278,9 +328,34 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
           uncalibrated: model.summaries.filter((a) => a.capacitySource === 'default').map((a) => a.name),
           r2: model.calibration?.r2 ?? Number.NaN,
         }) ?? null,
+      cacheTtlMs: oneHourCache ? 3_600_000 : 300_000,
     },
     results,
+    robustness,
   };
+}
+
+/**
+ * How far each account's capacity is uncertain, relative, with the cost uncertainty folded in
+ * (costs up by e is capacities down by about e): the calibration's standard errors, or
+ * {@link UNCALIBRATED_CAPACITY_ERROR} for a plan default.
+ */
+function uncertainty(built: Built): Record<string, number> {
+  const out: Record<string, number> = {};
+  const costError = built.calibration?.costError;
+  for (const account of built.summaries) {
+    const group = built.calibration?.groups.get(account.name) ?? built.calibration?.groups.get(`account:${account.name}`) ?? built.calibration?.groups.get(`plan:${account.plan}`);
+    const capacityError =
+      account.capacitySource === 'calibrated' && group !== undefined
+        ? Math.max(finiteOr0(group.capacityError.window5h), finiteOr0(group.capacityError.window7d))
+        : UNCALIBRATED_CAPACITY_ERROR;
+    out[account.name] = capacityError + (costError !== undefined && Number.isFinite(costError) ? costError : 0);
+  }
+  return out;
+}
+
+function finiteOr0(value: number): number {
+  return Number.isFinite(value) ? value : 0;
 }
 
 interface Built {

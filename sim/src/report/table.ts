@@ -3,7 +3,9 @@
  * The terminal report: a summary of the trace and the model, then the strategies side by side
  * with the best value in each column marked.
  */
+import type { RoutingSettings } from '../replay/replayer.js';
 import type { SimulationResult } from '../replay/simulate.js';
+import { assess } from './assessment.js';
 import { bestIndexes, COLUMNS, int, percent, shortTime } from './columns.js';
 import type { StrategyReport } from './metrics.js';
 
@@ -11,21 +13,30 @@ import type { StrategyReport } from './metrics.js';
 export interface TableOptions {
   /** Colour the best values (ANSI). @default false */
   readonly color?: boolean | undefined;
+  /** The routing settings of the run (for the sticky-TTL advice). @default the proxy's defaults */
+  readonly routing?: RoutingSettings | undefined;
 }
 
 /** The full terminal report. */
 export function formatTable(result: SimulationResult, options: TableOptions = {}): string {
   const color = options.color ?? false;
+  const assessment = assess(result, options.routing ?? DEFAULT_ROUTING);
   const lines: string[] = [];
   lines.push(...summary(result));
+  if (assessment.fidelityLine !== null) lines.push(assessment.fidelityLine);
   lines.push('');
   lines.push(...comparison(result.results.map((r) => r.report), color));
+  lines.push('');
+  lines.push(assessment.verdictLine);
+  lines.push(assessment.stickyTtl.line);
   lines.push('');
   lines.push(...perAccount(result));
   lines.push('');
   lines.push(...legend());
   return `${lines.join('\n')}\n`;
 }
+
+const DEFAULT_ROUTING: RoutingSettings = { stickyTtlMs: 600_000, expirySoonSecs: 1_800, maxWaitMs: 600_000 };
 
 function summary(result: SimulationResult): string[] {
   const { trace } = result;
@@ -89,8 +100,8 @@ function perAccount(result: SimulationResult): string[] {
 function legend(): string[] {
   return [
     'after hold: served after waiting for an account; hold: total and p50/p95/max over held requests (– when none was held); dry min: minutes with',
-    'every account unavailable while a request waited; switches: requests whose conversation last ran on another',
-    'account (prompt-cache misses); sticky: picks decided by the conversation\'s sticky account; wk expired: weekly',
+    'every account unavailable while requests arrived (held, or refused at once when none would return within --max-wait); cache misses: requests that paid their cached prefix again because',
+    'routing moved them off the account holding it, and what that cost; sticky: picks decided by the conversation\'s sticky account; wk expired: weekly',
     'quota (share of the pool\'s) that reset unused; gini: spread of weekly use across accounts (0 = even).',
     'See docs/simulator.md for the model, its assumptions and limits.',
   ];
