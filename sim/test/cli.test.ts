@@ -48,6 +48,35 @@ describe('pnpm sim', () => {
     }
   });
 
+  it('should report the self-check, the verdict and an added account in the JSON and the table', () => {
+    const trace = join(dir, 'gen-fidelity.csv');
+    expect(runScript('gen-cli.ts', ['--out', trace, '--accounts', '2', '--days', '1', '--seed', '5', '--scale-5h', '0.2']).code).toBe(0);
+    const json = runScript('cli.ts', [trace, '--json', '--add-account', 'max20', '--strategy', 'maximus', '--strategy', 'carousel']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as {
+      trace: { fidelity: Record<string, unknown> };
+      verdict: Record<string, unknown>;
+      whatIf: { added: Array<{ plan: string }>; strategies: Array<{ served: number }> };
+      strategies: Array<{ served: number; cacheMisses: unknown }>;
+    };
+    for (const key of ['recorded429s', 'reproduced429s', 'missed429s', 'spurious429s', 'firstRateLimitErrorMinutes']) {
+      expect(report.trace.fidelity).toHaveProperty(key);
+    }
+    expect(report.trace.fidelity['recorded429s']).toBeGreaterThan(0);
+    expect(report.trace.fidelity['good']).toBe(true);
+    expect(['maximus', 'carousel']).toContain(report.verdict['best']);
+    expect(typeof report.verdict['robust']).toBe('boolean');
+    expect(report.strategies[0]).toHaveProperty('cacheMisses');
+    expect(report.whatIf.added.map((a) => a.plan)).toEqual(['max20']);
+    // A Max 20× more never serves fewer.
+    report.whatIf.strategies.forEach((after, i) => expect(after.served).toBeGreaterThanOrEqual(report.strategies[i]?.served ?? 0));
+    const table = runScript('cli.ts', [trace, '--add-account', 'max20', '--strategy', 'maximus', '--strategy', 'carousel']);
+    expect(table.stdout).toMatch(/^Self-check \(the recorded routing through the model\): \d+ of \d+ recorded 429s reproduced/m);
+    expect(table.stdout).toMatch(/^best for this trace: /m);
+    expect(table.stdout).toMatch(/^What if the pool also had added-1 \(max20/m);
+    expect(runScript('cli.ts', [trace, '--add-account', 'platinum']).stderr).toMatch(/--add-account platinum: expected one of/);
+  });
+
   it('should write a self-contained HTML report', () => {
     const html = join(dir, 'report.html');
     const run = runScript('cli.ts', [good, '--html', html, '--strategy', 'maximus']);

@@ -58,7 +58,10 @@ export interface AccountStats {
   peakUtilization5h: number;
   /** Weekly quota consumed during the replay, in weeks of this account's quota. */
   weeklyUse: number;
-  /** Weekly quota that reset unused during the replay, in weeks of this account's quota. */
+  /**
+   * Weekly quota that reset unused during the replay, plus what the weekly window open at its end
+   * still held (it expires at the first reset after the trace), in weeks of this account's quota.
+   */
   expiredWeekly: number;
   /** When a window first reached 100 %, in epoch ms, or null. */
   firstExhaustedMs: number | null;
@@ -84,6 +87,11 @@ export interface AccountModel {
   utilization7dAt(atMs: number): number;
   /** Bring the windows forward to `nowMs` (counting weekly quota that expires on the way). */
   advance(nowMs: number): void;
+  /**
+   * The replay ends at `endMs`: bring the windows forward, then count what the open weekly window
+   * still holds as expiring at its reset (nothing more will use it in the replay).
+   */
+  close(endMs: number): void;
   /**
    * Replay a recorded attempt: whether this model would have refused it at `nowMs` (a 429), and,
    * when the recording says it was served, charge it whatever the model would have answered, so
@@ -201,6 +209,10 @@ export function createAccountModel(name: string, capacity: Capacity, startMs: nu
       if (stats.firstExhaustedMs === null && (used5h >= 1 || used7d >= 1)) stats.firstExhaustedMs = nowMs;
       headers(false, false);
       return ok;
+    },
+    close(endMs) {
+      advance(endMs);
+      if (reset7dMs !== null) stats.expiredWeekly += Math.max(0, 1 - used7d);
     },
     replayRecorded(nowMs, credits5h, credits7d, served) {
       advance(nowMs);

@@ -245,7 +245,7 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
       runHoldsUntil(Number.POSITIVE_INFINITY);
       const end = Math.max(endMs, clockMs);
       setClock(end);
-      for (const model of models) model.advance(end);
+      for (const model of models) model.close(end);
       return { report: metrics.report(strategy.name, requests), timeline: metrics.timeline() };
     },
   };

@@ -65,6 +65,8 @@ export interface SimulateOptions {
    * by twice the calibration's error), to say whether the ranking holds. @default true
    */
   readonly robustness?: boolean | undefined;
+  /** Plans of accounts to add beside the pool, for a what-if comparison (`--add-account`). @default [] */
+  readonly addAccounts?: readonly PlanName[] | undefined;
   /** Every replayed attempt, with the strategy that made it (for comparing with the recorded picks). */
   readonly onAttempt?: ((strategy: string, event: AttemptEvent<ReplayRequest>) => void) | undefined;
 }
@@ -122,10 +124,19 @@ export interface Robustness {
   readonly optimistic: readonly StrategyReport[];
 }
 
+/** The same comparison on the pool with accounts added. */
+export interface WhatIf {
+  /** The added accounts (capacity: the plan's, scaled as calibration scaled the recorded ones). */
+  readonly added: ReadonlyArray<{ readonly name: string; readonly plan: PlanName; readonly capacity: Capacity }>;
+  readonly results: readonly StrategyReport[];
+}
+
 /** Everything a simulation produced. */
 export interface SimulationResult {
   readonly trace: TraceSummary;
   readonly results: readonly ReplayResult[];
+  /** Null without `addAccounts`. */
+  readonly whatIf: WhatIf | null;
   /** Null when disabled. */
   readonly robustness: Robustness | null;
 }
@@ -152,6 +163,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   let warmRowCount = 0;
   let replayers: Replayer<ReplayRequest>[] = [];
   let selfCheck: SelfCheck | undefined;
+  let whatIf: { added: WhatIf['added']; replayers: Replayer<ReplayRequest>[] } | undefined;
   let perturbed: Array<{ moved: Record<string, number>; pessimistic: Replayer<ReplayRequest>[]; optimistic: Replayer<ReplayRequest>[] }> = [];
   let assigner: CostAssigner | undefined;
   let built: Built | undefined;
@@ -176,6 +188,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       cacheTtlMs: cost.cacheTtlMs,
     };
     for (const replayer of replayers) replayer.push(replayRequest);
+    if (whatIf !== undefined) for (const replayer of whatIf.replayers) replayer.push(replayRequest);
     for (const set of perturbed) {
       for (const replayer of set.pessimistic) replayer.push(replayRequest);
       for (const replayer of set.optimistic) replayer.push(replayRequest);
@@ -198,6 +211,14 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       }),
     );
     selfCheck = createSelfCheck(built.pool, Number.isNaN(startMs) ? 0 : startMs);
+    if (options.addAccounts !== undefined && options.addAccounts.length > 0) {
+      const added = addedAccounts(built, options.addAccounts);
+      const pool = [...built.pool, ...added.map((a) => ({ name: a.name, capacity: a.capacity, start: { weeklyAnchorMs: null } }))];
+      whatIf = {
+        added,
+        replayers: options.strategies.map((strategy) => createReplayer({ strategy, pool, routing, startMs: Number.isNaN(startMs) ? 0 : startMs })),
+      };
+    }
     if (options.robustness !== false) {
       const moved = uncertainty(built);
       const replayOn = (sign: 1 | -1): Replayer<ReplayRequest>[] => {
@@ -331,8 +352,35 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       cacheTtlMs: oneHourCache ? 3_600_000 : 300_000,
     },
     results,
+    whatIf: whatIf === undefined ? null : { added: whatIf.added, results: whatIf.replayers.map((replayer) => replayer.finish(endMs).report) },
     robustness,
   };
+}
+
+/**
+ * Accounts to add for the what-if: each plan's default capacity, scaled by how calibration found
+ * the recorded accounts against their nearest plan (the median ratio), so "one more Max 20×"
+ * means one like the ones this trace shows. Their weekly window opens with their first request.
+ */
+function addedAccounts(built: Built, plans: readonly PlanName[]): WhatIf['added'] {
+  const ratios = built.summaries
+    .filter((a) => a.capacitySource === 'calibrated')
+    .map((a) => ({ r5: a.capacity.window5hCredits / planCapacity(a.plan).window5hCredits, r7: a.capacity.window7dCredits / planCapacity(a.plan).window7dCredits }));
+  const median = (values: number[]): number => {
+    const sorted = values.filter((v) => Number.isFinite(v) && v > 0).sort((a, b) => a - b);
+    return sorted.length === 0 ? 1 : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
+  };
+  const scale5h = median(ratios.map((r) => r.r5));
+  const scale7d = median(ratios.map((r) => r.r7));
+  const taken = new Set(built.summaries.map((a) => a.name));
+  let n = 0;
+  return plans.map((plan) => {
+    let name: string;
+    do name = `added-${++n}`;
+    while (taken.has(name));
+    const base = planCapacity(plan);
+    return { name, plan, capacity: { window5hCredits: base.window5hCredits * scale5h, window7dCredits: base.window7dCredits * scale7d } };
+  });
 }
 
 /**

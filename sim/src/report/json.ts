@@ -8,6 +8,7 @@ import type { SimulationResult } from '../replay/simulate.js';
 import type { RoutingSettings } from '../replay/replayer.js';
 import { roundTo } from '../util/numbers.js';
 import { assess } from './assessment.js';
+import { formatVerdict, rankStrategies, verdict } from './verdict.js';
 import type { StrategyReport } from './metrics.js';
 
 /** Identifies the JSON schema; bumped on any incompatible change. */
@@ -26,6 +27,7 @@ export interface JsonReport {
   readonly settings: Record<string, number>;
   readonly verdict: Record<string, unknown>;
   readonly strategies: readonly StrategyReport[];
+  readonly whatIf: Record<string, unknown> | null;
 }
 
 /** Build the JSON document. */
@@ -133,12 +135,30 @@ export function toJsonReport(result: SimulationResult, settings: ReportSettings)
       },
     },
     strategies: result.results.map((r) => r.report),
+    whatIf:
+      result.whatIf === null
+        ? null
+        : {
+            added: result.whatIf.added.map((a) => ({
+              name: a.name,
+              plan: a.plan,
+              capacity5h: num(a.capacity.window5hCredits, 4),
+              capacity7d: num(a.capacity.window7dCredits, 4),
+            })),
+            verdict: verdictOf(result.whatIf.results),
+            strategies: result.whatIf.results,
+          },
   };
 }
 
 /** The JSON text: two-space indent, trailing newline. */
 export function formatJsonReport(report: JsonReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+function verdictOf(reports: readonly StrategyReport[]): Record<string, unknown> {
+  const v = verdict(reports);
+  return { best: v === null || v.tie ? null : v.best, ranking: rankStrategies(reports), line: formatVerdict(v) };
 }
 
 function iso(ms: number): string | null {

@@ -6,6 +6,7 @@
 import type { RoutingSettings } from '../replay/replayer.js';
 import type { SimulationResult } from '../replay/simulate.js';
 import { assess } from './assessment.js';
+import { formatVerdict, verdict } from './verdict.js';
 import { bestIndexes, COLUMNS, int, percent, shortTime } from './columns.js';
 import type { StrategyReport } from './metrics.js';
 
@@ -30,6 +31,14 @@ export function formatTable(result: SimulationResult, options: TableOptions = {}
   lines.push(assessment.verdictLine);
   lines.push(assessment.stickyTtl.line);
   lines.push('');
+  if (result.whatIf !== null) {
+    const added = result.whatIf.added.map((a) => `${a.name} (${a.plan}, ${credits(a.capacity.window5hCredits)} per 5h)`).join(', ');
+    lines.push(`What if the pool also had ${added}:`);
+    lines.push(...comparison(result.whatIf.results, color));
+    lines.push(formatVerdict(verdict(result.whatIf.results)));
+    lines.push(...gain(result));
+    lines.push('');
+  }
   lines.push(...perAccount(result));
   lines.push('');
   lines.push(...legend());
@@ -105,6 +114,21 @@ function legend(): string[] {
     'quota (share of the pool\'s) that reset unused; gini: spread of weekly use across accounts (0 = even).',
     'See docs/simulator.md for the model, its assumptions and limits.',
   ];
+}
+
+/** Per strategy: what the added accounts change. */
+function gain(result: SimulationResult): string[] {
+  const whatIf = result.whatIf;
+  if (whatIf === null) return [];
+  return result.results.map((r, i) => {
+    const after = whatIf.results[i];
+    if (after === undefined) return '';
+    return `  ${r.report.strategy}: ${signed(after.served - r.report.served)} served, ${signed(after.held - r.report.held)} held, ${signed(after.failed - r.report.failed)} failed`;
+  });
+}
+
+function signed(n: number): string {
+  return n > 0 ? `+${int(n)}` : n === 0 ? '±0' : `−${int(-n)}`;
 }
 
 function renderTable(header: readonly string[], rows: readonly string[][], paint: ((text: string) => string) | undefined): string[] {

@@ -39,6 +39,8 @@ export interface Verdict {
   readonly moreServed: number;
   /** Requests the best holds fewer than the runner-up (negative: more). */
   readonly fewerHeld: number;
+  /** Credits of prompt cache the best writes again less than the runner-up. */
+  readonly lessCacheMissCredits: number;
   /** True when every strategy ties. */
   readonly tie: boolean;
 }
@@ -54,6 +56,7 @@ export function verdict(reports: readonly StrategyReport[]): Verdict | null {
     runnerUp: runnerUp.strategy,
     moreServed: best.served - runnerUp.served,
     fewerHeld: runnerUp.held - best.held,
+    lessCacheMissCredits: runnerUp.cacheMisses.credits - best.cacheMisses.credits,
     tie: compareReports(best, sorted[sorted.length - 1] as StrategyReport) === 0,
   };
 }
@@ -62,5 +65,8 @@ export function verdict(reports: readonly StrategyReport[]): Verdict | null {
 export function formatVerdict(v: Verdict | null): string {
   if (v === null) return 'best for this trace: only one strategy was replayed';
   if (v.tie) return `best for this trace: no difference — every strategy served, held and missed the cache alike`;
-  return `best for this trace: ${v.best}, serving ${v.moreServed} more than ${v.runnerUp} and holding ${v.fewerHeld} fewer`;
+  const served = v.moreServed > 0 ? `serving ${v.moreServed} more than ${v.runnerUp}` : `serving as many as ${v.runnerUp}`;
+  const held = v.fewerHeld > 0 ? `holding ${v.fewerHeld} fewer` : v.fewerHeld < 0 ? `holding ${-v.fewerHeld} more` : 'holding as many';
+  const cache = v.moreServed === 0 && v.fewerHeld === 0 ? `, with $${v.lessCacheMissCredits.toFixed(2)} less of prompt cache written again` : '';
+  return `best for this trace: ${v.best}, ${served} and ${held}${cache}`;
 }
