@@ -77,6 +77,20 @@ describe('pnpm sim', () => {
     expect(runScript('cli.ts', [trace, '--add-account', 'platinum']).stderr).toMatch(/--add-account platinum: expected one of/);
   });
 
+  it('should price by the trace\'s own utilization changes when too few readings to calibrate', () => {
+    const header = `${HEADER},util_5h,reset_5h`;
+    const reset = Date.UTC(2026, 0, 5, 14) / 1000;
+    const rows = [
+      `2026-01-05T09:00:00.000Z,r1,s1,a,claude-opus-4-5,200,10,500,20000,3000,0.01,${reset}`,
+      `2026-01-05T09:00:05.000Z,r2,s1,a,claude-opus-4-5,200,10,400,23000,900,0.02,${reset}`,
+    ];
+    const file = writeTemp(dir, 'short.csv', `${header}\n${rows.join('\n')}\n`);
+    const run = runScript('cli.ts', [file, '--json', '--strategy', 'maximus']);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { trace: { costModel: { mode: string } } }).trace.costModel.mode).toBe('deltas');
+    expect(run.stderr).toMatch(/pricing requests by their own utilization changes/);
+  });
+
   it('should write a self-contained HTML report', () => {
     const html = join(dir, 'report.html');
     const run = runScript('cli.ts', [good, '--html', html, '--strategy', 'maximus']);

@@ -469,8 +469,11 @@ function build(
   if (mode === 'calibrated') {
     calibration = calibrate(rows, { groupOf });
     if (calibration === null) {
-      warn('calibration: too few utilization readings to fit; using API-price token weights and plan capacities');
-      mode = 'tokens';
+      // The trace's own utilization changes, scaled by the plan capacities they are replayed on,
+      // reproduce what each request did to its window whatever those capacities are: better than
+      // list prices against assumed capacities.
+      warn('calibration: too few utilization readings to fit; pricing requests by their own utilization changes (deltas) on plan capacities');
+      mode = 'deltas';
     }
   }
   const weights = mode === 'calibrated' ? (calibration as Calibration).weights : mode === 'tokens' ? DEFAULT_TOKEN_WEIGHTS : null;
