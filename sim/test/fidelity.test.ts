@@ -21,13 +21,13 @@ type Check = 'capacities' | 'family ratios' | 'self-check' | 'ranking';
 
 /** Scenario checks the model misses today, and why (see the report of issue 11). */
 const KNOWN_GAPS: Readonly<Record<string, readonly Check[]>> = {
-  // Haiku side calls are tiny (a few hundred input tokens, tens of output): in a trace with few of
-  // them, its cost relative to Sonnet comes out 11 % off.
+  // Haiku side calls are tiny (a few hundred input tokens, tens of output): in this trace its cost
+  // relative to Sonnet comes out 11 % off.
   'unequal-plans': ['family ratios'],
-  // 17 of 18 recorded 429s reproduced (94 %): one window fill is a request later in the model.
+  // 17 of 18 recorded 429s reproduced (94 %): one window fills a request later in the model.
   'cache-1h-sticky': ['self-check'],
-  // Reaper serves ~1.6 % fewer in the model than in truth (requests the recording never served
-  // carry estimated costs, still ~20 % high), which drops it from first to last.
+  // Reaper is replayed ~1.6 % short (requests the recording never served carry estimated costs,
+  // still about 20 % high), which drops it from first to last.
   'out-of-order': ['ranking'],
 };
 

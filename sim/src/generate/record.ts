@@ -178,8 +178,10 @@ export async function generateTrace(options: GenerateOptions): Promise<GenerateS
   const onAttempt = (event: AttemptEvent<Recorded>): void => {
     const served = event.response.status === 200;
     if (!served) rateLimitedRows++;
-    // The replay has no network latency: a retry starts the instant the 429 is classified.
-    const tsMs = event.atMs;
+    // As the proxy's recorder does, every row of a request carries the request's arrival; the
+    // attempt itself may come later (after a hold). The row is written when the attempt finishes.
+    const tsMs = event.request.arrivalMs;
+    const attemptMs = event.atMs;
     const durationMs = served ? event.request.demand.durationMs : REJECTED_LATENCY_MS;
     const h = event.response.headers.toRecord();
     const tokens = event.request.demand.tokens;
@@ -213,7 +215,7 @@ export async function generateTrace(options: GenerateOptions): Promise<GenerateS
       reset7dSecs: headerReset(h['anthropic-ratelimit-unified-7d-reset'], jitter),
       status7d: h['anthropic-ratelimit-unified-7d-status'],
     };
-    rows.push({ finishMs: tsMs + durationMs + writeDelay(), order: order++, record });
+    rows.push({ finishMs: attemptMs + durationMs + writeDelay(), order: order++, record });
   };
   const writeDelay = (): number => (writeDelayMs > 0 ? Math.round(delays.between(0, writeDelayMs)) : 0);
   const onFailed = (request: Recorded, atMs: number): void => {
@@ -263,7 +265,9 @@ export async function generateTrace(options: GenerateOptions): Promise<GenerateS
     const credits = tokenCredits({ ...t, cacheCreation1h: oneHour ? t.cacheCreation : 0 }, family, weights);
     const missCredits = t.cacheRead * (writeWeight - w.cacheRead);
     const requestId = `r${requests.toString(36)}`;
-    truthRequests.push([requestId, demand.arrivalMs, demand.session, demand.model, credits, missCredits, cacheTtlMs]);
+    // Only a request that caches asks for the 1-hour lifetime (its cache_control carries the ttl).
+    const ttlMs = t.cacheRead + t.cacheCreation > 0 ? cacheTtlMs : 300_000;
+    truthRequests.push([requestId, demand.arrivalMs, demand.session, demand.model, credits, missCredits, ttlMs]);
     replayer.push({
       seq: requests,
       arrivalMs: demand.arrivalMs,
@@ -271,7 +275,7 @@ export async function generateTrace(options: GenerateOptions): Promise<GenerateS
       credits5h: credits,
       credits7d: credits,
       cacheMissCredits: missCredits,
-      cacheTtlMs,
+      cacheTtlMs: ttlMs,
       requestId,
       demand,
     });

@@ -95,9 +95,11 @@ export interface AccountModel {
   /**
    * Replay a recorded attempt: whether this model would have refused it at `nowMs` (a 429), and,
    * when the recording says it was served, charge it whatever the model would have answered, so
-   * the model follows the recording instead of drifting from it.
+   * the model follows the recording instead of drifting from it. A window this attempt opens
+   * starts at `opensAtMs` (default `nowMs`): the row's own ts when the attempt time was inferred
+   * from the very window it opened.
    */
-  replayRecorded(nowMs: number, credits5h: number, credits7d: number, served: boolean): boolean;
+  replayRecorded(nowMs: number, credits5h: number, credits7d: number, served: boolean, opensAtMs?: number): boolean;
 }
 
 /**
@@ -214,12 +216,12 @@ export function createAccountModel(name: string, capacity: Capacity, startMs: nu
       advance(endMs);
       if (reset7dMs !== null) stats.expiredWeekly += Math.max(0, 1 - used7d);
     },
-    replayRecorded(nowMs, credits5h, credits7d, served) {
+    replayRecorded(nowMs, credits5h, credits7d, served, opensAtMs = nowMs) {
       advance(nowMs);
       const refused = (reset5hMs !== null && used5h >= 1) || (reset7dMs !== null && used7d >= 1);
       if (served) {
-        if (reset5hMs === null) reset5hMs = Math.ceil(nowMs / 1000) * 1000 + WINDOW_5H_MS;
-        if (reset7dMs === null) reset7dMs = Math.ceil(nowMs / 1000) * 1000 + WINDOW_7D_MS;
+        if (reset5hMs === null) reset5hMs = Math.ceil(opensAtMs / 1000) * 1000 + WINDOW_5H_MS;
+        if (reset7dMs === null) reset7dMs = Math.ceil(opensAtMs / 1000) * 1000 + WINDOW_7D_MS;
         used5h += credits5h / cap5h;
         used7d += credits7d / cap7d;
       }

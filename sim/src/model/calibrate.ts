@@ -28,6 +28,7 @@
  * are dominated by the order in which concurrent requests were charged, which no cost model sees.
  */
 import { DEFAULT_TOKEN_WEIGHTS, FEATURE_COUNT, TOKEN_KINDS, vectorToWeights, weightsToVector, type TokenWeights } from './costs.js';
+import { createAttemptClock } from './attempt-time.js';
 import type { Capacity } from './plans.js';
 import type { RowColumns } from './row-columns.js';
 
@@ -234,8 +235,20 @@ function collectStatistics(rows: RowColumns, groupOf: (account: string) => strin
     const u = rows.utilization5h[i] as number;
     return Number.isNaN(u) ? 0 : u;
   };
+  // A recorder writes the request's arrival as ts; a request held until a reset was charged in the
+  // window its reading reports (see attempt-time.ts). Rows are handed to the clock in ts order.
+  const byArrival = Uint32Array.from(order).sort((a, b) => (rows.tsMs[a] as number) - (rows.tsMs[b] as number) || a - b);
+  const clock = createAttemptClock();
+  const chargedAt = new Float64Array(rows.length);
+  for (const i of byArrival) {
+    const accountId = rows.account[i] as number;
+    chargedAt[i] =
+      accountId === -1
+        ? (rows.tsMs[i] as number)
+        : clock.at(rows.accountNames[accountId] as string, rows.tsMs[i] as number, optional(rows.reset5hSecs[i]), optional(rows.reset7dSecs[i]));
+  }
   order.sort(
-    (a, b) => (rows.tsMs[a] as number) - (rows.tsMs[b] as number) || u5(a) - u5(b) || (rows.recordIndex[a] as number) - (rows.recordIndex[b] as number),
+    (a, b) => (chargedAt[a] as number) - (chargedAt[b] as number) || u5(a) - u5(b) || (rows.recordIndex[a] as number) - (rows.recordIndex[b] as number),
   );
 
   const groupsByAccount = rows.accountNames.map((name) => groupOf(name));
@@ -264,7 +277,7 @@ function collectStatistics(rows: RowColumns, groupOf: (account: string) => strin
       features[base + 4] = write1h;
       for (let k = 0; k < FEATURE_COUNT; k++) sums.total[k] = (sums.total[k] as number) + (features[k] as number);
     }
-    const tsMs = rows.tsMs[i] as number;
+    const tsMs = chargedAt[i] as number;
     observe(segments, `${account}\u00005h`, sums.w5h, tsMs, optional(rows.utilization5h[i]), optional(rows.reset5hSecs[i]), charged ? features : null);
     observe(segments, `${account}\u00007d`, sums.w7d, tsMs, optional(rows.utilization7d[i]), optional(rows.reset7dSecs[i]), charged ? features : null);
   }

@@ -186,7 +186,7 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
         metrics.served(session, account.name, clockMs, clockMs - request.arrivalMs);
         if (expiries !== undefined) {
           // Routing caused the miss when another account still held this conversation's cache.
-          if (!cacheHit && missCredits > 0) metrics.cacheMissed(expiries.some((until, i) => i !== index && until > clockMs), missCredits);
+          if (!cacheHit && missCredits > 0) metrics.cacheMissed(liveElsewhere(expiries, index, clockMs), missCredits);
           expiries[index] = clockMs + (request.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS);
         }
         return;
@@ -254,6 +254,12 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
 const ONE_HOUR_MS = 3_600_000;
 /** Anthropic's default prompt-cache lifetime. */
 const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
+/** Whether another account than `index` holds a live cache at `nowMs`. */
+function liveElsewhere(expiries: Float64Array, index: number, nowMs: number): boolean {
+  for (let i = 0; i < expiries.length; i++) if (i !== index && (expiries[i] as number) > nowMs) return true;
+  return false;
+}
+
 interface RoutedAccount extends Account {
   readonly model: AccountModel;
 }

@@ -8,6 +8,7 @@
  * nowhere else; the report counts the differences and explains them as far as it can.
  */
 import { createAccountModel, type AccountModel } from '../model/account.js';
+import { createAttemptClock } from '../model/attempt-time.js';
 import type { RequestCost } from '../model/cost-model.js';
 import { createPromptCacheState } from '../model/prompt-cache.js';
 import type { ReadRow } from '../trace/reader.js';
@@ -45,6 +46,9 @@ export interface FidelityContext {
   readonly r2: number;
 }
 
+/** Resets round up to the second and jitter: a window opening this soon after a row's ts was opened by it. */
+const OPENED_BY_ROW_MS = 5_000;
+
 /** Bounds of a faithful model: ≥ 95 % reproduced, ≤ 5 % spurious, first 429 within 15 minutes. */
 export const FIDELITY_BOUNDS = { reproduced: 0.95, spurious: 0.05, firstMinutes: 15 } as const;
 
@@ -61,6 +65,7 @@ export function createSelfCheck(pool: readonly PoolAccount[], startMs: number): 
   const models: AccountModel[] = pool.map((a) => createAccountModel(a.name, a.capacity, startMs, a.start));
   const indexOf = new Map(pool.map((a, i) => [a.name, i]));
   const cache = createPromptCacheState(pool.length);
+  const clock = createAttemptClock();
   // Attempts wait here until the replay clock reaches them: a retry after a hold comes later
   // than requests that arrived in between.
   // Requests released together from a hold share one ts: within a window utilization only grows,
@@ -85,7 +90,9 @@ export function createSelfCheck(pool: readonly PoolAccount[], startMs: number): 
       expiries = cache.get(attempt.session, attempt.tsMs);
       if (!((expiries[index] as number) > attempt.tsMs)) extra = attempt.cost.cacheMissCredits;
     }
-    const refused = model.replayRecorded(attempt.tsMs, attempt.cost.credits5h + extra, attempt.cost.credits7d + extra, served);
+    // A window this attempt opens started at its own ts when the attempt time came from that window.
+    const opensAtMs = attempt.tsMs - attempt.arrivalMs <= OPENED_BY_ROW_MS ? attempt.arrivalMs : attempt.tsMs;
+    const refused = model.replayRecorded(attempt.tsMs, attempt.cost.credits5h + extra, attempt.cost.credits7d + extra, served, opensAtMs);
     if (served && expiries !== undefined) expiries[index] = attempt.tsMs + attempt.cost.cacheTtlMs;
     if (refused && firstModelled[index] === null) firstModelled[index] = attempt.tsMs;
     if (attempt.status === 429) {
@@ -113,7 +120,7 @@ export function createSelfCheck(pool: readonly PoolAccount[], startMs: number): 
         if (row.account === undefined) continue;
         const index = indexOf.get(row.account);
         if (index === undefined) continue;
-        pending.push({ tsMs: row.tsMs, reading: row.utilization5h ?? 0, order: order++, account: index, status: row.status, session, cost });
+        pending.push({ tsMs: clock.at(row.account, row.tsMs, row.reset5hSecs, row.reset7dSecs), arrivalMs: row.tsMs, reading: row.utilization5h ?? 0, order: order++, account: index, status: row.status, session, cost });
       }
     },
     finish(context) {
@@ -162,6 +169,8 @@ export function createSelfCheck(pool: readonly PoolAccount[], startMs: number): 
 
 interface Pending {
   readonly tsMs: number;
+  /** The row's own ts. */
+  readonly arrivalMs: number;
   /** The recorded 5-hour utilization (orders attempts with equal timestamps). */
   readonly reading: number;
   readonly order: number;
