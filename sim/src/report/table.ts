@@ -103,7 +103,7 @@ function perAccount(result: SimulationResult): string[] {
       return `${percent(a.peakUtilization5h)} · ${percent(a.weeklyUse)} · ${percent(a.expiredWeeklyQuota)}`;
     }),
   ]);
-  return ['Per account: peak 5h utilization · weekly quota used · weekly quota expired unused', ...renderTable(header, rows, undefined)];
+  return ['Per account: peak 5h utilization · weekly quota used · weekly quota expired unused (or left at the end)', ...renderTable(header, rows, undefined)];
 }
 
 function legend(): string[] {
@@ -111,7 +111,8 @@ function legend(): string[] {
     'after hold: served after waiting for an account; hold: total and p50/p95/max over held requests (– when none was held); dry min: minutes with',
     'every account unavailable while requests arrived (held, or refused at once when none would return within --max-wait); cache misses: requests that paid their cached prefix again because',
     'routing moved them off the account holding it, and what that cost; sticky: picks decided by the conversation\'s sticky account; wk expired: weekly',
-    'quota (share of the pool\'s) that reset unused; gini: spread of weekly use across accounts (0 = even).',
+    'quota (share of the pool\'s) that reset unused, counting what is left at the end as expiring at the next reset; gini: spread of',
+    'weekly use across accounts (0 = even).',
     'See docs/simulator.md for the model, its assumptions and limits.',
   ];
 }
