@@ -168,7 +168,7 @@ describe('stickiness', () => {
   it('should keep a conversation that caches for an hour on its account through a 30-minute pause', async () => {
     const clock = fakeClock();
     stack = await startStack({ clock, server: { routing_strategy: 'carousel' } });
-    const cached = (conversation: string): ReturnType<typeof messageParams> & { system: unknown } => ({
+    const cached = (conversation: string): Omit<ReturnType<typeof messageParams>, 'system'> & { system: unknown } => ({
       ...messageParams(conversation),
       system: [{ type: 'text', text: `conversation ${conversation}`, cache_control: { type: 'ephemeral', ttl: '1h' } }],
     });
