@@ -167,6 +167,14 @@ function createTokenPricer(weights: TokenWeights): {
   const firstTurn = new Map<ModelFamily, { n: number; sum: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, sum: 0 }]));
   // The longest prompt seen per family: a chain of estimated turns grows no further (clients compact).
   const longest = new Map<ModelFamily, number>(MODEL_FAMILIES.map((f) => [f, 0]));
+  // A chain of estimated turns that outgrows the longest prompt the family shows is compacted, as
+  // clients do: it starts again from a typical first request.
+  const compacted = (prefix: number, family: ModelFamily): number => {
+    const limit = longest.get(family) as number;
+    if (limit === 0 || prefix <= limit) return prefix;
+    const first = firstTurn.get(family) as { n: number; sum: number };
+    return first.n > 0 ? first.sum / first.n : limit;
+  };
   return {
     get estimated() {
       return estimated;
@@ -262,7 +270,7 @@ function createTokenPricer(weights: TokenWeights): {
           conversation = { prefix: 0, input: 0, output: 0, fresh: 0, oneHour: false };
           current.set(session, conversation);
         }
-        conversation.prefix = tokens === null ? Math.min(read + fresh, Math.max(read, longest.get(family) as number)) : read + fresh;
+        conversation.prefix = tokens === null ? compacted(read + fresh, family) : read + fresh;
         conversation.input = input;
         conversation.output = output;
         conversation.fresh = fresh;
