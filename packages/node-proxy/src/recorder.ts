@@ -8,7 +8,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
-import { TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
+import { TRACE_COLUMNS, TRACE_FORMAT_MARKER, TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
 import type { Logger } from './logger.js';
 
 /** The file operations the recorder uses (tests swap in failing ones). */
@@ -105,7 +105,9 @@ export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorde
   const maxBytes = options.maxBytes ?? DEFAULT_TRACE_MAX_BYTES;
   const keep = Math.max(1, Math.floor(options.keep ?? DEFAULT_TRACE_KEEP));
   const fs = options.fs ?? defaultFs;
-  checkExisting(path);
+  // A file begun by an earlier version keeps its columns: rows appended to it leave out the
+  // columns added since (a new file, or one after rotation, gets them all).
+  let legacy = checkExisting(path);
 
   let queue: string[] = [];
   let queuedBytes = 0;
@@ -141,7 +143,12 @@ export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorde
         await rotate();
         size = 0;
       }
-      if (size === 0) data = TRACE_PREAMBLE + data;
+      if (size === 0) {
+        legacy = false;
+        data = TRACE_PREAMBLE + data;
+      } else if (legacy) {
+        data = lines.map(withoutAddedColumns).join('');
+      }
       await fs.appendFile(path, data, { mode: 0o600 });
       if (failing) logger?.info('trace recording works again', { path, dropped });
       failing = false;
@@ -209,20 +216,32 @@ export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorde
   };
 }
 
-/** Refuse a non-empty file that is not a v1 trace with this recorder's columns. */
-function checkExisting(path: string): void {
+/** The v1 header before `cache_creation_5m_tokens` and `cache_creation_1h_tokens` were added. */
+const LEGACY_PREAMBLE = `${TRACE_FORMAT_MARKER}\n${TRACE_COLUMNS.slice(0, TRACE_COLUMNS.indexOf('cache_creation_5m_tokens')).join(',')}\n`;
+
+/** A row without its last two cells (the columns a legacy file lacks; they never hold a comma). */
+function withoutAddedColumns(line: string): string {
+  return `${line.slice(0, line.lastIndexOf(',', line.lastIndexOf(',') - 1))}\n`;
+}
+
+/**
+ * Refuse a non-empty file that is not a v1 trace with this recorder's columns, or with the
+ * columns of the version before (returns true for that one: append rows without the new columns).
+ */
+function checkExisting(path: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw new TraceFileError(path, `cannot open the trace file (${(error as Error).message})`);
   }
   try {
     const head = Buffer.alloc(TRACE_PREAMBLE.length);
     const read = readSync(fd, head, 0, head.length, 0);
-    if (read === 0) return;
+    if (read === 0) return false;
     const text = head.subarray(0, read).toString('utf8');
+    if (text.startsWith(LEGACY_PREAMBLE)) return true;
     if (text !== TRACE_PREAMBLE) {
       const first = JSON.stringify((text.split('\n')[0] ?? '').slice(0, 60));
       throw new TraceFileError(
@@ -230,6 +249,7 @@ function checkExisting(path: string): void {
         `exists and is not a shunt trace v1 with this version's columns (its first line is ${first}); record to a new file or move this one away`,
       );
     }
+    return false;
   } finally {
     closeSync(fd);
   }
