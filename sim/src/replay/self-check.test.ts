@@ -40,4 +40,13 @@ describe('createSelfCheck', () => {
     const fidelity = check.finish(context);
     expect(fidelity).toMatchObject({ recorded429s: 1, reproduced429s: 1, spurious429s: 0, good: true });
   });
+
+  it('should count a recorded 429 as reproduced when the model is within the headers\' rounding of full', () => {
+    const pool = [{ name: 'a', capacity: { window5hCredits: 10, window7dCredits: 1_000 }, start: { weeklyAnchorMs: null } }];
+    const check = createSelfCheck(pool, T0);
+    // 99.999 %: below 100 % in the model, but the reading that refused said "1.0000".
+    check.push(T0, null, [attempt(T0, 200)], cost(9.9999));
+    check.push(T0 + MIN, null, [attempt(T0 + MIN, 429)], cost(1));
+    expect(check.finish(context)).toMatchObject({ recorded429s: 1, reproduced429s: 1, good: true });
+  });
 });

@@ -46,6 +46,9 @@ export interface FidelityContext {
   readonly r2: number;
 }
 
+/** Half a step of the utilization headers' 4 decimals. */
+const HALF_STEP = 0.00005;
+
 /** Resets round up to the second and jitter: a window opening this soon after a row's ts was opened by it. */
 const OPENED_BY_ROW_MS = 5_000;
 
@@ -92,7 +95,11 @@ export function createSelfCheck(pool: readonly PoolAccount[], startMs: number): 
     }
     // A window this attempt opens started at its own ts when the attempt time came from that window.
     const opensAtMs = attempt.tsMs - attempt.arrivalMs <= OPENED_BY_ROW_MS ? attempt.arrivalMs : attempt.tsMs;
-    const refused = model.replayRecorded(attempt.tsMs, attempt.cost.credits5h + extra, attempt.cost.credits7d + extra, served, opensAtMs);
+    // How full the model was, to within the headers' resolution: the readings it was fitted to are
+    // rounded to 4 decimals, so a window within half a step of 100 % is at the boundary either way.
+    const fullest = Math.max(model.utilization5hAt(attempt.tsMs), model.utilization7dAt(attempt.tsMs));
+    const strict = model.replayRecorded(attempt.tsMs, attempt.cost.credits5h + extra, attempt.cost.credits7d + extra, served, opensAtMs);
+    const refused = attempt.status === 429 ? strict || fullest >= 1 - HALF_STEP : strict && fullest >= 1 + HALF_STEP;
     if (served && expiries !== undefined) expiries[index] = attempt.tsMs + attempt.cost.cacheTtlMs;
     if (refused && firstModelled[index] === null) firstModelled[index] = attempt.tsMs;
     if (attempt.status === 429) {
