@@ -248,7 +248,12 @@ function collectStatistics(rows: RowColumns, groupOf: (account: string) => strin
         : clock.at(rows.accountNames[accountId] as string, rows.tsMs[i] as number, optional(rows.reset5hSecs[i]), optional(rows.reset7dSecs[i]));
   }
   order.sort(
-    (a, b) => (chargedAt[a] as number) - (chargedAt[b] as number) || u5(a) - u5(b) || (rows.recordIndex[a] as number) - (rows.recordIndex[b] as number),
+    // Equal readings: requests released together are charged in arrival order (the hold queue's).
+    (a, b) =>
+      (chargedAt[a] as number) - (chargedAt[b] as number) ||
+      u5(a) - u5(b) ||
+      (rows.tsMs[a] as number) - (rows.tsMs[b] as number) ||
+      (rows.recordIndex[a] as number) - (rows.recordIndex[b] as number),
   );
 
   const groupsByAccount = rows.accountNames.map((name) => groupOf(name));
