@@ -37,6 +37,8 @@ Options:
   --accounts-count N     Simulate N accounts named acct-1..acct-N on --plan instead.
   --plan PLAN            Plan of accounts from the trace or --accounts-count when capacity
                          cannot be calibrated. Default: max5.
+  --add-account PLAN     What if the pool had one more account on PLAN? Shows the comparison
+                         for the enlarged pool beside the recorded one. Repeatable.
   --sticky-ttl DUR       How long a conversation sticks to its account. Default: 10m.
   --expiry-soon DUR      Reaper's "expiring soon" horizon. Default: 30m.
   --max-wait DUR         Longest a request is held waiting for an account. Default: 600s.
@@ -60,6 +62,7 @@ Examples:
   pnpm sim traces/week.csv --html report.html
   pnpm sim my-trace.csv --accounts accounts.csv --sticky-ttl 30m
   pnpm sim my-trace.csv --accounts-count 4 --plan max20
+  pnpm sim traces/week.csv --add-account max20
   pnpm sim traces/week.csv --strategy maximus --strategy ./my-strategy.ts
 
 Exit codes: 0 success, 2 bad input (file:line:column: reason on stderr), 1 unexpected error.
@@ -106,6 +109,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         timelineStepMs: options.htmlFile === undefined ? null : 10 * 60_000,
         onProgress: progress?.update,
         onWarning: (message) => warnings.push(message),
+        addAccounts: options.addAccounts,
       });
     } finally {
       progress?.done();
@@ -124,7 +128,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(formatJsonReport(toJsonReport(result, settings)));
     } else {
       const color = process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined;
-      process.stdout.write(formatTable(result, { color }));
+      process.stdout.write(formatTable(result, { color, routing }));
     }
     return 0;
   } catch (error) {
@@ -143,6 +147,7 @@ interface CliOptions {
   readonly accountsFile: string | undefined;
   readonly accountsCount: number | undefined;
   readonly plan: PlanName;
+  readonly addAccounts: readonly PlanName[];
   readonly stickyTtlMs: number;
   readonly expirySoonSecs: number;
   readonly maxWaitMs: number;
@@ -165,6 +170,7 @@ function parseCliArgs(argv: readonly string[]): CliOptions | 'help' {
       accounts: { type: 'string' },
       'accounts-count': { type: 'string' },
       plan: { type: 'string' },
+      'add-account': { type: 'string', multiple: true },
       'sticky-ttl': { type: 'string' },
       'expiry-soon': { type: 'string' },
       'max-wait': { type: 'string' },
@@ -186,6 +192,11 @@ function parseCliArgs(argv: readonly string[]): CliOptions | 'help' {
   }
   const plan = values.plan === undefined ? 'max5' : parsePlan(values.plan);
   if (plan === undefined) throw new Error(`--plan ${values.plan}: expected one of ${PLAN_NAMES.join(', ')}`);
+  const addAccounts = (values['add-account'] ?? []).map((text) => {
+    const added = parsePlan(text);
+    if (added === undefined) throw new Error(`--add-account ${text}: expected one of ${PLAN_NAMES.join(', ')}`);
+    return added;
+  });
   const costModel = values['cost-model'] ?? 'auto';
   if (costModel !== 'auto' && !(COST_MODEL_MODES as readonly string[]).includes(costModel)) {
     throw new Error(`--cost-model ${costModel}: expected auto, ${COST_MODEL_MODES.join(', ')}`);
@@ -196,6 +207,7 @@ function parseCliArgs(argv: readonly string[]): CliOptions | 'help' {
     accountsFile: values.accounts,
     accountsCount: values['accounts-count'] === undefined ? undefined : positiveInteger('--accounts-count', values['accounts-count']),
     plan,
+    addAccounts,
     stickyTtlMs: duration('--sticky-ttl', values['sticky-ttl'], 600_000),
     expirySoonSecs: duration('--expiry-soon', values['expiry-soon'], 1_800_000) / 1000,
     maxWaitMs: duration('--max-wait', values['max-wait'], 600_000),

@@ -21,7 +21,12 @@ Options:
   --scale-5h X          Ground-truth 5-hour capacity as a multiple of the plan default. Default: 0.55.
   --scale-7d X          Ground-truth weekly capacity as a multiple of the plan default. Default: 0.75.
   --strategy NAME       Strategy the recording proxy used. Default: maximus.
+  --sticky-ttl-min N    The recording proxy's sticky TTL, minutes. Default: 10.
+  --cache-ttl 5m|1h     Prompt-cache lifetime the team's client asks for. Default: 5m.
   --accounts-out FILE   Also write the ground-truth pool as an --accounts file.
+  --truth-out FILE      Also write the ground truth (true capacities, token prices and every
+                        request's true cost, JSON) for checking the simulator; pnpm sim never
+                        reads it.
   -h, --help            Show this help.
 
 Example:
@@ -45,6 +50,9 @@ async function main(argv: readonly string[]): Promise<number> {
         'scale-7d': { type: 'string' },
         strategy: { type: 'string' },
         'accounts-out': { type: 'string' },
+        'truth-out': { type: 'string' },
+        'cache-ttl': { type: 'string' },
+        'sticky-ttl-min': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -60,6 +68,9 @@ async function main(argv: readonly string[]): Promise<number> {
     if (values.out === undefined) throw new Error('--out FILE is required');
     const startMs = values.start === undefined ? undefined : Date.parse(values.start);
     if (startMs !== undefined && !Number.isFinite(startMs)) throw new Error(`--start ${values.start}: expected ISO-8601`);
+    const cacheTtl = values['cache-ttl'];
+    if (cacheTtl !== undefined && cacheTtl !== '5m' && cacheTtl !== '1h') throw new Error(`--cache-ttl ${cacheTtl}: expected 5m or 1h`);
+    const stickyMinutes = positive('--sticky-ttl-min', values['sticky-ttl-min']);
     const summary = await generateTrace({
       out: values.out,
       accounts: positive('--accounts', values.accounts),
@@ -72,6 +83,9 @@ async function main(argv: readonly string[]): Promise<number> {
           ? undefined
           : { window5h: positiveNumber('--scale-5h', values['scale-5h'] ?? '0.55'), window7d: positiveNumber('--scale-7d', values['scale-7d'] ?? '0.75') },
       strategy: values.strategy,
+      cacheTtl,
+      stickyTtlMs: stickyMinutes === undefined ? undefined : stickyMinutes * 60_000,
+      truthOut: values['truth-out'],
     });
     if (values['accounts-out'] !== undefined) {
       const lines = ['name,plan,weekly_reset', ...summary.accounts.map((a) => `${a.name},${a.plan},${new Date(a.weeklyResetMs).toISOString()}`)];

@@ -24,13 +24,19 @@ export { WARNING_UTILIZATION, createAccountModel } from './model/account.js';
 export type { AccountModel, AccountStart, AccountStats, ModelHeaders, ModelResponse } from './model/account.js';
 export { calibrate } from './model/calibrate.js';
 export type { Calibration, GroupCalibration } from './model/calibrate.js';
-export { COST_MODEL_MODES, createCostAssigner, detectCostModel } from './model/cost-model.js';
+export { CACHE_TTL_1H_MS, CACHE_TTL_5M_MS, COST_MODEL_MODES, createCostAssigner, detectCostModel } from './model/cost-model.js';
+export { createPromptCacheState } from './model/prompt-cache.js';
+export type { PromptCacheState } from './model/prompt-cache.js';
+export { createAttemptClock } from './model/attempt-time.js';
+export type { AttemptClock } from './model/attempt-time.js';
 export type { CostAssigner, CostModelMode, RequestCost } from './model/cost-model.js';
 
 export { createReplayer } from './replay/replayer.js';
 export type { AttemptEvent, PoolAccount, ReplayRequest, ReplayResult, Replayer, ReplayerOptions, RoutingSettings } from './replay/replayer.js';
-export { DEFAULT_WARMUP_ROWS, simulate } from './replay/simulate.js';
-export type { AccountSpec, PoolSource, SimulateOptions, SimulationResult, TraceSummary } from './replay/simulate.js';
+export { DEFAULT_WARMUP_ROWS, UNCALIBRATED_CAPACITY_ERROR, simulate } from './replay/simulate.js';
+export type { AccountSpec, PoolSource, Robustness, SimulateOptions, SimulationResult, TraceSummary, WhatIf } from './replay/simulate.js';
+export { FIDELITY_BOUNDS, createSelfCheck } from './replay/self-check.js';
+export type { Fidelity, FidelityContext, SelfCheck } from './replay/self-check.js';
 export { readAccountsFile } from './replay/accounts-file.js';
 export { loadStrategy } from './replay/load-strategy.js';
 
@@ -39,6 +45,11 @@ export type { JsonReport } from './report/json.js';
 export { formatTable } from './report/table.js';
 export { formatHtmlReport } from './report/html.js';
 export type { StrategyReport, AccountReport, HoldSummary } from './report/metrics.js';
+export { assess } from './report/assessment.js';
+export type { Assessment } from './report/assessment.js';
+export { compareReports, formatVerdict, rankStrategies, verdict } from './report/verdict.js';
+export type { Verdict } from './report/verdict.js';
 
-export { generateTrace } from './generate/record.js';
-export type { GenerateOptions, GenerateSummary } from './generate/record.js';
+export { TRUTH_SCHEMA, generateTrace } from './generate/record.js';
+export type { GenerateOptions, GenerateSummary, GroundTruth, PoolOverride } from './generate/record.js';
+export { readGroundTruth, replayTruth } from './generate/truth.js';

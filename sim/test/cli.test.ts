@@ -48,6 +48,49 @@ describe('pnpm sim', () => {
     }
   });
 
+  it('should report the self-check, the verdict and an added account in the JSON and the table', () => {
+    const trace = join(dir, 'gen-fidelity.csv');
+    expect(runScript('gen-cli.ts', ['--out', trace, '--accounts', '2', '--days', '1', '--seed', '5', '--scale-5h', '0.2']).code).toBe(0);
+    const json = runScript('cli.ts', [trace, '--json', '--add-account', 'max20', '--strategy', 'maximus', '--strategy', 'carousel']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as {
+      trace: { fidelity: Record<string, unknown> };
+      verdict: Record<string, unknown>;
+      whatIf: { added: Array<{ plan: string }>; strategies: Array<{ served: number }> };
+      strategies: Array<{ served: number; cacheMisses: unknown }>;
+    };
+    for (const key of ['recorded429s', 'reproduced429s', 'missed429s', 'spurious429s', 'firstRateLimitErrorMinutes']) {
+      expect(report.trace.fidelity).toHaveProperty(key);
+    }
+    expect(report.trace.fidelity['recorded429s']).toBeGreaterThan(0);
+    expect(report.trace.fidelity['good']).toBe(true);
+    expect(['maximus', 'carousel']).toContain(report.verdict['best']);
+    expect(typeof report.verdict['robust']).toBe('boolean');
+    expect(report.strategies[0]).toHaveProperty('cacheMisses');
+    expect(report.whatIf.added.map((a) => a.plan)).toEqual(['max20']);
+    // A Max 20× more never serves fewer.
+    report.whatIf.strategies.forEach((after, i) => expect(after.served).toBeGreaterThanOrEqual(report.strategies[i]?.served ?? 0));
+    const table = runScript('cli.ts', [trace, '--add-account', 'max20', '--strategy', 'maximus', '--strategy', 'carousel']);
+    expect(table.stdout).toMatch(/^Self-check \(the recorded routing through the model\): \d+ of \d+ recorded 429s reproduced/m);
+    expect(table.stdout).toMatch(/^best for this trace: /m);
+    expect(table.stdout).toMatch(/^What if the pool also had added-1 \(max20/m);
+    expect(runScript('cli.ts', [trace, '--add-account', 'platinum']).stderr).toMatch(/--add-account platinum: expected one of/);
+  });
+
+  it('should price by the trace\'s own utilization changes when too few readings to calibrate', () => {
+    const header = `${HEADER},util_5h,reset_5h`;
+    const reset = Date.UTC(2026, 0, 5, 14) / 1000;
+    const rows = [
+      `2026-01-05T09:00:00.000Z,r1,s1,a,claude-opus-4-5,200,10,500,20000,3000,0.01,${reset}`,
+      `2026-01-05T09:00:05.000Z,r2,s1,a,claude-opus-4-5,200,10,400,23000,900,0.02,${reset}`,
+    ];
+    const file = writeTemp(dir, 'short.csv', `${header}\n${rows.join('\n')}\n`);
+    const run = runScript('cli.ts', [file, '--json', '--strategy', 'maximus']);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { trace: { costModel: { mode: string } } }).trace.costModel.mode).toBe('deltas');
+    expect(run.stderr).toMatch(/pricing requests by their own utilization changes/);
+  });
+
   it('should write a self-contained HTML report', () => {
     const html = join(dir, 'report.html');
     const run = runScript('cli.ts', [good, '--html', html, '--strategy', 'maximus']);

@@ -173,6 +173,25 @@ describe('pickAccount: sticky', () => {
     expect(store.getSticky('fp')).toBeNull();
   });
 
+  it('should keep a conversation that asks for 1-hour prompt caching stuck for at least an hour', () => {
+    const { clock, store, accounts } = setup('a', 'b');
+    const options = { strategy: carousel, fingerprint: 'fp', stickyTtlMs: 10 * MIN_MS, promptCacheTtlMs: 60 * MIN_MS };
+    expect(pickAccount(accounts, store, options)?.name).toBe('a');
+    // A 30-minute pause: past the sticky TTL, within the cache's life.
+    clock.t += 30 * MIN_MS;
+    expect(explainPick(accounts, store, options)).toMatchObject({ account: { name: 'a' }, reason: 'sticky' });
+    // The sliding TTL restarted at that pick; an hour and a bit later it is gone.
+    clock.t += 61 * MIN_MS;
+    expect(store.getSticky('fp')).toBeNull();
+  });
+
+  it('should keep the longer sticky TTL when the prompt cache lives less', () => {
+    const { clock, store, accounts } = setup('a', 'b');
+    pickAccount(accounts, store, { strategy: carousel, fingerprint: 'fp', stickyTtlMs: 10 * MIN_MS, promptCacheTtlMs: 5 * MIN_MS });
+    clock.t += 8 * MIN_MS;
+    expect(store.getSticky('fp')).toBe('a');
+  });
+
   it.each([
     ['cooling', (store: MemoryStore) => store.setCooldown('a', MIN_MS), {}],
     ['disabled (sticky_skips_health_check_failed)', (store: MemoryStore) => store.disable('a', 'health check failed'), {}],
@@ -314,6 +333,7 @@ describe('pickAccount: misuse', () => {
     ['stickyTtlMs', -1],
     ['stickyTtlMs', Number.NaN],
     ['stickyTtlMs', Number.POSITIVE_INFINITY],
+    ['promptCacheTtlMs', -1],
     ['expirySoonSecs', -0.5],
     ['expirySoonSecs', Number.NaN],
   ] as const)('should throw a RangeError naming %s for %s', (option, value) => {

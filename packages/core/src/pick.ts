@@ -25,6 +25,13 @@ export interface PickOptions {
    */
   readonly stickyTtlMs?: number | undefined;
   /**
+   * How long the request asks Anthropic to keep its prompt cache (`cache_control` with
+   * `ttl: "1h"` is 3600000). The conversation then sticks at least that long, so a pause shorter
+   * than its cache's life never moves it off the account that holds the cache.
+   * @default 0
+   */
+  readonly promptCacheTtlMs?: number | undefined;
+  /**
    * Reaper's "expiring soon" horizon, in seconds.
    * @default 1800
    */
@@ -168,7 +175,10 @@ function decide<A extends Account>(
   trace: Trace | undefined,
 ): A | null {
   const strategy = resolveStrategy(options.strategy ?? 'maximus');
-  const stickyTtlMs = nonNegative('stickyTtlMs', options.stickyTtlMs, DEFAULT_STICKY_TTL_MS);
+  const stickyTtlMs = Math.max(
+    nonNegative('stickyTtlMs', options.stickyTtlMs, DEFAULT_STICKY_TTL_MS),
+    nonNegative('promptCacheTtlMs', options.promptCacheTtlMs, 0),
+  );
   const expirySoonSecs = nonNegative('expirySoonSecs', options.expirySoonSecs, DEFAULT_EXPIRY_SOON_SECS);
   const fingerprint = options.fingerprint ?? null;
   const tried = options.tried;

@@ -406,6 +406,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
 
       // 4. The conversation, for stickiness.
       const conversation = body.length === 0 ? null : safeFingerprint(body);
+      // A request that caches for an hour sticks at least that long (core's pickAccount).
+      const promptCacheTtlMs = conversation !== null && asksForOneHourCache(body) ? ONE_HOUR_MS : 0;
       // Trace rows (record_trace): the model name and the fingerprint, never content.
       const model = recorder === null || body.length === 0 ? undefined : requestModel(body);
       let traced = 0;
@@ -501,7 +503,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         const strategy = currentStrategy();
         const decision: PickDecision<ProxyAccount> =
           retry === null
-            ? explainPick(accounts, store, { fingerprint: fingerprintForPick, tried, strategy, stickyTtlMs, expirySoonSecs })
+            ? explainPick(accounts, store, { fingerprint: fingerprintForPick, tried, strategy, stickyTtlMs, promptCacheTtlMs, expirySoonSecs })
             : { account: retry.account, reason: retry.reason, strategy: strategy.name, candidates: [], excluded: [] };
         retry = null;
         const account = decision.account;
@@ -1078,6 +1080,13 @@ function bothObservers(a: BodyObserver, b: BodyObserver): BodyObserver {
       b.end();
     },
   };
+}
+
+const ONE_HOUR_MS = 3_600_000;
+
+/** Whether a request body asks for 1-hour prompt caching (`"cache_control": {…, "ttl": "1h"}`), by a byte search. */
+function asksForOneHourCache(body: Buffer): boolean {
+  return body.includes('"ttl":"1h"') || body.includes('"ttl": "1h"');
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | typeof TOO_LARGE | typeof ABORTED> {

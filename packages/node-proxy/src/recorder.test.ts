@@ -37,6 +37,19 @@ describe('createTraceRecorder', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
+  it('should keep appending to a trace begun before the cache-lifetime columns, in its own columns', async () => {
+    const path = join(dir(), 'trace.csv');
+    const header = 'ts,request_id,session,account,model,status,input_tokens,output_tokens,cache_read_tokens,cache_creation_tokens,duration_ms,util_5h,reset_5h,status_5h,util_7d,reset_7d,status_7d';
+    writeFileSync(path, `# shunt-trace v1\n${header}\n2026-01-05T09:00:00.000Z,r0,fp,a,claude-x,200,,1,,,,,,,,,\n`);
+    const recorder = createTraceRecorder({ path });
+    recorder.record({ ...row(1), cacheCreationTokens: 30, cacheCreation5mTokens: 10, cacheCreation1hTokens: 20 });
+    await recorder.close();
+    const written = lines(path);
+    expect(written[1]).toBe(header);
+    expect(written.slice(2).map((l) => l.split(',').length)).toEqual([17, 17]);
+    expect(written[3]).toMatch(/^2026-01-05T09:00:00\.001Z,r1,fp,a,claude-x,200,,1,,30,/);
+  });
+
   it('should write nothing for an idle run, and accept an existing empty file', async () => {
     const path = join(dir(), 'trace.csv');
     await createTraceRecorder({ path }).close();
@@ -153,6 +166,27 @@ describe('usage scanners', () => {
     const none = jsonUsageScanner();
     none.push(Buffer.from('{"type":"error"}'));
     expect(none.tokens()).toEqual({});
+  });
+
+  it('should read the cache writes by lifetime when usage splits them', () => {
+    const json = jsonUsageScanner();
+    const usage = {
+      input_tokens: 4,
+      output_tokens: 90,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 30_000,
+      cache_creation: { ephemeral_5m_input_tokens: 1_000, ephemeral_1h_input_tokens: 29_000 },
+    };
+    json.push(Buffer.from(JSON.stringify({ type: 'message', content: [], usage })));
+    json.end();
+    expect(json.tokens()).toEqual({
+      inputTokens: 4,
+      outputTokens: 90,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 30_000,
+      cacheCreation5mTokens: 1_000,
+      cacheCreation1hTokens: 29_000,
+    });
   });
 });
 

@@ -9,7 +9,7 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
-import { TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
+import { TRACE_COLUMNS, TRACE_FORMAT_MARKER, TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
 import type { Logger } from './logger.js';
 
 /** The file operations the recorder uses (tests swap in failing ones). */
@@ -120,7 +120,9 @@ export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorde
   const maxBytes = options.maxBytes ?? DEFAULT_TRACE_MAX_BYTES;
   const keep = Math.max(1, Math.floor(options.keep ?? DEFAULT_TRACE_KEEP));
   const fs = options.fs ?? defaultFs;
-  checkExisting(path);
+  // A file begun by an earlier version keeps its columns: rows appended to it leave out the
+  // columns added since (a new file, or one after rotation, gets them all).
+  let legacy = checkExisting(path);
   // A recording that cannot be written must stop the start, not a week later: the folder is made
   // now, and the folder (or the file) must be writable.
   if (options.fs === undefined) prepareFolder(path);
@@ -163,7 +165,12 @@ export function createTraceRecorder(options: TraceRecorderOptions): TraceRecorde
         await rotate();
         size = 0;
       }
-      if (size === 0) data = TRACE_PREAMBLE + data;
+      if (size === 0) {
+        legacy = false;
+        data = TRACE_PREAMBLE + data;
+      } else if (legacy) {
+        data = lines.map(withoutAddedColumns).join('');
+      }
       await fs.appendFile(path, data, { mode: 0o600 });
       if (failing) logger?.info('trace recording works again', { path, dropped });
       failing = false;
@@ -250,20 +257,32 @@ function prepareFolder(path: string): void {
   }
 }
 
-/** Refuse a non-empty file that is not a v1 trace with this recorder's columns. */
-function checkExisting(path: string): void {
+/** The v1 header before `cache_creation_5m_tokens` and `cache_creation_1h_tokens` were added. */
+const LEGACY_PREAMBLE = `${TRACE_FORMAT_MARKER}\n${TRACE_COLUMNS.slice(0, TRACE_COLUMNS.indexOf('cache_creation_5m_tokens')).join(',')}\n`;
+
+/** A row without its last two cells (the columns a legacy file lacks; they never hold a comma). */
+function withoutAddedColumns(line: string): string {
+  return `${line.slice(0, line.lastIndexOf(',', line.lastIndexOf(',') - 1))}\n`;
+}
+
+/**
+ * Refuse a non-empty file that is not a v1 trace with this recorder's columns, or with the
+ * columns of the version before (returns true for that one: append rows without the new columns).
+ */
+function checkExisting(path: string): boolean {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw new TraceFileError(path, `cannot open the trace file (${(error as Error).message})`);
   }
   try {
     const head = Buffer.alloc(TRACE_PREAMBLE.length);
     const read = readSync(fd, head, 0, head.length, 0);
-    if (read === 0) return;
+    if (read === 0) return false;
     const text = head.subarray(0, read).toString('utf8');
+    if (text.startsWith(LEGACY_PREAMBLE)) return true;
     if (text !== TRACE_PREAMBLE) {
       const first = JSON.stringify((text.split('\n')[0] ?? '').slice(0, 60));
       throw new TraceFileError(
@@ -271,6 +290,7 @@ function checkExisting(path: string): void {
         `exists and is not a shunt trace v1 with this version's columns (its first line is ${first}); record to a new file or move this one away`,
       );
     }
+    return false;
   } finally {
     closeSync(fd);
   }
@@ -318,6 +338,8 @@ export interface UsageTokens {
   outputTokens?: number;
   cacheReadTokens?: number;
   cacheCreationTokens?: number;
+  cacheCreation5mTokens?: number;
+  cacheCreation1hTokens?: number;
 }
 
 /** Watches response bytes go by (unchanged) and reads the token usage out of them. */
@@ -450,6 +472,13 @@ function readUsage(usage: unknown, into: UsageTokens): void {
   if (cacheRead !== undefined) into.cacheReadTokens = cacheRead;
   const cacheCreation = count(u['cache_creation_input_tokens']);
   if (cacheCreation !== undefined) into.cacheCreationTokens = cacheCreation;
+  // The split by cache lifetime, when the API gives it: 1-hour writes cost more and live longer.
+  const split = u['cache_creation'];
+  if (typeof split !== 'object' || split === null) return;
+  const fiveMinutes = count((split as Record<string, unknown>)['ephemeral_5m_input_tokens']);
+  if (fiveMinutes !== undefined) into.cacheCreation5mTokens = fiveMinutes;
+  const oneHour = count((split as Record<string, unknown>)['ephemeral_1h_input_tokens']);
+  if (oneHour !== undefined) into.cacheCreation1hTokens = oneHour;
 }
 
 function count(value: unknown): number | undefined {

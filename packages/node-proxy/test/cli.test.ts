@@ -160,7 +160,7 @@ describe('the program', () => {
     const [marker, header, row, ...rest] = text.split('\n');
     expect(marker).toBe('# shunt-trace v1');
     expect(header?.startsWith('ts,request_id,session,account,model,status,')).toBe(true);
-    expect(row).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z,[\w-]+,[0-9a-f]{64},a,claude-haiku-4-5,200,12,4,,,\d+,0\.001,\d+,allowed,0\.0001,\d+,allowed$/);
+    expect(row).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z,[\w-]+,[0-9a-f]{64},a,claude-haiku-4-5,200,12,4,,,\d+,0\.001,\d+,allowed,0\.0001,\d+,allowed,,$/);
     expect(rest).toEqual(['']);
     expect(text).not.toContain('secret');
   });

@@ -4,7 +4,7 @@
  */
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { messageParams, startStack, streamText, textOf, type Stack } from './helpers.js';
+import { fakeClock, messageParams, startStack, streamText, textOf, type Stack } from './helpers.js';
 
 let stack: Stack | null = null;
 afterEach(async () => {
@@ -163,6 +163,23 @@ describe('stickiness', () => {
     expect(textOf(await stack.client.messages.create(messageParams('x', { max_tokens: 10 })))).toBe('served by a');
     expect(await streamText(stack.client, 'x')).toBe('served by a');
     expect(stack.records.map((r) => r.reason)).toEqual(['strategy', 'strategy', 'sticky', 'sticky']);
+  });
+
+  it('should keep a conversation that caches for an hour on its account through a 30-minute pause', async () => {
+    const clock = fakeClock();
+    stack = await startStack({ clock, server: { routing_strategy: 'carousel' } });
+    const cached = (conversation: string): Omit<ReturnType<typeof messageParams>, 'system'> & { system: unknown } => ({
+      ...messageParams(conversation),
+      system: [{ type: 'text', text: `conversation ${conversation}`, cache_control: { type: 'ephemeral', ttl: '1h' } }],
+    });
+    expect(textOf(await stack.client.messages.create(cached('x') as never))).toBe('served by a');
+    expect(textOf(await stack.client.messages.create(messageParams('y')))).toBe('served by b');
+    // Past the 10-minute sticky TTL, within the hour the cache lives.
+    clock.advance(30 * 60_000);
+    expect(textOf(await stack.client.messages.create(cached('x') as never))).toBe('served by a');
+    expect(stack.records.at(-1)?.reason).toBe('sticky');
+    // A conversation with the default 5-minute cache is re-routed after the same pause.
+    expect(textOf(await stack.client.messages.create(messageParams('y')))).not.toBe('served by b');
   });
 
   it('should move a conversation off its account when that account is rate limited, and keep it there', async () => {

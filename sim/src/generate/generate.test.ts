@@ -8,7 +8,9 @@ import { createRowColumns } from '../model/row-columns.js';
 import { createRequestAssembler, type TraceRequest } from '../trace/assemble.js';
 import { readTrace, type ReadRow } from '../trace/reader.js';
 import { TRACE_PREAMBLE, formatTraceRow } from '../trace/writer.js';
+import { strategies } from '@shunt/core';
 import { generateTrace } from './record.js';
+import { readGroundTruth, replayTruth } from './truth.js';
 
 const dir = tempDir();
 let n = 0;
@@ -45,6 +47,22 @@ describe('generateTrace', () => {
     expect(rows).toHaveLength(summary.rows);
     const rewritten = TRACE_PREAMBLE + rows.map((row) => formatTraceRow(row)).join('');
     expect(rewritten).toBe(readFileSync(out, 'utf8'));
+  });
+
+  it('should write a ground truth whose replay under the recording strategy is the recording', async () => {
+    const out = join(dir, `truth-${n++}.csv`);
+    const truthOut = join(dir, `truth-${n++}.json`);
+    const summary = await generateTrace({ out, truthOut, accounts: 2, days: 1, seed: 3, capacityScale: { window5h: 0.2, window7d: 0.6 }, cacheTtl: '1h' });
+    const truth = await readGroundTruth(truthOut);
+    expect(truth.requests).toHaveLength(summary.requests);
+    expect(truth.accounts.map((a) => a.capacity)).toEqual(summary.accounts.map((a) => a.capacity));
+    const [replayed] = replayTruth(truth, [strategies.maximus], { stickyTtlMs: 600_000, expirySoonSecs: 1_800, maxWaitMs: 600_000 });
+    expect(summary.failedRequests).toBeGreaterThan(0);
+    expect(replayed?.failed).toBe(summary.failedRequests);
+    expect(replayed?.rateLimited).toBe(summary.rateLimitedRows);
+    // 1-hour caching: the rows record 1-hour writes.
+    const { rows } = await readRequests(out);
+    expect(rows.some((row) => (row.cacheCreation1hTokens ?? 0) > 0)).toBe(true);
   });
 
   test.prop(

@@ -59,6 +59,15 @@ describe('createAccountModel', () => {
     expect(account.stats.weeklyUse).toBeCloseTo(0.1);
   });
 
+  it('should count what the weekly window still holds at the end as expiring at its next reset', () => {
+    // A one-hour trace on an account whose week resets tomorrow with 70 % left.
+    const account = createAccountModel('a', capacity, T0, { weeklyAnchorMs: T0 + 20 * HOUR, utilization7d: 0.3 });
+    account.respond(T0, 1, 1);
+    const used = account.utilization7dAt(T0);
+    account.close(T0 + HOUR);
+    expect(account.stats.expiredWeekly).toBeCloseTo(1 - used);
+  });
+
   it('should refuse on a full weekly window even when the 5-hour window is empty', () => {
     const account = createAccountModel('a', capacity, T0, { weeklyAnchorMs: T0 + HOUR, utilization7d: 1 });
     const refused = account.respond(T0, 1, 1);

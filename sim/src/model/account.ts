@@ -58,7 +58,10 @@ export interface AccountStats {
   peakUtilization5h: number;
   /** Weekly quota consumed during the replay, in weeks of this account's quota. */
   weeklyUse: number;
-  /** Weekly quota that reset unused during the replay, in weeks of this account's quota. */
+  /**
+   * Weekly quota that reset unused during the replay, plus what the weekly window open at its end
+   * still held (it expires at the first reset after the trace), in weeks of this account's quota.
+   */
   expiredWeekly: number;
   /** When a window first reached 100 %, in epoch ms, or null. */
   firstExhaustedMs: number | null;
@@ -84,6 +87,19 @@ export interface AccountModel {
   utilization7dAt(atMs: number): number;
   /** Bring the windows forward to `nowMs` (counting weekly quota that expires on the way). */
   advance(nowMs: number): void;
+  /**
+   * The replay ends at `endMs`: bring the windows forward, then count what the open weekly window
+   * still holds as expiring at its reset (nothing more will use it in the replay).
+   */
+  close(endMs: number): void;
+  /**
+   * Replay a recorded attempt: whether this model would have refused it at `nowMs` (a 429), and,
+   * when the recording says it was served, charge it whatever the model would have answered, so
+   * the model follows the recording instead of drifting from it. A window this attempt opens
+   * starts at `opensAtMs` (default `nowMs`): the row's own ts when the attempt time was inferred
+   * from the very window it opened.
+   */
+  replayRecorded(nowMs: number, credits5h: number, credits7d: number, served: boolean, opensAtMs?: number): boolean;
 }
 
 /**
@@ -195,6 +211,21 @@ export function createAccountModel(name: string, capacity: Capacity, startMs: nu
       if (stats.firstExhaustedMs === null && (used5h >= 1 || used7d >= 1)) stats.firstExhaustedMs = nowMs;
       headers(false, false);
       return ok;
+    },
+    close(endMs) {
+      advance(endMs);
+      if (reset7dMs !== null) stats.expiredWeekly += Math.max(0, 1 - used7d);
+    },
+    replayRecorded(nowMs, credits5h, credits7d, served, opensAtMs = nowMs) {
+      advance(nowMs);
+      const refused = (reset5hMs !== null && used5h >= 1) || (reset7dMs !== null && used7d >= 1);
+      if (served) {
+        if (reset5hMs === null) reset5hMs = Math.ceil(opensAtMs / 1000) * 1000 + WINDOW_5H_MS;
+        if (reset7dMs === null) reset7dMs = Math.ceil(opensAtMs / 1000) * 1000 + WINDOW_7D_MS;
+        used5h += credits5h / cap5h;
+        used7d += credits7d / cap7d;
+      }
+      return refused;
     },
     utilization5hAt: (atMs) => (reset5hMs !== null && atMs < reset5hMs ? used5h : 0),
     utilization7dAt: (atMs) => (reset7dMs !== null && atMs < reset7dMs ? used7d : 0),

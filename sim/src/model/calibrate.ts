@@ -5,22 +5,30 @@
  *
  * Model: within one window of one account, utilization rises by cost / capacity with
  * cost = Σ weight(family, kind) · tokens(family, kind). Utilization is reported rounded, so the fit
- * uses levels, not single steps: for every row, y = utilization − utilization at the window's
- * first row, and X = the tokens charged to the account since then. y = (w · X) / capacity is
- * linear in w / capacity, so it is fitted by alternating least squares:
+ * uses levels, not single steps: for every reading, y = utilization − utilization at the window's
+ * first reading, and X = the tokens charged to the account since then. With s_g = 1 / capacity of
+ * group g, y = s_g · (w · X): an ordinary least-squares problem in w for fixed s and in each s_g
+ * for fixed w, solved by alternating the two exact solutions until they stop moving (no pull
+ * towards list prices, so the data decide every weight they carry information about):
  *
- * 1. with the token weights fixed, each group's capacity is a one-parameter least-squares fit;
- * 2. with the capacities fixed, the weights are a ridge regression (pulled towards the API-price
- *    defaults, so a model the trace never uses keeps its default), pooled over groups and windows;
- * 3. the weights are rescaled so the trace's total cost is the same as under the defaults (only
- *    cost / capacity is observable; this keeps credits comparable to API dollars).
+ * 1. s_g = (wᵀ b_g) / (wᵀ A_g w), with A_g = Σ X Xᵀ and b_g = Σ y X (the only sums kept);
+ * 2. w solves (Σ s_g² A_g) w = Σ s_g b_g. A feature the trace never charged keeps its list
+ *    price; a direction the data cannot tell apart (two kinds always in proportion) is held near
+ *    list prices by a vanishing ridge, and a weight that would come out negative is fixed to its
+ *    list price and the rest refitted.
  *
- * Only sufficient statistics (12×12 sums) are kept, so memory does not grow with the trace. The
- * quality reported is R² over utilization changes between readings at least 5 minutes apart, an
- * honest measure: levels trend upwards and would flatter any fit, while single row-to-row steps
+ * Only cost / capacity is observable, so at the end the weights are scaled to give the trace's
+ * tokens their list-price total (credits stay comparable to API dollars) and the capacities
+ * follow. With fewer readings than three per fitted weight, the weights stay at list price and
+ * only the capacities are fitted. Uncertainty is the usual least-squares standard error,
+ * σ² (XᵀX)⁻¹, reported relative to each value.
+ *
+ * The quality reported is R² over utilization changes between readings at least 5 minutes apart,
+ * an honest measure: levels trend upwards and would flatter any fit, while single row-to-row steps
  * are dominated by the order in which concurrent requests were charged, which no cost model sees.
  */
 import { DEFAULT_TOKEN_WEIGHTS, FEATURE_COUNT, TOKEN_KINDS, vectorToWeights, weightsToVector, type TokenWeights } from './costs.js';
+import { createAttemptClock } from './attempt-time.js';
 import type { Capacity } from './plans.js';
 import type { RowColumns } from './row-columns.js';
 
@@ -28,6 +36,8 @@ import type { RowColumns } from './row-columns.js';
 export interface GroupCalibration {
   /** Fitted capacity, credits per window. */
   readonly capacity: Capacity;
+  /** Standard error of each capacity, relative to it (0.01 = 1 %); NaN when not fitted. */
+  readonly capacityError: { readonly window5h: number; readonly window7d: number };
   /** Utilization rows used for the 5-hour fit. */
   readonly samples5h: number;
   /** Utilization rows used for the weekly fit. */
@@ -44,6 +54,15 @@ export interface GroupCalibration {
 export interface Calibration {
   /** Fitted credits per token. */
   readonly weights: TokenWeights;
+  /** Standard error of each weight relative to it; NaN for a weight the trace does not inform. */
+  readonly weightErrors: TokenWeights;
+  /** False when the data were too few to fit weights: they are list prices, only capacities were fitted. */
+  readonly weightsFitted: boolean;
+  /**
+   * Relative uncertainty of what the trace's tokens cost: each weight's error weighted by the
+   * credits it prices (a weight the trace barely uses hardly matters). NaN when weights were not fitted.
+   */
+  readonly costError: number;
   /** Per group, in first-seen order. */
   readonly groups: ReadonlyMap<string, GroupCalibration>;
   /** R² over every group's 5-minute-step 5-hour changes. */
@@ -59,7 +78,7 @@ export const MIN_CALIBRATION_SAMPLES = 20;
 export interface CalibrateOptions {
   /** The calibration group of a recorded account (its name, or its plan). */
   readonly groupOf: (account: string) => string;
-  /** Alternating least-squares rounds. @default 8 */
+  /** Most alternating rounds (it stops earlier once converged). @default 200 */
   readonly rounds?: number | undefined;
 }
 
@@ -69,41 +88,87 @@ export interface CalibrateOptions {
  */
 export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibration | null {
   const stats = collectStatistics(rows, options.groupOf);
-  const usable = [...stats.entries()].filter(([, s]) => s.w5h.level.n >= MIN_CALIBRATION_SAMPLES && s.w5h.level.n > 0);
+  const usable = [...stats.entries()].filter(([, s]) => s.w5h.level.n >= MIN_CALIBRATION_SAMPLES);
   if (usable.length === 0) return null;
 
-  const defaults = weightsToVector(DEFAULT_TOKEN_WEIGHTS);
-  let w = [...defaults];
-  const caps = new Map<string, { c5: number; c7: number }>();
-  const fitCaps = (): void => {
-    for (const [group, s] of usable) {
-      const c5 = fitCapacity(s.w5h.level, w);
-      const c7 = s.w7d.level.n >= MIN_CALIBRATION_SAMPLES ? fitCapacity(s.w7d.level, w) : Number.NaN;
-      caps.set(group, { c5, c7 });
-    }
-  };
-
-  const rounds = options.rounds ?? 8;
-  for (let round = 0; round < rounds; round++) {
-    fitCaps();
-    w = fitWeights(usable, caps, w, defaults);
-    w = rescale(w, defaults, stats);
+  const prior = weightsToVector(DEFAULT_TOKEN_WEIGHTS);
+  const n = FEATURE_COUNT;
+  const total = new Float64Array(n);
+  for (const s of stats.values()) addInto(total, s.total);
+  const informed = new Array<boolean>(n).fill(false);
+  let samples5h = 0;
+  for (const [, s] of usable) {
+    samples5h += s.w5h.level.n;
+    for (let k = 0; k < n; k++) if ((s.w5h.level.xx[k * n + k] as number) > 0) informed[k] = true;
   }
-  fitCaps();
+  const informedCount = informed.filter(Boolean).length;
+  const weightsFitted = samples5h >= 3 * (informedCount + usable.length);
+
+  let w = [...prior];
+  const inverse = new Map<string, number>();
+  const fitInverses = (): void => {
+    for (const [group, s] of usable) inverse.set(group, fitInverseCapacity(s.w5h.level, w));
+  };
+  fitInverses();
+  let covariance: Float64Array | null = null;
+  // Features held at list price (no data, or a fit that came out negative): no error to report.
+  let pinned: readonly boolean[] = informed.map((v) => !v);
+  if (weightsFitted) {
+    const rounds = options.rounds ?? 200;
+    for (let round = 0; round < rounds; round++) {
+      const next = fitWeights(usable, inverse, w, prior, informed);
+      covariance = next.inverse;
+      pinned = next.pinned;
+      const moved = maxRelativeChange(w, next.w);
+      w = next.w;
+      fitInverses();
+      if (moved < 1e-10) break;
+    }
+  }
+
+  // Scale: the trace's tokens cost what they cost at list prices.
+  const fitted = dot(total, w);
+  const reference = dot(total, prior);
+  const scale = fitted > 0 && reference > 0 ? reference / fitted : 1;
+  w = w.map((value) => value * scale);
+
+  // σ² from the level residuals of every usable group.
+  let sse = 0;
+  for (const [group, s] of usable) sse += residual(s.w5h.level, w, (inverse.get(group) as number) / scale);
+  const dof = samples5h - (weightsFitted ? informedCount : 0) - usable.length;
+  const sigma2 = dof > 0 ? Math.max(0, sse) / dof : Number.NaN;
+  const weightErrors = w.map((value, k) => {
+    if (covariance === null || !informed[k] || pinned[k] === true || !(value > 0)) return Number.NaN;
+    // The covariance was of the unscaled weights, at unit capacity scale.
+    return Math.sqrt(sigma2 * (covariance[k * n + k] as number)) * scale / value;
+  });
+
+  let pricedError = 0;
+  let priced = 0;
+  for (let k = 0; k < n; k++) {
+    const credits = (w[k] as number) * (total[k] as number);
+    priced += credits;
+    const error = weightErrors[k] as number;
+    if (Number.isFinite(error)) pricedError += credits * error;
+  }
+  const costError = weightsFitted && priced > 0 ? pricedError / priced : Number.NaN;
 
   const groups = new Map<string, GroupCalibration>();
-  let sse = 0;
-  let sst = 0;
+  let qualitySse = 0;
+  let qualitySst = 0;
   let samples = 0;
   for (const [group, s] of usable) {
-    const cap = caps.get(group) as { c5: number; c7: number };
-    const fit5 = deltaFit(s.w5h.delta, w, cap.c5);
-    const fit7 = Number.isFinite(cap.c7) ? deltaFit(s.w7d.delta, w, cap.c7) : { r2: Number.NaN, sse: 0, sst: 0, n: 0 };
-    sse += fit5.sse;
-    sst += fit5.sst;
+    const c5 = scale / (inverse.get(group) as number);
+    const s7 = s.w7d.level.n >= MIN_CALIBRATION_SAMPLES ? fitInverseCapacity(s.w7d.level, w) : Number.NaN;
+    const c7 = s7 > 0 ? 1 / s7 : Number.NaN;
+    const fit5 = deltaFit(s.w5h.delta, w, c5);
+    const fit7 = Number.isFinite(c7) ? deltaFit(s.w7d.delta, w, c7) : { r2: Number.NaN, sse: 0, sst: 0, n: 0 };
+    qualitySse += fit5.sse;
+    qualitySst += fit5.sst;
     samples += s.w5h.level.n + s.w7d.level.n;
     groups.set(group, {
-      capacity: { window5hCredits: cap.c5, window7dCredits: cap.c7 },
+      capacity: { window5hCredits: c5, window7dCredits: c7 },
+      capacityError: { window5h: capacityError(s.w5h.level, w, c5, sigma2), window7d: Number.isFinite(c7) ? capacityError(s.w7d.level, w, c7, residualVariance(s.w7d.level, w, c7)) : Number.NaN },
       samples5h: s.w5h.level.n,
       samples7d: s.w7d.level.n,
       r2_5h: fit5.r2,
@@ -111,7 +176,15 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
       rmse5h: fit5.n > 0 ? Math.sqrt(Math.max(0, fit5.sse) / fit5.n) : Number.NaN,
     });
   }
-  return { weights: vectorToWeights(w), groups, r2: sst > 0 ? 1 - sse / sst : Number.NaN, samples };
+  return {
+    weights: vectorToWeights(w),
+    weightErrors: vectorToWeights(weightErrors),
+    weightsFitted,
+    costError,
+    groups,
+    r2: qualitySst > 0 ? 1 - qualitySse / qualitySst : Number.NaN,
+    samples,
+  };
 }
 
 /** Sums for a least-squares fit of y ≈ θ·X: Σ X Xᵀ, Σ y X, Σ y², Σ y and the count. */
@@ -137,12 +210,13 @@ interface GroupSums {
 
 interface Segment {
   resetSecs: number;
+  /** When the baseline reading was taken. */
+  readonly baseTsMs: number;
   baseUtilization: number;
   lastUtilization: number;
   /** The reading the current step started from. */
   stepUtilization: number;
   stepStartMs: number;
-  lastLevelMs: number;
   readonly charged: Float64Array;
   readonly chargedAtLast: Float64Array;
 }
@@ -151,8 +225,6 @@ interface Segment {
 const SAME_WINDOW_SECS = 600;
 /** Shortest step for the quality measure. */
 const QUALITY_STEP_MS = 5 * 60_000;
-/** Level readings closer together than this add little; skipping them keeps calibration cheap. */
-const LEVEL_STEP_MS = 20_000;
 
 function collectStatistics(rows: RowColumns, groupOf: (account: string) => string): Map<string, GroupSums> {
   // Requests released together from a hold share one ts; within a window utilization only grows,
@@ -163,8 +235,25 @@ function collectStatistics(rows: RowColumns, groupOf: (account: string) => strin
     const u = rows.utilization5h[i] as number;
     return Number.isNaN(u) ? 0 : u;
   };
+  // A recorder writes the request's arrival as ts; a request held until a reset was charged in the
+  // window its reading reports (see attempt-time.ts). Rows are handed to the clock in ts order.
+  const byArrival = Uint32Array.from(order).sort((a, b) => (rows.tsMs[a] as number) - (rows.tsMs[b] as number) || a - b);
+  const clock = createAttemptClock();
+  const chargedAt = new Float64Array(rows.length);
+  for (const i of byArrival) {
+    const accountId = rows.account[i] as number;
+    chargedAt[i] =
+      accountId === -1
+        ? (rows.tsMs[i] as number)
+        : clock.at(rows.accountNames[accountId] as string, rows.tsMs[i] as number, optional(rows.reset5hSecs[i]), optional(rows.reset7dSecs[i]));
+  }
   order.sort(
-    (a, b) => (rows.tsMs[a] as number) - (rows.tsMs[b] as number) || u5(a) - u5(b) || (rows.recordIndex[a] as number) - (rows.recordIndex[b] as number),
+    // Equal readings: requests released together are charged in arrival order (the hold queue's).
+    (a, b) =>
+      (chargedAt[a] as number) - (chargedAt[b] as number) ||
+      u5(a) - u5(b) ||
+      (rows.tsMs[a] as number) - (rows.tsMs[b] as number) ||
+      (rows.recordIndex[a] as number) - (rows.recordIndex[b] as number),
   );
 
   const groupsByAccount = rows.accountNames.map((name) => groupOf(name));
@@ -188,10 +277,12 @@ function collectStatistics(rows: RowColumns, groupOf: (account: string) => strin
       features[base] = rows.inputTokens[i] as number;
       features[base + 1] = rows.outputTokens[i] as number;
       features[base + 2] = rows.cacheReadTokens[i] as number;
-      features[base + 3] = rows.cacheCreationTokens[i] as number;
+      const write1h = rows.cacheCreation1hTokens[i] as number;
+      features[base + 3] = (rows.cacheCreationTokens[i] as number) - write1h;
+      features[base + 4] = write1h;
       for (let k = 0; k < FEATURE_COUNT; k++) sums.total[k] = (sums.total[k] as number) + (features[k] as number);
     }
-    const tsMs = rows.tsMs[i] as number;
+    const tsMs = chargedAt[i] as number;
     observe(segments, `${account}\u00005h`, sums.w5h, tsMs, optional(rows.utilization5h[i]), optional(rows.reset5hSecs[i]), charged ? features : null);
     observe(segments, `${account}\u00007d`, sums.w7d, tsMs, optional(rows.utilization7d[i]), optional(rows.reset7dSecs[i]), charged ? features : null);
   }
@@ -225,23 +316,25 @@ function observe(
     // The row that opens a segment is its baseline: its own cost is already inside it.
     segments.set(key, {
       resetSecs,
+      baseTsMs: tsMs,
       baseUtilization: utilization,
       lastUtilization: utilization,
       stepUtilization: utilization,
       stepStartMs: tsMs,
-      lastLevelMs: tsMs,
       charged: new Float64Array(FEATURE_COUNT),
       chargedAtLast: new Float64Array(FEATURE_COUNT),
     });
     return;
   }
   const open = segment as Segment;
+  // Charged in the same instant as the baseline and reading the same: either it came first and
+  // its cost is inside the baseline (the tie hides the order), or its cost is below one rounding
+  // step. Adding it would offset every later reading of the window by a whole request.
+  if (tsMs === open.baseTsMs && utilization === open.baseUtilization) return;
   if (features !== null) addInto(open.charged, features);
   open.lastUtilization = utilization;
-  if (tsMs - open.lastLevelMs >= LEVEL_STEP_MS) {
-    open.lastLevelMs = tsMs;
-    accumulate(sums.level, open.charged, utilization - open.baseUtilization);
-  }
+  // Every reading counts: a one-hour recording has few, and the sums cost the same either way.
+  accumulate(sums.level, open.charged, utilization - open.baseUtilization);
   if (tsMs - open.stepStartMs < QUALITY_STEP_MS) return;
   const step = new Float64Array(FEATURE_COUNT);
   for (let k = 0; k < FEATURE_COUNT; k++) step[k] = (open.charged[k] as number) - (open.chargedAtLast[k] as number);
@@ -264,61 +357,121 @@ function accumulate(sums: Sums, x: Float64Array, y: number): void {
   sums.n++;
 }
 
-/** capacity = (wᵀ A w) / (wᵀ b): least squares of y ≈ (w·X) / capacity. */
-function fitCapacity(sums: Sums, w: readonly number[]): number {
+/** 1 / capacity = (wᵀ b) / (wᵀ A w): least squares of y ≈ (w·X) / capacity. */
+function fitInverseCapacity(sums: Sums, w: readonly number[]): number {
   const quad = quadratic(sums.xx, w, w);
   const lin = dot(sums.xy, w);
-  return lin > 0 ? quad / lin : Number.NaN;
+  return quad > 0 && lin > 0 ? lin / quad : Number.NaN;
+}
+
+/** Σ (y − w·X / capacity)² over a window's level sums, for 1 / capacity = `inverse`. */
+function residual(sums: Sums, w: readonly number[], inverse: number): number {
+  if (!Number.isFinite(inverse)) return 0;
+  return sums.yy - 2 * inverse * dot(sums.xy, w) + inverse * inverse * quadratic(sums.xx, w, w);
+}
+
+/** σ² of a window's own fit (for the weekly window, fitted with the weights fixed). */
+function residualVariance(sums: Sums, w: readonly number[], capacity: number): number {
+  return sums.n > 1 ? Math.max(0, residual(sums, w, 1 / capacity)) / (sums.n - 1) : Number.NaN;
+}
+
+/** Relative standard error of a capacity: var(1/C) = σ² / (wᵀ A w), and δC / C = δs / s. */
+function capacityError(sums: Sums, w: readonly number[], capacity: number, sigma2: number): number {
+  const quad = quadratic(sums.xx, w, w);
+  if (!(quad > 0) || !Number.isFinite(sigma2)) return Number.NaN;
+  return Math.sqrt(sigma2 / quad) * capacity;
 }
 
 /**
- * Ridge regression of credits = y · capacity on X, pooled over groups and both windows, pulled
- * towards `prior` (feature by feature, in proportion to how much data each feature has).
+ * Weights for fixed inverse capacities: (Σ s² A) w = Σ s b, plain least squares. Features
+ * without data keep the prior (scaled to the current weights); a vanishing ridge towards it holds
+ * directions the data cannot separate; a negative weight is fixed at the prior and the rest
+ * refitted. Returns the weights and (Σ s² A)⁻¹ for the standard errors.
  */
 function fitWeights(
   usable: ReadonlyArray<readonly [string, GroupSums]>,
-  caps: ReadonlyMap<string, { c5: number; c7: number }>,
+  inverse: ReadonlyMap<string, number>,
   current: readonly number[],
   prior: readonly number[],
-): number[] {
+  informed: readonly boolean[],
+): { w: number[]; inverse: Float64Array | null; pinned: readonly boolean[] } {
   const n = FEATURE_COUNT;
   const a = new Float64Array(n * n);
   const b = new Float64Array(n);
   for (const [group, s] of usable) {
-    const cap = caps.get(group) as { c5: number; c7: number };
-    for (const [sums, c] of [
-      [s.w5h.level, cap.c5],
-      [s.w7d.level, cap.c7],
-    ] as const) {
-      if (!Number.isFinite(c) || sums.n === 0) continue;
-      // Minimise Σ (c·y − w·X)²: normal equations A w = c · Σ y X.
-      for (let k = 0; k < n * n; k++) a[k] = (a[k] as number) + (sums.xx[k] as number);
-      for (let k = 0; k < n; k++) b[k] = (b[k] as number) + c * (sums.xy[k] as number);
-    }
+    const sg = inverse.get(group) as number;
+    if (!Number.isFinite(sg)) continue;
+    const sums = s.w5h.level;
+    for (let k = 0; k < n * n; k++) a[k] = (a[k] as number) + sg * sg * (sums.xx[k] as number);
+    for (let k = 0; k < n; k++) b[k] = (b[k] as number) + sg * (sums.xy[k] as number);
   }
   let trace = 0;
   for (let k = 0; k < n; k++) trace += a[k * n + k] as number;
-  if (trace <= 0) return [...current];
-  for (let k = 0; k < n; k++) {
-    const penalty = 0.05 * (a[k * n + k] as number) + 1e-9 * (trace / n);
-    a[k * n + k] = (a[k * n + k] as number) + penalty;
-    b[k] = (b[k] as number) + penalty * (prior[k] as number);
+  if (!(trace > 0)) return { w: [...current], inverse: null, pinned: informed.map((v) => !v) };
+  // The prior in the current weights' scale, so holding a feature there does not bias the others.
+  const priorScale = scaleBetween(current, prior, informed);
+  const fixed = informed.map((v) => !v);
+  for (let attempt = 0; attempt <= n; attempt++) {
+    const m = Float64Array.from(a);
+    const r = Float64Array.from(b);
+    for (let k = 0; k < n; k++) {
+      const target = (prior[k] as number) * priorScale;
+      if (fixed[k]) {
+        // Pin: zero the row and column, move the known part to the right-hand side.
+        for (let j = 0; j < n; j++) {
+          if (j !== k) r[j] = (r[j] as number) - (m[j * n + k] as number) * target;
+          m[k * n + j] = 0;
+          m[j * n + k] = 0;
+        }
+        m[k * n + k] = 1;
+        r[k] = target;
+        continue;
+      }
+      const ridge = 1e-9 * (trace / n);
+      m[k * n + k] = (m[k * n + k] as number) + ridge;
+      r[k] = (r[k] as number) + ridge * target;
+    }
+    const solved = solve(m, r, n);
+    if (solved === null) return { w: [...current], inverse: null, pinned: fixed };
+    const negative = solved.findIndex((value, k) => !fixed[k] && !(value > 0));
+    if (negative === -1) return { w: solved, inverse: invert(m, n), pinned: fixed };
+    fixed[negative] = true;
   }
-  const solved = solve(a, b, n);
-  if (solved === null) return [...current];
-  // A negative price is never the truth; fall back to the prior for that feature.
-  return solved.map((value, k) => (value > 0 ? value : (prior[k] as number)));
+  return { w: [...current], inverse: null, pinned: fixed };
 }
 
-/** Scale w so the trace's total cost is what the default weights give it. */
-function rescale(w: readonly number[], defaults: readonly number[], groups: ReadonlyMap<string, GroupSums>): number[] {
-  const total = new Float64Array(FEATURE_COUNT);
-  for (const s of groups.values()) addInto(total, s.total);
-  const fitted = dot(total, w);
-  const reference = dot(total, defaults);
-  if (!(fitted > 0) || !(reference > 0)) return [...w];
-  const scale = reference / fitted;
-  return w.map((value) => value * scale);
+/** The factor that best maps `prior` onto `w` over the informed features. */
+function scaleBetween(w: readonly number[], prior: readonly number[], informed: readonly boolean[]): number {
+  let num = 0;
+  let den = 0;
+  for (let k = 0; k < w.length; k++) {
+    if (!informed[k]) continue;
+    num += (w[k] as number) * (prior[k] as number);
+    den += (prior[k] as number) * (prior[k] as number);
+  }
+  return den > 0 && num > 0 ? num / den : 1;
+}
+
+function maxRelativeChange(a: readonly number[], b: readonly number[]): number {
+  let worst = 0;
+  for (let k = 0; k < a.length; k++) {
+    const scale = Math.max(Math.abs(a[k] as number), Math.abs(b[k] as number), 1e-300);
+    worst = Math.max(worst, Math.abs((a[k] as number) - (b[k] as number)) / scale);
+  }
+  return worst;
+}
+
+/** The inverse of a symmetric matrix (by solving for each unit vector); null when singular. */
+function invert(matrix: Float64Array, n: number): Float64Array | null {
+  const out = new Float64Array(n * n);
+  for (let col = 0; col < n; col++) {
+    const unit = new Float64Array(n);
+    unit[col] = 1;
+    const x = solve(matrix, unit, n);
+    if (x === null) return null;
+    for (let row = 0; row < n; row++) out[row * n + col] = x[row] as number;
+  }
+  return out;
 }
 
 function deltaFit(sums: Sums, w: readonly number[], capacity: number): { r2: number; sse: number; sst: number; n: number } {

@@ -71,4 +71,48 @@ describe('createCostAssigner', () => {
     expect(assigner.assign(request([{}], { model: 'claude-haiku-4-5' })).credits5h).toBe(DEFAULT_REQUEST_CREDITS.haiku);
     expect(assigner.fallbacks).toBe(2);
   });
+
+  it('should not charge a request with what a window held before it opened', () => {
+    const assigner = createCostAssigner({ mode: 'deltas', recordedCapacity: () => ({ window5hCredits: 100, window7dCredits: 1_000 }) });
+    // The window opened 100 s before this request (by a request whose row carried no reading):
+    // its 0.3 is not this request's.
+    const late = assigner.assign(request([{ tsMs: T0 + 100_000, account: 'a', status: 200, utilization5h: 0.3, reset5hSecs: (T0 + 18_000_000) / 1000 }]));
+    expect(late.credits5h).toBe(DEFAULT_REQUEST_CREDITS.sonnet);
+    // Opened by this very request (the reset lands within a couple of seconds of ts + 5 h): all of it.
+    const own = assigner.assign(request([{ tsMs: T0 + 40_000_000, account: 'b', status: 200, utilization5h: 0.03, reset5hSecs: (T0 + 58_001_000) / 1000 }]));
+    expect(own.credits5h).toBeCloseTo(3);
+  });
+
+  it('should estimate a request that was never served from its conversation, never as 0', () => {
+    const assigner = createCostAssigner({ mode: 'tokens' });
+    const opus = 'claude-opus-4-5';
+    const turn = (cacheRead: number, cacheCreation: number, tsMs: number): TraceRequest =>
+      request([{ tsMs, status: 200 }], { session: 's', model: opus, tokens: { input: 10, output: 200, cacheRead, cacheCreation } });
+    assigner.assign(turn(0, 20_000, T0));
+    assigner.assign(turn(20_000, 2_000, T0 + 60_000));
+    // Refused everywhere (its 429 row carried 0 tokens, so the request has none).
+    const refused = assigner.assign(request([{ tsMs: T0 + 120_000, account: 'a', status: 429 }], { session: 's', model: opus }));
+    // Its prefix is the conversation's prompt so far (22,000 tokens), read where the cache lives…
+    expect(refused.credits5h).toBeGreaterThan(22_000 * DEFAULT_TOKEN_WEIGHTS.opus.cacheRead);
+    // …and written again elsewhere.
+    expect(refused.cacheMissCredits).toBeCloseTo(22_000 * (DEFAULT_TOKEN_WEIGHTS.opus.cacheCreation - DEFAULT_TOKEN_WEIGHTS.opus.cacheRead));
+    expect(assigner.fallbacks).toBe(1);
+  });
+
+  it('should split a recorded cache miss into the prefix a live cache would serve and what is new', () => {
+    const assigner = createCostAssigner({ mode: 'tokens' });
+    const w = DEFAULT_TOKEN_WEIGHTS.sonnet;
+    assigner.assign(request([{ tsMs: T0, status: 200 }], { session: 's', tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 10_000 } }));
+    // Recorded on another account: nothing read, 13,000 written. 10,000 of them were the prefix.
+    const moved = assigner.assign(request([{ tsMs: T0 + 1_000, status: 200 }], { session: 's', tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 13_000 } }));
+    expect(moved.credits5h).toBeCloseTo(10_000 * w.cacheRead + 3_000 * w.cacheCreation);
+    expect(moved.credits5h + moved.cacheMissCredits).toBeCloseTo(13_000 * w.cacheCreation);
+    expect(moved.cacheTtlMs).toBe(300_000);
+    // 1-hour writes: priced as such, and the conversation's cache lives an hour.
+    const long = assigner.assign(
+      request([{ tsMs: T0 + 2_000, status: 200 }], { session: 'l', tokens: { input: 0, output: 0, cacheRead: 0, cacheCreation: 1_000, cacheCreation1h: 1_000 } }),
+    );
+    expect(long.credits5h).toBeCloseTo(1_000 * w.cacheCreation1h);
+    expect(long.cacheTtlMs).toBe(3_600_000);
+  });
 });

@@ -11,7 +11,7 @@
  * - `flat`: a documented typical cost per model family (neither).
  */
 import type { TraceRequest } from '../trace/assemble.js';
-import { DEFAULT_REQUEST_CREDITS, DEFAULT_TOKEN_WEIGHTS, MODEL_FAMILIES, modelFamily, tokenCredits, type ModelFamily, type TokenWeights } from './costs.js';
+import { DEFAULT_REQUEST_CREDITS, DEFAULT_TOKEN_WEIGHTS, MODEL_FAMILIES, modelFamily, type ModelFamily, type TokenWeights } from './costs.js';
 import type { Capacity } from './plans.js';
 
 /** A cost model's name. */
@@ -22,9 +22,20 @@ export const COST_MODEL_MODES: readonly CostModelMode[] = ['calibrated', 'tokens
 
 /** What one request costs, in credits. */
 export interface RequestCost {
+  /** Against a 5-hour window, when its conversation's prompt cache is live on the account. */
   readonly credits5h: number;
+  /** Against a weekly window, likewise. */
   readonly credits7d: number;
+  /** Extra credits when it lands on an account without its conversation's cache (its prefix is written, not read). */
+  readonly cacheMissCredits: number;
+  /** How long the conversation's cache lives after a request, ms (5 minutes, or 1 hour where the trace shows 1-hour writes). */
+  readonly cacheTtlMs: number;
 }
+
+/** Anthropic's default prompt-cache lifetime. */
+export const CACHE_TTL_5M_MS = 5 * 60_000;
+/** The extended prompt-cache lifetime (`cache_control: { ttl: "1h" }`). */
+export const CACHE_TTL_1H_MS = 60 * 60_000;
 
 /** Prices requests one by one, in replay order (the `deltas` mode remembers each account's last reading). */
 export interface CostAssigner {
@@ -32,7 +43,7 @@ export interface CostAssigner {
   readonly mode: CostModelMode;
   /** Price one request. */
   assign(request: TraceRequest): RequestCost;
-  /** Requests priced by a fallback (no tokens, or no usable utilization change). */
+  /** Requests priced by a fallback or an estimate (no tokens, or no usable utilization change). */
   readonly fallbacks: number;
 }
 
@@ -47,8 +58,14 @@ export interface CostAssignerOptions {
 
 /** A change in reset larger than this means a new window (resets jitter by about a second). */
 const SAME_WINDOW_MS = 600_000;
-/** A window whose reset is within this of "request time + window length" was opened by that request. */
-const OPENED_BY_REQUEST_MS = 120_000;
+/**
+ * A window whose reset is within this of "request time + window length" was opened by that
+ * request: resets sit on whole seconds and jitter by about a second. Anything wider charges one
+ * request with what earlier requests spent in the window.
+ */
+const OPENED_BY_REQUEST_MS = 5_000;
+/** Conversations idle this long are forgotten by the estimator (bounded memory). */
+const CONVERSATION_MEMORY_MS = 24 * 3_600_000;
 
 /** Create an assigner for `mode`. */
 export function createCostAssigner(options: CostAssignerOptions): CostAssigner {
@@ -58,6 +75,7 @@ export function createCostAssigner(options: CostAssignerOptions): CostAssigner {
   // Running mean of priced requests per family: the fallback for a request with nothing to go on.
   const seen = new Map<ModelFamily, { sum5h: number; sum7d: number; n: number }>(MODEL_FAMILIES.map((f) => [f, { sum5h: 0, sum7d: 0, n: 0 }]));
   const readings = new Map<string, Reading>();
+  const tokenPricer = createTokenPricer(weights);
 
   const fallback = (family: ModelFamily, need5h: boolean, need7d: boolean, known: RequestCost | null): RequestCost => {
     fallbacks++;
@@ -68,6 +86,8 @@ export function createCostAssigner(options: CostAssignerOptions): CostAssigner {
     return {
       credits5h: need5h || known === null ? guess5h : known.credits5h,
       credits7d: need7d || known === null ? guess7d : known.credits7d,
+      cacheMissCredits: 0,
+      cacheTtlMs: CACHE_TTL_5M_MS,
     };
   };
 
@@ -82,30 +102,189 @@ export function createCostAssigner(options: CostAssignerOptions): CostAssigner {
   return {
     mode,
     get fallbacks() {
-      return fallbacks;
+      return fallbacks + tokenPricer.estimated;
     },
     assign(request) {
       const family = modelFamily(request.model);
       switch (mode) {
         case 'flat': {
           const credits = DEFAULT_REQUEST_CREDITS[family];
-          return { credits5h: credits, credits7d: credits };
+          return { credits5h: credits, credits7d: credits, cacheMissCredits: 0, cacheTtlMs: CACHE_TTL_5M_MS };
         }
         case 'tokens':
-        case 'calibrated': {
-          if (request.tokens === null) return fallback(family, true, true, null);
-          const credits = tokenCredits(request.tokens, family, weights);
-          return learn(family, { credits5h: credits, credits7d: credits });
-        }
+        case 'calibrated':
+          return tokenPricer.price(request, family);
         case 'deltas': {
           const cost = deltaCost(request, readings, options.recordedCapacity);
           if (cost.credits5h === null || cost.credits7d === null) {
-            const known = cost.credits5h === null && cost.credits7d === null ? null : { credits5h: cost.credits5h ?? 0, credits7d: cost.credits7d ?? 0 };
+            const known =
+              cost.credits5h === null && cost.credits7d === null
+                ? null
+                : { credits5h: cost.credits5h ?? 0, credits7d: cost.credits7d ?? 0, cacheMissCredits: 0, cacheTtlMs: CACHE_TTL_5M_MS };
             return fallback(family, cost.credits5h === null, cost.credits7d === null, known);
           }
-          return learn(family, { credits5h: cost.credits5h, credits7d: cost.credits7d });
+          return learn(family, { credits5h: cost.credits5h, credits7d: cost.credits7d, cacheMissCredits: 0, cacheTtlMs: CACHE_TTL_5M_MS });
         }
       }
+    },
+  };
+}
+
+/** What a conversation's last request looked like, for the next one's estimate and cache prefix. */
+interface ConversationTokens {
+  /** Prompt tokens cacheable after it (what the next request can read). */
+  prefix: number;
+  input: number;
+  output: number;
+  /** New cacheable tokens it wrote beyond its prefix. */
+  fresh: number;
+  /** The conversation writes 1-hour cache entries. */
+  oneHour: boolean;
+}
+
+/**
+ * Prices requests from their tokens, split into what depends on routing and what does not:
+ * the cacheable prefix it shares with its conversation's previous request is read when it lands
+ * where that cache is live, and written otherwise. A request whose tokens are unknown (never
+ * served, or empty cells) gets its conversation's previous request's tokens, else its family's
+ * average: never zero.
+ */
+function createTokenPricer(weights: TokenWeights): {
+  price(request: TraceRequest, family: ModelFamily): RequestCost;
+  readonly estimated: number;
+} {
+  let current = new Map<string, ConversationTokens>();
+  let older = new Map<string, ConversationTokens>();
+  let rotateAtMs = Number.NaN;
+  const means = new Map<ModelFamily, { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number }>(
+    MODEL_FAMILIES.map((f) => [f, { n: 0, input: 0, output: 0, prefix: 0, fresh: 0, oneHour: 0 }]),
+  );
+  let estimated = 0;
+  // New prompt tokens per turn, from recorded hits only: a recorded miss cannot tell its new
+  // tokens from its prefix when the conversation's previous request is unknown.
+  const freshPerTurn = new Map<ModelFamily, { n: number; sum: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, sum: 0 }]));
+  // A conversation's first request: what an unseen conversation's first turn is estimated at.
+  const firstTurn = new Map<ModelFamily, { n: number; sum: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, sum: 0 }]));
+  // The longest prompt seen per family: a chain of estimated turns grows no further (clients compact).
+  const longest = new Map<ModelFamily, number>(MODEL_FAMILIES.map((f) => [f, 0]));
+  // A chain of estimated turns that outgrows the longest prompt the family shows is compacted, as
+  // clients do: it starts again from a typical first request.
+  const compacted = (prefix: number, family: ModelFamily): number => {
+    const limit = longest.get(family) as number;
+    if (limit === 0 || prefix <= limit) return prefix;
+    const first = firstTurn.get(family) as { n: number; sum: number };
+    return first.n > 0 ? first.sum / first.n : limit;
+  };
+  return {
+    get estimated() {
+      return estimated;
+    },
+    price(request, family) {
+      if (Number.isNaN(rotateAtMs)) rotateAtMs = request.arrivalMs + CONVERSATION_MEMORY_MS;
+      if (request.arrivalMs >= rotateAtMs) {
+        older = request.arrivalMs - rotateAtMs >= CONVERSATION_MEMORY_MS ? new Map() : current;
+        current = new Map();
+        rotateAtMs = request.arrivalMs + CONVERSATION_MEMORY_MS;
+      }
+      const session = request.session;
+      let conversation = session === null ? undefined : current.get(session);
+      if (session !== null && conversation === undefined) {
+        conversation = older.get(session);
+        if (conversation !== undefined) current.set(session, conversation);
+      }
+      const tokens = request.tokens;
+      let input: number;
+      let output: number;
+      let read: number;
+      let fresh: number;
+      let oneHourShare: number;
+      if (tokens !== null) {
+        const total = tokens.cacheRead + tokens.cacheCreation;
+        // A recorded hit says exactly how much was cached; a recorded miss wrote its whole prompt,
+        // of which the previous request's prompt was the part a live cache would have served.
+        read = session === null || tokens.cacheRead > 0 ? tokens.cacheRead : Math.min(total, conversation?.prefix ?? 0);
+        fresh = total - read;
+        input = tokens.input;
+        output = tokens.output;
+        const write1h = tokens.cacheCreation1h ?? 0;
+        oneHourShare = tokens.cacheCreation > 0 ? write1h / tokens.cacheCreation : conversation?.oneHour === true ? 1 : 0;
+        if (write1h === 0 && tokens.cacheCreation === 0 && conversation?.oneHour === true) oneHourShare = 1;
+        const mean = means.get(family) as { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number };
+        mean.n++;
+        mean.input += input;
+        mean.output += output;
+        mean.prefix += read;
+        mean.fresh += fresh;
+        mean.oneHour += oneHourShare;
+        if (total > (longest.get(family) as number)) longest.set(family, total);
+        if (session !== null && conversation === undefined) {
+          const first = firstTurn.get(family) as { n: number; sum: number };
+          first.n++;
+          first.sum += total;
+        }
+        if (tokens.cacheRead > 0) {
+          const turn = freshPerTurn.get(family) as { n: number; sum: number };
+          turn.n++;
+          turn.sum += fresh;
+        }
+      } else {
+        estimated++;
+        const mean = means.get(family) as { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number };
+        const turn = freshPerTurn.get(family) as { n: number; sum: number };
+        if (conversation !== undefined && mean.n > 0) {
+          // The conversation's prompt so far is the prefix; what a turn adds is typical of the family.
+          input = mean.input / mean.n;
+          output = mean.output / mean.n;
+          read = conversation.prefix;
+          fresh = turn.n > 0 ? turn.sum / turn.n : mean.fresh / mean.n;
+          oneHourShare = conversation.oneHour ? 1 : 0;
+        } else if (conversation !== undefined) {
+          input = conversation.input;
+          output = conversation.output;
+          read = conversation.prefix;
+          fresh = conversation.fresh;
+          oneHourShare = conversation.oneHour ? 1 : 0;
+        } else if (session !== null && mean.n > 0 && (firstTurn.get(family) as { n: number }).n > 0) {
+          // An unseen conversation starts here: nothing of it is cached anywhere yet.
+          const first = firstTurn.get(family) as { n: number; sum: number };
+          input = mean.input / mean.n;
+          output = mean.output / mean.n;
+          read = 0;
+          fresh = first.sum / first.n;
+          oneHourShare = mean.oneHour / mean.n;
+        } else if (mean.n > 0) {
+          input = mean.input / mean.n;
+          output = mean.output / mean.n;
+          read = mean.prefix / mean.n;
+          fresh = mean.fresh / mean.n;
+          oneHourShare = mean.oneHour / mean.n;
+        } else {
+          // Nothing priced yet: the documented typical turn.
+          const credits = DEFAULT_REQUEST_CREDITS[family];
+          return { credits5h: credits, credits7d: credits, cacheMissCredits: 0, cacheTtlMs: CACHE_TTL_5M_MS };
+        }
+      }
+      const oneHour = oneHourShare > 0 || conversation?.oneHour === true;
+      if (session !== null) {
+        if (conversation === undefined) {
+          conversation = { prefix: 0, input: 0, output: 0, fresh: 0, oneHour: false };
+          current.set(session, conversation);
+        }
+        conversation.prefix = tokens === null ? compacted(read + fresh, family) : read + fresh;
+        conversation.input = input;
+        conversation.output = output;
+        conversation.fresh = fresh;
+        conversation.oneHour = oneHour;
+      }
+      const w = weights[family];
+      const writeWeight = (1 - oneHourShare) * w.cacheCreation + oneHourShare * w.cacheCreation1h;
+      const credits = input * w.input + output * w.output + read * w.cacheRead + fresh * writeWeight;
+      return {
+        credits5h: credits,
+        credits7d: credits,
+        cacheMissCredits: session === null ? 0 : read * Math.max(0, writeWeight - w.cacheRead),
+        cacheTtlMs: oneHour ? CACHE_TTL_1H_MS : CACHE_TTL_5M_MS,
+      };
     },
   };
 }

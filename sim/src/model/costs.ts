@@ -13,7 +13,10 @@ export type ModelFamily = 'opus' | 'sonnet' | 'haiku';
 export const MODEL_FAMILIES: readonly ModelFamily[] = ['opus', 'sonnet', 'haiku'];
 
 /** Token kinds, in feature order. */
-export const TOKEN_KINDS = ['input', 'output', 'cacheRead', 'cacheCreation'] as const;
+export const TOKEN_KINDS = ['input', 'output', 'cacheRead', 'cacheCreation', 'cacheCreation1h'] as const;
+
+/** A token kind: `cacheCreation` is a 5-minute cache write, `cacheCreation1h` a 1-hour one. */
+export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 /** Credits per token of each kind. */
 export type KindWeights = Readonly<Record<(typeof TOKEN_KINDS)[number], number>>;
@@ -25,7 +28,8 @@ const PER_MILLION = 1e-6;
 
 /**
  * API list prices in credits per token (USD per million tokens: Opus 4.5 $5 in / $25 out,
- * Sonnet 4.5 $3 / $15, Haiku 4.5 $1 / $5; cache reads cost 0.1× input, 5-minute cache writes 1.25×).
+ * Sonnet 4.5 $3 / $15, Haiku 4.5 $1 / $5; cache reads cost 0.1× input, 5-minute cache writes 1.25×,
+ * 1-hour cache writes 2×).
  */
 export const DEFAULT_TOKEN_WEIGHTS: TokenWeights = {
   opus: kindWeights(5),
@@ -55,13 +59,18 @@ export function modelFamily(model: string | null | undefined): ModelFamily {
 /** Credits a request with these tokens costs under `weights`. */
 export function tokenCredits(tokens: TokenCounts, family: ModelFamily, weights: TokenWeights = DEFAULT_TOKEN_WEIGHTS): number {
   const w = weights[family];
+  const write1h = tokens.cacheCreation1h ?? 0;
   return (
-    tokens.input * w.input + tokens.output * w.output + tokens.cacheRead * w.cacheRead + tokens.cacheCreation * w.cacheCreation
+    tokens.input * w.input +
+    tokens.output * w.output +
+    tokens.cacheRead * w.cacheRead +
+    (tokens.cacheCreation - write1h) * w.cacheCreation +
+    write1h * w.cacheCreation1h
   );
 }
 
-/** Index of a (family, kind) pair in a flat feature vector of length 12. */
-export function featureIndex(family: ModelFamily, kind: (typeof TOKEN_KINDS)[number]): number {
+/** Index of a (family, kind) pair in a flat feature vector of length {@link FEATURE_COUNT}. */
+export function featureIndex(family: ModelFamily, kind: TokenKind): number {
   return MODEL_FAMILIES.indexOf(family) * TOKEN_KINDS.length + TOKEN_KINDS.indexOf(kind);
 }
 
@@ -82,6 +91,7 @@ export function vectorToWeights(vector: readonly number[]): TokenWeights {
     output: vector[featureIndex(family, 'output')] ?? 0,
     cacheRead: vector[featureIndex(family, 'cacheRead')] ?? 0,
     cacheCreation: vector[featureIndex(family, 'cacheCreation')] ?? 0,
+    cacheCreation1h: vector[featureIndex(family, 'cacheCreation1h')] ?? 0,
   });
   return { opus: build('opus'), sonnet: build('sonnet'), haiku: build('haiku') };
 }
@@ -91,8 +101,10 @@ export function addFeatures(into: Float64Array | number[], tokens: TokenCounts, 
   const base = MODEL_FAMILIES.indexOf(family) * TOKEN_KINDS.length;
   into[base] = (into[base] ?? 0) + tokens.input;
   into[base + 1] = (into[base + 1] ?? 0) + tokens.output;
+  const write1h = tokens.cacheCreation1h ?? 0;
   into[base + 2] = (into[base + 2] ?? 0) + tokens.cacheRead;
-  into[base + 3] = (into[base + 3] ?? 0) + tokens.cacheCreation;
+  into[base + 3] = (into[base + 3] ?? 0) + tokens.cacheCreation - write1h;
+  into[base + 4] = (into[base + 4] ?? 0) + write1h;
 }
 
 function kindWeights(inputPerMillion: number): KindWeights {
@@ -101,5 +113,6 @@ function kindWeights(inputPerMillion: number): KindWeights {
     output: inputPerMillion * 5 * PER_MILLION,
     cacheRead: inputPerMillion * 0.1 * PER_MILLION,
     cacheCreation: inputPerMillion * 1.25 * PER_MILLION,
+    cacheCreation1h: inputPerMillion * 2 * PER_MILLION,
   };
 }

@@ -18,6 +18,8 @@ export interface RowColumns {
   readonly account: Int32Array;
   /** 1 when the status is 2xx or absent (the request was charged). */
   readonly success: Uint8Array;
+  /** The HTTP status; NaN when not recorded. */
+  readonly status: Float64Array;
   /** 1 when any token column is present. */
   readonly hasTokens: Uint8Array;
   /** Index into MODEL_FAMILIES. */
@@ -26,6 +28,8 @@ export interface RowColumns {
   readonly outputTokens: Float64Array;
   readonly cacheReadTokens: Float64Array;
   readonly cacheCreationTokens: Float64Array;
+  /** Of `cacheCreationTokens`, the 1-hour writes. */
+  readonly cacheCreation1hTokens: Float64Array;
   readonly utilization5h: Float64Array;
   readonly reset5hSecs: Float64Array;
   readonly utilization7d: Float64Array;
@@ -43,10 +47,12 @@ export interface RowColumnsBuilder {
 const NUMBER_COLUMNS = [
   'tsMs',
   'recordIndex',
+  'status',
   'inputTokens',
   'outputTokens',
   'cacheReadTokens',
   'cacheCreationTokens',
+  'cacheCreation1hTokens',
   'utilization5h',
   'reset5hSecs',
   'utilization7d',
@@ -97,15 +103,21 @@ export function createRowColumns(initialCapacity = 1024): RowColumnsBuilder {
         }
         account[i] = id;
       }
+      numbers.status[i] = row.status ?? Number.NaN;
       success[i] = row.status === undefined || (row.status >= 200 && row.status <= 299) ? 1 : 0;
       const tokens =
-        row.inputTokens !== undefined || row.outputTokens !== undefined || row.cacheReadTokens !== undefined || row.cacheCreationTokens !== undefined;
+        row.inputTokens !== undefined ||
+        row.outputTokens !== undefined ||
+        row.cacheReadTokens !== undefined ||
+        row.cacheCreationTokens !== undefined ||
+        row.cacheCreation1hTokens !== undefined;
       hasTokens[i] = tokens ? 1 : 0;
       family[i] = MODEL_FAMILIES.indexOf(modelFamily(row.model));
       numbers.inputTokens[i] = row.inputTokens ?? 0;
       numbers.outputTokens[i] = row.outputTokens ?? 0;
       numbers.cacheReadTokens[i] = row.cacheReadTokens ?? 0;
-      numbers.cacheCreationTokens[i] = row.cacheCreationTokens ?? 0;
+      numbers.cacheCreation1hTokens[i] = row.cacheCreation1hTokens ?? 0;
+      numbers.cacheCreationTokens[i] = row.cacheCreationTokens ?? (row.cacheCreation5mTokens ?? 0) + (row.cacheCreation1hTokens ?? 0);
       numbers.utilization5h[i] = row.utilization5h ?? Number.NaN;
       numbers.reset5hSecs[i] = row.reset5hSecs ?? Number.NaN;
       numbers.utilization7d[i] = row.utilization7d ?? Number.NaN;
@@ -118,6 +130,7 @@ export function createRowColumns(initialCapacity = 1024): RowColumnsBuilder {
         accountNames,
         tsMs: view(numbers.tsMs),
         recordIndex: view(numbers.recordIndex),
+        status: view(numbers.status),
         request: view(request),
         account: view(account),
         success: view(success),
@@ -127,6 +140,7 @@ export function createRowColumns(initialCapacity = 1024): RowColumnsBuilder {
         outputTokens: view(numbers.outputTokens),
         cacheReadTokens: view(numbers.cacheReadTokens),
         cacheCreationTokens: view(numbers.cacheCreationTokens),
+        cacheCreation1hTokens: view(numbers.cacheCreation1hTokens),
         utilization5h: view(numbers.utilization5h),
         reset5hSecs: view(numbers.reset5hSecs),
         utilization7d: view(numbers.utilization7d),
@@ -149,11 +163,12 @@ export function rowAt(columns: RowColumns, i: number): ReadRow {
     tsMs: columns.tsMs[i] as number,
     account: account === -1 ? undefined : columns.accountNames[account],
     model: MODEL_FAMILIES[columns.family[i] as number],
-    status: columns.success[i] === 1 ? 200 : 429,
+    status: value(columns.status),
     inputTokens: hasTokens ? (columns.inputTokens[i] as number) : undefined,
     outputTokens: hasTokens ? (columns.outputTokens[i] as number) : undefined,
     cacheReadTokens: hasTokens ? (columns.cacheReadTokens[i] as number) : undefined,
     cacheCreationTokens: hasTokens ? (columns.cacheCreationTokens[i] as number) : undefined,
+    cacheCreation1hTokens: hasTokens ? (columns.cacheCreation1hTokens[i] as number) : undefined,
     utilization5h: value(columns.utilization5h),
     reset5hSecs: value(columns.reset5hSecs),
     utilization7d: value(columns.utilization7d),

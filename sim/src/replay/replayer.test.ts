@@ -20,6 +20,32 @@ function withoutName(report: StrategyReport): Omit<StrategyReport, 'strategy'> {
 }
 
 describe('createReplayer', () => {
+  it('should charge a conversation its cached prefix again where its cache is not live, and count the misses routing caused', () => {
+    const big = { window5hCredits: 1_000, window7dCredits: 10_000 };
+    const pool: PoolAccount[] = ['a', 'b'].map((name) => ({ name, capacity: big, start: { weeklyAnchorMs: null } }));
+    const routing = { stickyTtlMs: 0, expirySoonSecs: 0, maxWaitMs: 0 };
+    const turn = (seq: number, atMs: number): ReplayRequest => ({
+      seq,
+      arrivalMs: atMs,
+      session: 's',
+      credits5h: 1,
+      credits7d: 1,
+      cacheMissCredits: 10,
+      cacheTtlMs: 300_000,
+    });
+    // Round-robin with no stickiness moves the conversation on every turn.
+    const turns = [turn(0, T0), turn(1, T0 + 60_000), turn(2, T0 + 120_000), turn(3, T0 + 3_600_000)];
+    const moved = replay(strategies.carousel, pool, turns, routing);
+    // a, b, a, b. Turn 1: a miss nobody caused. Turn 2 on b: a held the live cache, routing's
+    // fault. Turn 3 back on a, within its 5 minutes: a hit. Turn 4, an hour later: every cache has
+    // expired, a miss that is not routing's fault.
+    expect(moved.cacheMisses).toEqual({ routing: 1, credits: 10, all: 3 });
+    expect(moved.accounts.reduce((sum, a) => sum + a.weeklyUse * 10_000, 0)).toBeCloseTo(4 + 30);
+    const stuck = replay(strategies.carousel, pool, turns, { ...routing, stickyTtlMs: 600_000 });
+    // Sticky: turns 2 and 3 read the cache where it lives.
+    expect(stuck.cacheMisses).toEqual({ routing: 0, credits: 0, all: 2 });
+  });
+
   test.prop([poolArb(), requestsArb(), routingArb])('should serve or fail every request, under every strategy', (pool, requests, routing) => {
     for (const strategy of BUILT_INS) {
       const report = replay(strategy, pool, requests, routing);

@@ -17,6 +17,7 @@ import {
   type ResponseAction,
   type Strategy,
 } from '@shunt/core';
+import { createPromptCacheState } from '../model/prompt-cache.js';
 import { createAccountModel, type AccountModel, type AccountStart, type ModelResponse } from '../model/account.js';
 import type { Capacity } from '../model/plans.js';
 import { createMetrics, type StrategyReport, type TimelinePoint } from '../report/metrics.js';
@@ -39,6 +40,13 @@ export interface ReplayRequest {
   readonly credits5h: number;
   /** Cost against a weekly window, in credits. */
   readonly credits7d: number;
+  /**
+   * Extra credits, in both windows, when the request lands on an account where its conversation
+   * has no live prompt cache (its cached prefix is written there instead of read). @default 0
+   */
+  readonly cacheMissCredits?: number | undefined;
+  /** How long a served request keeps its conversation's cache live on that account, ms. @default 300000 */
+  readonly cacheTtlMs?: number | undefined;
 }
 
 /** An account of the simulated pool. */
@@ -71,6 +79,8 @@ export interface AttemptEvent<R extends ReplayRequest> {
   readonly attempt: number;
   readonly response: ModelResponse;
   readonly action: ResponseAction;
+  /** False when the conversation's prompt cache was not live on the account (the prefix is written). */
+  readonly cacheHit: boolean;
 }
 
 /** Options for {@link createReplayer}. */
@@ -127,11 +137,14 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
   const metrics = createMetrics({ accounts: models, maxWaitMs: routing.maxWaitMs, timelineStepMs: options.timelineStepMs ?? null });
   const holds = createHeap<Held<R>>((a, b) => a.wakeMs < b.wakeMs || (a.wakeMs === b.wakeMs && a.request.seq < b.request.seq));
   const tried = new Set<string>();
+  const cache = createPromptCacheState(models.length);
+  const indexOf = new Map(models.map((model, i) => [model.name, i]));
   const pickOptions = {
     fingerprint: null as string | null,
     tried,
     strategy,
     stickyTtlMs: routing.stickyTtlMs,
+    promptCacheTtlMs: 0,
     expirySoonSecs: routing.expirySoonSecs,
   };
   // One context and one set of record options, updated per call: core reads them and keeps nothing.
@@ -146,6 +159,8 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
     if (tried.size > 0) tried.clear();
     const session = request.session;
     pickOptions.fingerprint = session;
+    // As the proxy does: a request that caches for an hour sticks at least that long.
+    pickOptions.promptCacheTtlMs = (request.cacheTtlMs ?? 0) >= ONE_HOUR_MS ? ONE_HOUR_MS : 0;
     recordOptions.requestKey = request.requestId ?? `#${String(request.seq)}`;
     let attempt = 0;
     for (;;) {
@@ -156,15 +171,24 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
         return;
       }
       if (session !== null) metrics.picked(stuck === account.name);
-      const response = account.model.respond(clockMs, request.credits5h, request.credits7d);
+      const index = indexOf.get(account.name) as number;
+      const expiries = session === null ? undefined : cache.get(session, clockMs);
+      const cacheHit = expiries === undefined || (expiries[index] as number) > clockMs;
+      const missCredits = cacheHit ? 0 : (request.cacheMissCredits ?? 0);
+      const response = account.model.respond(clockMs, request.credits5h + missCredits, request.credits7d + missCredits);
       // The modelled response is already the { status, headers } classifyResponse reads.
       classifyContext.nowMs = clockMs;
       const action = classifyResponse(response, classifyContext);
       recordResponse(store, account, action, recordOptions);
       attempt++;
-      onAttempt?.({ request, account: account.name, atMs: clockMs, attempt, response, action });
+      onAttempt?.({ request, account: account.name, atMs: clockMs, attempt, response, action, cacheHit });
       if (action.kind === 'success') {
         metrics.served(session, account.name, clockMs, clockMs - request.arrivalMs);
+        if (expiries !== undefined) {
+          // Routing caused the miss when another account still held this conversation's cache.
+          if (!cacheHit && missCredits > 0) metrics.cacheMissed(liveElsewhere(expiries, index, clockMs), missCredits);
+          expiries[index] = clockMs + (request.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS);
+        }
         return;
       }
       if (action.kind !== 'failover') {
@@ -221,10 +245,19 @@ export function createReplayer<R extends ReplayRequest>(options: ReplayerOptions
       runHoldsUntil(Number.POSITIVE_INFINITY);
       const end = Math.max(endMs, clockMs);
       setClock(end);
-      for (const model of models) model.advance(end);
+      for (const model of models) model.close(end);
       return { report: metrics.report(strategy.name, requests), timeline: metrics.timeline() };
     },
   };
+}
+
+const ONE_HOUR_MS = 3_600_000;
+/** Anthropic's default prompt-cache lifetime. */
+const DEFAULT_CACHE_TTL_MS = 5 * 60_000;
+/** Whether another account than `index` holds a live cache at `nowMs`. */
+function liveElsewhere(expiries: Float64Array, index: number, nowMs: number): boolean {
+  for (let i = 0; i < expiries.length; i++) if (i !== index && (expiries[i] as number) > nowMs) return true;
+  return false;
 }
 
 interface RoutedAccount extends Account {

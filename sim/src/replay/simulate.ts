@@ -15,6 +15,8 @@ import { createRequestAssembler, type TokenCounts, type TraceRequest } from '../
 import { TraceError } from '../trace/errors.js';
 import { readTrace, type TraceHeader } from '../trace/reader.js';
 import { TRACE_FORMAT_MARKER } from '../trace/columns.js';
+import { createSelfCheck, type Fidelity, type SelfCheck } from './self-check.js';
+import type { StrategyReport } from '../report/metrics.js';
 import { createReplayer, type AttemptEvent, type PoolAccount, type ReplayRequest, type ReplayResult, type Replayer, type RoutingSettings } from './replayer.js';
 
 /** An account named in `--accounts FILE`. */
@@ -58,6 +60,13 @@ export interface SimulateOptions {
   readonly onProgress?: ((bytesRead: number, totalBytes: number, phase: string) => void) | undefined;
   /** Non-fatal problems, one line each. */
   readonly onWarning?: ((message: string) => void) | undefined;
+  /**
+   * Also replay every strategy on a pessimistic and an optimistic pool (capacities and costs moved
+   * by twice the calibration's error), to say whether the ranking holds. @default true
+   */
+  readonly robustness?: boolean | undefined;
+  /** Plans of accounts to add beside the pool, for a what-if comparison (`--add-account`). @default [] */
+  readonly addAccounts?: readonly PlanName[] | undefined;
   /** Every replayed attempt, with the strategy that made it (for comparing with the recorded picks). */
   readonly onAttempt?: ((strategy: string, event: AttemptEvent<ReplayRequest>) => void) | undefined;
 }
@@ -99,13 +108,41 @@ export interface TraceSummary {
   };
   /** What the recording itself shows (upstream 429 rows; requests with no successful attempt). */
   readonly recorded: { readonly rateLimited: number; readonly unserved: number };
+  /** The self-check: the recorded routing replayed through the model (null when no account has a reading). */
+  readonly fidelity: Fidelity | null;
+  /** The prompt-cache lifetime the trace shows: 1 hour when any response wrote 1-hour cache entries, else 5 minutes. */
+  readonly cacheTtlMs: number;
+}
+
+/** The replays on pools moved by the model's uncertainty. */
+export interface Robustness {
+  /** How far each account's capacity was moved, relative (both directions), with costs folded in. */
+  readonly moved: Readonly<Record<string, number>>;
+  /** Every strategy on smaller pools (capacities down, costs up). */
+  readonly pessimistic: readonly StrategyReport[];
+  /** Every strategy on larger pools. */
+  readonly optimistic: readonly StrategyReport[];
+}
+
+/** The same comparison on the pool with accounts added. */
+export interface WhatIf {
+  /** The added accounts (capacity: the plan's, scaled as calibration scaled the recorded ones). */
+  readonly added: ReadonlyArray<{ readonly name: string; readonly plan: PlanName; readonly capacity: Capacity }>;
+  readonly results: readonly StrategyReport[];
 }
 
 /** Everything a simulation produced. */
 export interface SimulationResult {
   readonly trace: TraceSummary;
   readonly results: readonly ReplayResult[];
+  /** Null without `addAccounts`. */
+  readonly whatIf: WhatIf | null;
+  /** Null when disabled. */
+  readonly robustness: Robustness | null;
 }
+
+/** The relative capacity error assumed for an account whose capacity is a plan default. */
+export const UNCALIBRATED_CAPACITY_ERROR = 0.25;
 
 /** Default warm-up: enough for a stable calibration, small enough to bound memory. */
 export const DEFAULT_WARMUP_ROWS = 100_000;
@@ -125,6 +162,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   let warmRows = createRowColumns();
   let warmRowCount = 0;
   let replayers: Replayer<ReplayRequest>[] = [];
+  let selfCheck: SelfCheck | undefined;
+  let whatIf: { added: WhatIf['added']; replayers: Replayer<ReplayRequest>[] } | undefined;
+  let perturbed: Array<{ moved: Record<string, number>; pessimistic: Replayer<ReplayRequest>[]; optimistic: Replayer<ReplayRequest>[] }> = [];
   let assigner: CostAssigner | undefined;
   let built: Built | undefined;
   let requests = 0;
@@ -132,6 +172,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   let endMs = Number.NEGATIVE_INFINITY;
   let recordedRateLimited = 0;
   let recordedUnserved = 0;
+  let oneHourCache = false;
   let lateRows = 0;
   const unknownAccounts = new Set<string>();
 
@@ -143,8 +184,15 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       requestId: 'requestId' in request ? request.requestId : (request.attempts[0]?.requestId ?? null),
       credits5h: cost.credits5h,
       credits7d: cost.credits7d,
+      cacheMissCredits: cost.cacheMissCredits,
+      cacheTtlMs: cost.cacheTtlMs,
     };
     for (const replayer of replayers) replayer.push(replayRequest);
+    if (whatIf !== undefined) for (const replayer of whatIf.replayers) replayer.push(replayRequest);
+    for (const set of perturbed) {
+      for (const replayer of set.pessimistic) replayer.push(replayRequest);
+      for (const replayer of set.optimistic) replayer.push(replayRequest);
+    }
   };
 
   // The phase for the progress bar: the calibration and warm-up replay move no byte for seconds.
@@ -167,7 +215,33 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         onAttempt: options.onAttempt === undefined ? undefined : (event) => options.onAttempt?.(strategy.name, event),
       }),
     );
-    for (let i = 0; i < warm.length; i++) feed(warm[i] as WarmRequest, built.warmCosts[i] as RequestCost);
+    selfCheck = createSelfCheck(built.pool, Number.isNaN(startMs) ? 0 : startMs);
+    if (options.addAccounts !== undefined && options.addAccounts.length > 0) {
+      const added = addedAccounts(built, options.addAccounts);
+      const pool = [...built.pool, ...added.map((a) => ({ name: a.name, capacity: a.capacity, start: { weeklyAnchorMs: null } }))];
+      whatIf = {
+        added,
+        replayers: options.strategies.map((strategy) => createReplayer({ strategy, pool, routing, startMs: Number.isNaN(startMs) ? 0 : startMs })),
+      };
+    }
+    if (options.robustness !== false) {
+      const moved = uncertainty(built);
+      const replayOn = (sign: 1 | -1): Replayer<ReplayRequest>[] => {
+        const pool = built!.pool.map((a) => {
+          const factor = Math.max(0.1, 1 + sign * 2 * (moved[a.name] ?? 0));
+          return { ...a, capacity: { window5hCredits: a.capacity.window5hCredits * factor, window7dCredits: a.capacity.window7dCredits * factor } };
+        });
+        return options.strategies.map((strategy) => createReplayer({ strategy, pool, routing, startMs: Number.isNaN(startMs) ? 0 : startMs }));
+      };
+      perturbed = [{ moved, pessimistic: replayOn(-1), optimistic: replayOn(1) }];
+    }
+    const columns = warmRows.columns();
+    for (let i = 0; i < warm.length; i++) {
+      const request = warm[i] as WarmRequest;
+      const cost = built.warmCosts[i] as RequestCost;
+      feed(request, cost);
+      selfCheck.push(request.arrivalMs, request.session, rowsOf(columns, request), cost);
+    }
     warm = [];
     warmRows = createRowColumns(1);
   };
@@ -189,6 +263,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         // Rows without an account are the proxy answering the client itself, not an upstream 429.
         if (row.status === 429 && row.account !== undefined) recordedRateLimited++;
         if (row.status === undefined || (row.status >= 200 && row.status <= 299)) served = true;
+        if ((row.cacheCreation1hTokens ?? 0) > 0) oneHourCache = true;
         if (row.account !== undefined && built !== undefined && !built.known.has(row.account) && !unknownAccounts.has(row.account)) {
           unknownAccounts.add(row.account);
           if (built.pool.length > 0 && options.pool.kind === 'trace') {
@@ -215,7 +290,9 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         if (warmRowCount >= warmupRows) start();
         return;
       }
-      feed(request, (assigner as CostAssigner).assign(request));
+      const cost = (assigner as CostAssigner).assign(request);
+      feed(request, cost);
+      selfCheck?.push(request.arrivalMs, request.session, request.attempts, cost);
     },
   });
 
@@ -244,6 +321,15 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
   if (warming) start();
 
   const results = replayers.map((replayer) => replayer.finish(endMs));
+  const set = perturbed[0];
+  const robustness: Robustness | null =
+    set === undefined
+      ? null
+      : {
+          moved: set.moved,
+          pessimistic: set.pessimistic.map((replayer) => replayer.finish(endMs).report),
+          optimistic: set.optimistic.map((replayer) => replayer.finish(endMs).report),
+        };
   const model = built as Built;
   const skippedSamples = read.skippedSamples.map((e) => e.message);
   return {
@@ -268,9 +354,67 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
         calibration: model.calibration,
       },
       recorded: { rateLimited: recordedRateLimited, unserved: recordedUnserved },
+      fidelity:
+        selfCheck?.finish({
+          estimatedShare: requests > 0 ? model.assigner.fallbacks / requests : 0,
+          uncalibrated: model.summaries.filter((a) => a.capacitySource === 'default').map((a) => a.name),
+          r2: model.calibration?.r2 ?? Number.NaN,
+        }) ?? null,
+      cacheTtlMs: oneHourCache ? 3_600_000 : 300_000,
     },
     results,
+    whatIf: whatIf === undefined ? null : { added: whatIf.added, results: whatIf.replayers.map((replayer) => replayer.finish(endMs).report) },
+    robustness,
   };
+}
+
+/**
+ * Accounts to add for the what-if: each plan's default capacity, scaled by how calibration found
+ * the recorded accounts against their nearest plan (the median ratio), so "one more Max 20×"
+ * means one like the ones this trace shows. Their weekly window opens with their first request.
+ */
+function addedAccounts(built: Built, plans: readonly PlanName[]): WhatIf['added'] {
+  const ratios = built.summaries
+    .filter((a) => a.capacitySource === 'calibrated')
+    .map((a) => ({ r5: a.capacity.window5hCredits / planCapacity(a.plan).window5hCredits, r7: a.capacity.window7dCredits / planCapacity(a.plan).window7dCredits }));
+  const median = (values: number[]): number => {
+    const sorted = values.filter((v) => Number.isFinite(v) && v > 0).sort((a, b) => a - b);
+    return sorted.length === 0 ? 1 : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
+  };
+  const scale5h = median(ratios.map((r) => r.r5));
+  const scale7d = median(ratios.map((r) => r.r7));
+  const taken = new Set(built.summaries.map((a) => a.name));
+  let n = 0;
+  return plans.map((plan) => {
+    let name: string;
+    do name = `added-${++n}`;
+    while (taken.has(name));
+    const base = planCapacity(plan);
+    return { name, plan, capacity: { window5hCredits: base.window5hCredits * scale5h, window7dCredits: base.window7dCredits * scale7d } };
+  });
+}
+
+/**
+ * How far each account's capacity is uncertain, relative, with the cost uncertainty folded in
+ * (costs up by e is capacities down by about e): the calibration's standard errors, or
+ * {@link UNCALIBRATED_CAPACITY_ERROR} for a plan default.
+ */
+function uncertainty(built: Built): Record<string, number> {
+  const out: Record<string, number> = {};
+  const costError = built.calibration?.costError;
+  for (const account of built.summaries) {
+    const group = built.calibration?.groups.get(account.name) ?? built.calibration?.groups.get(`account:${account.name}`) ?? built.calibration?.groups.get(`plan:${account.plan}`);
+    const capacityError =
+      account.capacitySource === 'calibrated' && group !== undefined
+        ? Math.max(finiteOr0(group.capacityError.window5h), finiteOr0(group.capacityError.window7d))
+        : UNCALIBRATED_CAPACITY_ERROR;
+    out[account.name] = capacityError + (costError !== undefined && Number.isFinite(costError) ? costError : 0);
+  }
+  return out;
+}
+
+function finiteOr0(value: number): number {
+  return Number.isFinite(value) ? value : 0;
 }
 
 interface Built {
@@ -336,8 +480,11 @@ function build(
   if (mode === 'calibrated') {
     calibration = calibrate(rows, { groupOf });
     if (calibration === null) {
-      warn('calibration: too few utilization readings to fit; using API-price token weights and plan capacities');
-      mode = 'tokens';
+      // The trace's own utilization changes, scaled by the plan capacities they are replayed on,
+      // reproduce what each request did to its window whatever those capacities are: better than
+      // list prices against assumed capacities.
+      warn('calibration: too few utilization readings to fit; pricing requests by their own utilization changes (deltas) on plan capacities');
+      mode = 'deltas';
     }
   }
   const weights = mode === 'calibrated' ? (calibration as Calibration).weights : mode === 'tokens' ? DEFAULT_TOKEN_WEIGHTS : null;

@@ -28,7 +28,13 @@ export const COLUMNS: readonly Column[] = [
   { title: 'p95', value: (r) => held(r, r.holdMs.p95), text: (r) => holdText(r, r.holdMs.p95), better: 'lower' },
   { title: 'max', value: (r) => held(r, r.holdMs.max), text: (r) => holdText(r, r.holdMs.max), better: 'lower' },
   { title: 'dry min', value: (r) => r.exhaustedMinutes, text: (r) => r.exhaustedMinutes.toFixed(1), better: 'lower' },
-  { title: 'switches', value: (r) => r.switches, text: (r) => int(r.switches), better: 'lower' },
+  // Prompt-cache misses routing caused, ranked by what they cost.
+  {
+    title: 'cache misses',
+    value: (r) => r.cacheMisses.credits,
+    text: (r) => `${int(r.cacheMisses.routing)} $${r.cacheMisses.credits.toFixed(2)}`,
+    better: 'lower',
+  },
   { title: 'sticky', value: (r) => r.stickyHitRate, text: (r) => percent(r.stickyHitRate), better: 'higher' },
   { title: 'wk expired', value: (r) => r.expiredWeeklyQuota, text: (r) => percent(r.expiredWeeklyQuota), better: 'lower' },
   { title: 'gini', value: (r) => r.spread.gini, text: (r) => r.spread.gini.toFixed(2), better: null },

@@ -9,6 +9,7 @@ import type { SimulationResult } from '../replay/simulate.js';
 import type { ReplayResult } from '../replay/replayer.js';
 import { formatDurationMs } from '../util/duration.js';
 import type { ReportSettings } from './json.js';
+import { assess } from './assessment.js';
 import { bestIndexes, COLUMNS, int } from './columns.js';
 import type { StrategyReport, TimelinePoint } from './metrics.js';
 
@@ -48,6 +49,7 @@ svg{display:block;background:#fff}svg text{font-size:10px;fill:#555}
 Cost model: ${escape(trace.costModel.mode)}${
     trace.costModel.calibration === null ? '' : ` (fit explains ${percent(trace.costModel.calibration.r2)} of utilization changes)`
   }. Settings: sticky TTL ${formatDurationMs(settings.stickyTtlMs)}, expiry-soon ${formatDurationMs(settings.expirySoonSecs * 1000)}, max wait ${formatDurationMs(settings.maxWaitMs)}.</p>
+${assessmentBlock(result, settings)}
 ${comparisonTable(result.results.map((r) => r.report))}
 <p class="legend">${accounts.map((name, i) => `<span><i class="swatch" style="background:${color(i)}"></i>${escape(name)}</span>`).join('')}
 <span><i class="swatch" style="background:#f59e0b"></i>held</span><span><i class="swatch" style="background:#dc2626"></i>429</span><span><i class="swatch" style="background:#111"></i>failed</span></p>
@@ -56,6 +58,15 @@ ${sections}
 </body>
 </html>
 `;
+}
+
+function assessmentBlock(result: SimulationResult, settings: ReportSettings): string {
+  const assessment = assess(result, settings);
+  const fidelity = assessment.fidelityLine;
+  const poor = result.trace.fidelity !== null && !result.trace.fidelity.good;
+  return `<p><strong>${escape(assessment.verdictLine)}</strong><br>
+<span class="muted">${escape(assessment.stickyTtl.line)}</span></p>
+${fidelity === null ? '' : `<p${poor ? ' style="color:#b91c1c"' : ' class="muted"'}>${escape(fidelity)}</p>`}`;
 }
 
 function summaryLine(result: SimulationResult): string {
@@ -80,7 +91,7 @@ function comparisonTable(reports: readonly StrategyReport[]): string {
 function strategySection(result: ReplayResult, accounts: readonly string[], startMs: number, endMs: number): string {
   const { report, timeline } = result;
   const title = `<h2>${escape(report.strategy)}</h2>
-<p class="muted">${int(report.served)} served (${int(report.servedAfterHold)} after a hold), ${int(report.failed)} failed, ${int(report.rateLimited)} 429s, ${report.exhaustedMinutes.toFixed(1)} dry minutes, ${int(report.switches)} conversation switches; first exhaustion ${report.firstExhaustion ?? 'never'}.</p>`;
+<p class="muted">${int(report.served)} served (${int(report.servedAfterHold)} after a hold), ${int(report.failed)} failed, ${int(report.rateLimited)} 429s, ${report.exhaustedMinutes.toFixed(1)} dry minutes, ${int(report.cacheMisses.routing)} prompt-cache misses caused by routing ($${report.cacheMisses.credits.toFixed(2)}); first exhaustion ${report.firstExhaustion ?? 'never'}.</p>`;
   if (timeline === null || timeline.points.length === 0) return `${title}\n<p class="muted">No timeline.</p>`;
   const { points, stepMs } = timeline;
   return `${title}

@@ -7,6 +7,8 @@ import { MODEL_FAMILIES, TOKEN_KINDS } from '../model/costs.js';
 import type { SimulationResult } from '../replay/simulate.js';
 import type { RoutingSettings } from '../replay/replayer.js';
 import { roundTo } from '../util/numbers.js';
+import { assess } from './assessment.js';
+import { formatVerdict, rankStrategies, verdict } from './verdict.js';
 import type { StrategyReport } from './metrics.js';
 
 /** Identifies the JSON schema; bumped on any incompatible change. */
@@ -23,7 +25,9 @@ export interface JsonReport {
   readonly schema: string;
   readonly trace: Record<string, unknown>;
   readonly settings: Record<string, number>;
+  readonly verdict: Record<string, unknown>;
   readonly strategies: readonly StrategyReport[];
+  readonly whatIf: Record<string, unknown> | null;
 }
 
 /** Build the JSON document. */
@@ -31,6 +35,8 @@ export function toJsonReport(result: SimulationResult, settings: ReportSettings)
   const { trace } = result;
   const calibration = trace.costModel.calibration;
   const weights = trace.costModel.weights;
+  const assessment = assess(result, settings);
+  const fidelity = trace.fidelity;
   return {
     schema: REPORT_SCHEMA,
     trace: {
@@ -44,6 +50,22 @@ export function toJsonReport(result: SimulationResult, settings: ReportSettings)
       start: iso(trace.startMs),
       end: iso(trace.endMs),
       recorded: { rateLimited: trace.recorded.rateLimited, unserved: trace.recorded.unserved },
+      fidelity:
+        fidelity === null
+          ? null
+          : {
+              recorded429s: fidelity.recorded429s,
+              reproduced429s: fidelity.reproduced429s,
+              missed429s: fidelity.missed429s,
+              spurious429s: fidelity.spurious429s,
+              // null where only one of the recording and the model has a first 429 (see reasons).
+              firstRateLimitErrorMinutes: Object.fromEntries(
+                Object.entries(fidelity.firstRateLimitErrorMinutes).map(([name, minutes]) => [name, minutes === null ? null : num(minutes, 1)]),
+              ),
+              good: fidelity.good,
+              reasons: fidelity.reasons,
+            },
+      cacheTtlMs: trace.cacheTtlMs,
       costModel: {
         mode: trace.costModel.mode,
         fallbacks: trace.costModel.fallbacks,
@@ -62,10 +84,14 @@ export function toJsonReport(result: SimulationResult, settings: ReportSettings)
             : {
                 r2: num(calibration.r2, 4),
                 samples: calibration.samples,
+                weightsFitted: calibration.weightsFitted,
+                costError: num(calibration.costError, 6),
                 groups: [...calibration.groups.entries()].map(([group, g]) => ({
                   group,
                   capacity5h: num(g.capacity.window5hCredits, 4),
                   capacity7d: num(g.capacity.window7dCredits, 4),
+                  capacityError5h: num(g.capacityError.window5h, 6),
+                  capacityError7d: num(g.capacityError.window7d, 6),
                   samples5h: g.samples5h,
                   samples7d: g.samples7d,
                   r2_5h: num(g.r2_5h, 4),
@@ -93,13 +119,46 @@ export function toJsonReport(result: SimulationResult, settings: ReportSettings)
       reorderWindowMs: settings.reorderWindowMs,
       warmupRows: settings.warmupRows,
     },
+    verdict: {
+      best: assessment.verdict === null || assessment.verdict.tie ? null : assessment.verdict.best,
+      runnerUp: assessment.verdict?.runnerUp ?? null,
+      moreServed: assessment.verdict?.moreServed ?? 0,
+      fewerHeld: assessment.verdict?.fewerHeld ?? 0,
+      ranking: assessment.ranking,
+      robust: assessment.robust,
+      movedRankings: assessment.movedRankings,
+      line: assessment.verdictLine,
+      stickyTtl: {
+        configuredMs: assessment.stickyTtl.configuredMs,
+        cacheTtlMs: assessment.stickyTtl.cacheTtlMs,
+        recommendedMs: assessment.stickyTtl.recommendedMs,
+      },
+    },
     strategies: result.results.map((r) => r.report),
+    whatIf:
+      result.whatIf === null
+        ? null
+        : {
+            added: result.whatIf.added.map((a) => ({
+              name: a.name,
+              plan: a.plan,
+              capacity5h: num(a.capacity.window5hCredits, 4),
+              capacity7d: num(a.capacity.window7dCredits, 4),
+            })),
+            verdict: verdictOf(result.whatIf.results),
+            strategies: result.whatIf.results,
+          },
   };
 }
 
 /** The JSON text: two-space indent, trailing newline. */
 export function formatJsonReport(report: JsonReport): string {
   return `${JSON.stringify(report, null, 2)}\n`;
+}
+
+function verdictOf(reports: readonly StrategyReport[]): Record<string, unknown> {
+  const v = verdict(reports);
+  return { best: v === null || v.tie ? null : v.best, ranking: rankStrategies(reports), line: formatVerdict(v) };
 }
 
 function iso(ms: number): string | null {

@@ -38,6 +38,8 @@ export interface StrategyReport {
   readonly holdMs: HoldSummary;
   readonly exhaustedMinutes: number;
   readonly switches: number;
+  /** Prompt-cache misses routing caused (another account held the conversation's live cache), and what they cost in credits. */
+  readonly cacheMisses: { readonly routing: number; readonly credits: number; readonly all: number };
   readonly stickyHitRate: number;
   readonly expiredWeeklyQuota: number;
   readonly firstExhaustion: string | null;
@@ -70,6 +72,8 @@ export interface MetricsCollector {
   served(session: string | null, account: string, atMs: number, heldMs: number): void;
   /** An attempt earned a 429. */
   rateLimited(): void;
+  /** A served request paid for its cached prefix again (`byRouting` when another account held it), `credits` extra. */
+  cacheMissed(byRouting: boolean, credits: number): void;
   /**
    * A request found no eligible account at `atMs`; the pool counts as dry until `dryUntilMs`.
    * `startsHold` when this begins the request's hold (not for a re-block or an immediate failure).
@@ -114,6 +118,9 @@ export function createMetrics(options: MetricsOptions): MetricsCollector {
   let holdMaxMs = 0;
   let holdCount = 0;
   let switches = 0;
+  let cacheMisses = 0;
+  let routingCacheMisses = 0;
+  let routingCacheMissCredits = 0;
   let stickyPicks = 0;
   let stickyHits = 0;
   let firstHoldMs: number | null = null;
@@ -208,6 +215,12 @@ export function createMetrics(options: MetricsOptions): MetricsCollector {
       const previous = conversations.served(session, account, atMs);
       if (previous !== null && previous !== account) switches++;
     },
+    cacheMissed(byRouting, credits) {
+      cacheMisses++;
+      if (!byRouting) return;
+      routingCacheMisses++;
+      routingCacheMissCredits += credits;
+    },
     rateLimited() {
       rateLimitedCount++;
       if (current !== null) current.rateLimited++;
@@ -271,6 +284,7 @@ export function createMetrics(options: MetricsOptions): MetricsCollector {
         },
         exhaustedMinutes: roundTo(dryMs / 60_000, 1),
         switches,
+        cacheMisses: { routing: routingCacheMisses, credits: roundTo(routingCacheMissCredits, 4), all: cacheMisses },
         stickyHitRate: stickyPicks === 0 ? 0 : roundTo(stickyHits / stickyPicks, 4),
         expiredWeeklyQuota: roundTo(expired, 4),
         firstExhaustion: isoOrNull(firstExhaustedMs),

@@ -3,7 +3,10 @@
  * The terminal report: a summary of the trace and the model, then the strategies side by side
  * with the best value in each column marked.
  */
+import type { RoutingSettings } from '../replay/replayer.js';
 import type { SimulationResult } from '../replay/simulate.js';
+import { assess } from './assessment.js';
+import { formatVerdict, verdict } from './verdict.js';
 import { bestIndexes, COLUMNS, int, percent, shortTime } from './columns.js';
 import type { StrategyReport } from './metrics.js';
 
@@ -11,21 +14,38 @@ import type { StrategyReport } from './metrics.js';
 export interface TableOptions {
   /** Colour the best values (ANSI). @default false */
   readonly color?: boolean | undefined;
+  /** The routing settings of the run (for the sticky-TTL advice). @default the proxy's defaults */
+  readonly routing?: RoutingSettings | undefined;
 }
 
 /** The full terminal report. */
 export function formatTable(result: SimulationResult, options: TableOptions = {}): string {
   const color = options.color ?? false;
+  const assessment = assess(result, options.routing ?? DEFAULT_ROUTING);
   const lines: string[] = [];
   lines.push(...summary(result));
+  if (assessment.fidelityLine !== null) lines.push(assessment.fidelityLine);
   lines.push('');
   lines.push(...comparison(result.results.map((r) => r.report), color));
   lines.push('');
+  lines.push(assessment.verdictLine);
+  lines.push(assessment.stickyTtl.line);
+  lines.push('');
+  if (result.whatIf !== null) {
+    const added = result.whatIf.added.map((a) => `${a.name} (${a.plan}, ${credits(a.capacity.window5hCredits)} per 5h)`).join(', ');
+    lines.push(`What if the pool also had ${added}:`);
+    lines.push(...comparison(result.whatIf.results, color));
+    lines.push(formatVerdict(verdict(result.whatIf.results)));
+    lines.push(...gain(result));
+    lines.push('');
+  }
   lines.push(...perAccount(result));
   lines.push('');
   lines.push(...legend());
   return `${lines.join('\n')}\n`;
 }
+
+const DEFAULT_ROUTING: RoutingSettings = { stickyTtlMs: 600_000, expirySoonSecs: 1_800, maxWaitMs: 600_000 };
 
 function summary(result: SimulationResult): string[] {
   const { trace } = result;
@@ -83,17 +103,33 @@ function perAccount(result: SimulationResult): string[] {
       return `${percent(a.peakUtilization5h)} · ${percent(a.weeklyUse)} · ${percent(a.expiredWeeklyQuota)}`;
     }),
   ]);
-  return ['Per account: peak 5h utilization · weekly quota used · weekly quota expired unused', ...renderTable(header, rows, undefined)];
+  return ['Per account: peak 5h utilization · weekly quota used · weekly quota expired unused (or left at the end)', ...renderTable(header, rows, undefined)];
 }
 
 function legend(): string[] {
   return [
     'after hold: served after waiting for an account; hold: total and p50/p95/max over held requests (– when none was held); dry min: minutes with',
-    'every account unavailable while a request waited; switches: requests whose conversation last ran on another',
-    'account (prompt-cache misses); sticky: picks decided by the conversation\'s sticky account; wk expired: weekly',
-    'quota (share of the pool\'s) that reset unused; gini: spread of weekly use across accounts (0 = even).',
+    'every account unavailable while requests arrived (held, or refused at once when none would return within --max-wait); cache misses: requests that paid their cached prefix again because',
+    'routing moved them off the account holding it, and what that cost; sticky: picks decided by the conversation\'s sticky account; wk expired: weekly',
+    'quota (share of the pool\'s) that reset unused, counting what is left at the end as expiring at the next reset; gini: spread of',
+    'weekly use across accounts (0 = even).',
     'See docs/simulator.md for the model, its assumptions and limits.',
   ];
+}
+
+/** Per strategy: what the added accounts change. */
+function gain(result: SimulationResult): string[] {
+  const whatIf = result.whatIf;
+  if (whatIf === null) return [];
+  return result.results.map((r, i) => {
+    const after = whatIf.results[i];
+    if (after === undefined) return '';
+    return `  ${r.report.strategy}: ${signed(after.served - r.report.served)} served, ${signed(after.held - r.report.held)} held, ${signed(after.failed - r.report.failed)} failed`;
+  });
+}
+
+function signed(n: number): string {
+  return n > 0 ? `+${int(n)}` : n === 0 ? '±0' : `−${int(-n)}`;
 }
 
 function renderTable(header: readonly string[], rows: readonly string[][], paint: ((text: string) => string) | undefined): string[] {

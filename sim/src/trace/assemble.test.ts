@@ -40,6 +40,14 @@ describe('createRequestAssembler', () => {
     expect(first.attempts).toHaveLength(2);
   });
 
+  it('should leave a request that never succeeded without tokens, whatever its 429 rows carried', () => {
+    const out = assemble([
+      row(0, T0, { requestId: 'r1', account: 'a', status: 429, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 }),
+      row(1, T0 + 300, { requestId: 'r1', account: 'b', status: 429 }),
+    ]);
+    expect(out[0]?.tokens).toBeNull();
+  });
+
   it('should drop a retry that comes after its request was released, and count it', () => {
     const out: TraceRequest[] = [];
     const assembler = createRequestAssembler({ reorderWindowMs: 1_000, onRequest: (r) => out.push(r) });

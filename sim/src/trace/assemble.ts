@@ -17,7 +17,10 @@ export interface TokenCounts {
   readonly input: number;
   readonly output: number;
   readonly cacheRead: number;
+  /** Every cache write, whatever its lifetime. */
   readonly cacheCreation: number;
+  /** Of `cacheCreation`, the writes cached for 1 hour (absent: none, or not recorded). */
+  readonly cacheCreation1h?: number | undefined;
 }
 
 /** One client request, with every recorded attempt. */
@@ -31,8 +34,8 @@ export interface TraceRequest {
   /** Model, or null when no attempt named one. */
   readonly model: string | null;
   /**
-   * Tokens of the attempt that succeeded (2xx), else of the attempt that reported the most;
-   * null when no attempt carried any token column.
+   * Tokens of the attempt that succeeded (2xx); null when it carried no token cell, or when no
+   * attempt succeeded (a recorder writes 0 or nothing on a 429: that is not what the request costs).
    */
   readonly tokens: TokenCounts | null;
   /** The attempts as recorded, in file order. */
@@ -228,35 +231,32 @@ interface Pending {
 
 function complete(entry: Pending, seq: number): TraceRequest {
   entry.seq = seq;
-  const rows = entry.attempts;
-  let tokensFromSuccess = false;
-  let tokenTotal = -1;
-  for (const row of rows) {
+  for (const row of entry.attempts) {
     if (entry.session === null && row.session !== undefined) entry.session = row.session;
     if (entry.model === null && row.model !== undefined) entry.model = row.model;
-    const counts = tokenCounts(row);
-    if (counts === null) continue;
     const success = row.status === undefined || (row.status >= 200 && row.status <= 299);
-    const total = counts.input + counts.output + counts.cacheRead + counts.cacheCreation;
-    // The successful attempt is what the request cost; among failures the largest report wins.
-    if ((success && !tokensFromSuccess) || (success === tokensFromSuccess && total > tokenTotal)) {
-      entry.tokens = counts;
-      tokensFromSuccess = success;
-      tokenTotal = total;
-    }
+    // Only the attempt that was served was charged; its usage is what the request cost.
+    if (success && entry.tokens === null) entry.tokens = tokenCounts(row);
   }
   return entry;
 }
 
 function tokenCounts(row: ReadRow): TokenCounts | null {
   const { inputTokens, outputTokens, cacheReadTokens, cacheCreationTokens } = row;
-  if (inputTokens === undefined && outputTokens === undefined && cacheReadTokens === undefined && cacheCreationTokens === undefined) {
+  if (
+    inputTokens === undefined &&
+    outputTokens === undefined &&
+    cacheReadTokens === undefined &&
+    cacheCreationTokens === undefined &&
+    row.cacheCreation1hTokens === undefined
+  ) {
     return null;
   }
   return {
     input: inputTokens ?? 0,
     output: outputTokens ?? 0,
     cacheRead: cacheReadTokens ?? 0,
-    cacheCreation: cacheCreationTokens ?? 0,
+    cacheCreation: cacheCreationTokens ?? (row.cacheCreation5mTokens ?? 0) + (row.cacheCreation1hTokens ?? 0),
+    cacheCreation1h: row.cacheCreation1hTokens,
   };
 }

@@ -170,5 +170,7 @@ function buildRow(recordIndex: number, v: readonly CellValue[]): ReadRow {
     utilization7d: v[14] as number | undefined,
     reset7dSecs: v[15] as number | undefined,
     status7d: v[16] as string | undefined,
+    cacheCreation5mTokens: v[17] as number | undefined,
+    cacheCreation1hTokens: v[18] as number | undefined,
   };
 }

@@ -25,6 +25,8 @@ const recordArb: fc.Arbitrary<TraceRecord> = fc.record({
   outputTokens: optional(count),
   cacheReadTokens: optional(count),
   cacheCreationTokens: optional(count),
+  cacheCreation5mTokens: optional(count),
+  cacheCreation1hTokens: optional(count),
   durationMs: optional(count),
   utilization5h: optional(fc.double({ min: 0, max: 3, noNaN: true, noDefaultInfinity: true })),
   reset5hSecs: optional(fc.integer({ min: 1_000_000_000, max: 4_000_000_000 })),
@@ -48,7 +50,7 @@ function normalise(record: TraceRecord | ReadRow): Record<string, unknown> {
 describe('formatTraceRow', () => {
   it('should write columns in the documented order with empty cells for missing fields', () => {
     expect(formatTraceRow({ tsMs: Date.UTC(2026, 0, 5, 9), account: 'work', status: 200 })).toBe(
-      '2026-01-05T09:00:00.000Z,,,work,,200,,,,,,,,,,,\n',
+      '2026-01-05T09:00:00.000Z,,,work,,200,,,,,,,,,,,,,\n',
     );
     expect(TRACE_PREAMBLE).toBe(`# shunt-trace v1\n${TRACE_COLUMNS.join(',')}\n`);
   });

@@ -30,6 +30,8 @@ export const TRACE_COLUMNS = [
   'util_7d',
   'reset_7d',
   'status_7d',
+  'cache_creation_5m_tokens',
+  'cache_creation_1h_tokens',
 ] as const;
 
 /** A v1 column name. */
@@ -80,6 +82,10 @@ export interface TraceRecord {
   readonly reset7dSecs?: number | undefined;
   /** `anthropic-ratelimit-unified-7d-status`. */
   readonly status7d?: string | undefined;
+  /** Of `cacheCreationTokens`, those cached for 5 minutes (`usage.cache_creation.ephemeral_5m_input_tokens`). */
+  readonly cacheCreation5mTokens?: number | undefined;
+  /** Of `cacheCreationTokens`, those cached for 1 hour (`usage.cache_creation.ephemeral_1h_input_tokens`). */
+  readonly cacheCreation1hTokens?: number | undefined;
 }
 
 /** How a cell of a column is validated by a reader. */
@@ -104,6 +110,8 @@ export const TRACE_COLUMN_FIELDS: Readonly<Record<TraceColumn, { readonly field:
   util_7d: { field: 'utilization7d', kind: 'utilization' },
   reset_7d: { field: 'reset7dSecs', kind: 'epochSecs' },
   status_7d: { field: 'status7d', kind: 'windowStatus' },
+  cache_creation_5m_tokens: { field: 'cacheCreation5mTokens', kind: 'count' },
+  cache_creation_1h_tokens: { field: 'cacheCreation1hTokens', kind: 'count' },
 };
 
 /**
@@ -114,7 +122,7 @@ export const TRACE_COLUMN_FIELDS: Readonly<Record<TraceColumn, { readonly field:
  * @example
  * ```ts
  * formatTraceRow({ tsMs: Date.UTC(2026, 0, 5, 9), account: 'work', status: 200 });
- * // "2026-01-05T09:00:00.000Z,,,work,,200,,,,,,,,,,,\n"
+ * // "2026-01-05T09:00:00.000Z,,,work,,200,,,,,,,,,,,,,\n"
  * ```
  */
 export function formatTraceRow(record: TraceRecord): string {

@@ -1,0 +1,91 @@
+/**
+ * The fidelity harness: generate a scenario with a known ground truth, run the simulator on the
+ * recording, run the true-cost replay, and measure how far the simulator's model is from the truth
+ * (capacities, family weight ratios, the self-check, the ranking of strategies).
+ */
+import { join } from 'node:path';
+import { builtInStrategies } from '../src/replay/load-strategy.js';
+import { simulate, type SimulationResult } from '../src/replay/simulate.js';
+import { generateTrace, type GenerateOptions, type GroundTruth } from '../src/generate/record.js';
+import { replayTruth } from '../src/generate/truth.js';
+import { MODEL_FAMILIES, modelFamily, tokenCredits, type ModelFamily } from '../src/model/costs.js';
+import { readTrace } from '../src/trace/reader.js';
+import { rankStrategies } from '../src/report/verdict.js';
+import type { StrategyReport } from '../src/report/metrics.js';
+
+/** A scenario: generator options without the output file. */
+export type Scenario = Omit<GenerateOptions, 'out' | 'truthOut'>;
+
+/** What one scenario measured. */
+export interface FidelityMeasure {
+  /** |fitted / true − 1| per account and window (capacities in the truth's units). */
+  readonly capacityErrors: ReadonlyArray<{ readonly account: string; readonly window: '5h' | '7d'; readonly error: number }>;
+  /** |fitted ratio / true ratio − 1| of each family's cost to Sonnet's, over the trace's own tokens. */
+  readonly familyRatioErrors: ReadonlyArray<{ readonly family: ModelFamily; readonly error: number }>;
+  readonly result: SimulationResult;
+  readonly truth: GroundTruth;
+  readonly truthReports: readonly StrategyReport[];
+  readonly simRanking: readonly string[];
+  readonly truthRanking: readonly string[];
+}
+
+/** Routing of the replay (the proxy's defaults). */
+export const ROUTING = { stickyTtlMs: 600_000, expirySoonSecs: 1_800, maxWaitMs: 600_000 } as const;
+
+/** Generate, simulate, replay the truth, and measure. */
+export async function measureScenario(dir: string, name: string, scenario: Scenario): Promise<FidelityMeasure> {
+  const out = join(dir, `${name}.csv`);
+  const summary = await generateTrace({ ...scenario, out });
+  const truth = summary.truth;
+  const strategies = builtInStrategies();
+  const routing = { ...ROUTING, stickyTtlMs: scenario.stickyTtlMs ?? ROUTING.stickyTtlMs };
+  const result = await simulate({ file: out, strategies, routing, pool: { kind: 'trace', plan: 'max5' } });
+  const truthReports = replayTruth(truth, strategies, routing, result.trace.endMs);
+
+  // Fitted credits are on the calibration's own scale: convert through the trace's served tokens.
+  const fittedWeights = result.trace.costModel.weights;
+  const perFamily = new Map<ModelFamily, { fitted: number; truth: number }>(MODEL_FAMILIES.map((f) => [f, { fitted: 0, truth: 0 }]));
+  await readTrace(out, (row) => {
+    if (row.status !== 200 || row.inputTokens === undefined || fittedWeights === null) return;
+    const family = modelFamily(row.model);
+    const tokens = {
+      input: row.inputTokens,
+      output: row.outputTokens ?? 0,
+      cacheRead: row.cacheReadTokens ?? 0,
+      cacheCreation: row.cacheCreationTokens ?? 0,
+      cacheCreation1h: row.cacheCreation1hTokens,
+    };
+    const sums = perFamily.get(family) as { fitted: number; truth: number };
+    sums.fitted += tokenCredits(tokens, family, fittedWeights);
+    sums.truth += tokenCredits(tokens, family, truth.weights);
+  });
+  let fittedTotal = 0;
+  let truthTotal = 0;
+  for (const sums of perFamily.values()) {
+    fittedTotal += sums.fitted;
+    truthTotal += sums.truth;
+  }
+  const toTruthUnits = truthTotal / fittedTotal;
+  const capacityErrors = truth.accounts.flatMap((account) => {
+    const fitted = result.trace.accounts.find((a) => a.name === account.name);
+    if (fitted === undefined || fitted.capacitySource !== 'calibrated') return [];
+    return [
+      { account: account.name, window: '5h' as const, error: Math.abs((fitted.capacity.window5hCredits * toTruthUnits) / account.capacity.window5hCredits - 1) },
+      { account: account.name, window: '7d' as const, error: Math.abs((fitted.capacity.window7dCredits * toTruthUnits) / account.capacity.window7dCredits - 1) },
+    ];
+  });
+  const sonnet = perFamily.get('sonnet') as { fitted: number; truth: number };
+  const familyRatioErrors = MODEL_FAMILIES.filter((f) => f !== 'sonnet' && (perFamily.get(f)?.truth ?? 0) > 0 && sonnet.truth > 0).map((family) => {
+    const sums = perFamily.get(family) as { fitted: number; truth: number };
+    return { family, error: Math.abs(sums.fitted / sonnet.fitted / (sums.truth / sonnet.truth) - 1) };
+  });
+  return {
+    capacityErrors,
+    familyRatioErrors,
+    result,
+    truth,
+    truthReports,
+    simRanking: rankStrategies(result.results.map((r) => r.report)),
+    truthRanking: rankStrategies(truthReports),
+  };
+}

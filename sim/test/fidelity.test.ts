@@ -1,0 +1,108 @@
+/**
+ * Fidelity against ground truth (issue 11): each scenario is generated with a known truth, the
+ * simulator runs on the recording, and a true-cost replay runs on the truth. The simulator must
+ * recover capacities within 5 % and family cost ratios within 10 %, its self-check must
+ * reproduce ≥ 95 % of the recorded 429s with ≤ 5 % spurious ones and each account's first 429
+ * within 15 minutes, and its ranking of the strategies must equal the true-cost replay's.
+ *
+ * Checks the model does not meet yet are listed in KNOWN_GAPS and run as `it.fails`: they are
+ * still executed, and the suite breaks the day one starts passing, so the list stays honest.
+ */
+import { fc, test } from '@fast-check/vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FIDELITY_BOUNDS } from '../src/replay/self-check.js';
+import { measureScenario, type FidelityMeasure } from './fidelity-harness.js';
+import { SCENARIOS } from './fidelity-scenarios.js';
+import { tempDir } from './helpers.js';
+
+const dir = tempDir();
+
+type Check = 'capacities' | 'family ratios' | 'self-check' | 'ranking';
+
+/** Scenario checks the model misses today, and why (see the report of issue 11). */
+const KNOWN_GAPS: Readonly<Record<string, readonly Check[]>> = {
+  // Haiku side calls are tiny (a few hundred input tokens, tens of output): in this trace its cost
+  // relative to Sonnet comes out 11 % off.
+  'unequal-plans': ['family ratios'],
+  // Reaper is replayed ~1.2 % short (requests the recording never served carry estimated costs,
+  // still about 20 % high); the truth puts it 7 requests in 4,546 ahead of maximus, so it drops
+  // from first to last.
+  'out-of-order': ['ranking'],
+};
+
+describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
+  let measure: FidelityMeasure;
+  beforeAll(async () => {
+    measure = await measureScenario(dir, name, SCENARIOS[name] as (typeof SCENARIOS)[string]);
+  }, 60_000);
+  const gaps = KNOWN_GAPS[name] ?? [];
+  const check = (what: Check, title: string, fn: () => void): void => {
+    if (gaps.includes(what)) it.fails(title, fn);
+    else it(title, fn);
+  };
+
+  check('capacities', 'should recover every calibrated capacity within 5 %', () => {
+    expect(measure.capacityErrors.length).toBeGreaterThan(0);
+    for (const e of measure.capacityErrors) expect(e.error, `${e.account} ${e.window}`).toBeLessThan(0.05);
+  });
+
+  check('family ratios', "should recover each family's cost relative to Sonnet within 10 %", () => {
+    for (const e of measure.familyRatioErrors) expect(e.error, e.family).toBeLessThan(0.1);
+  });
+
+  check('self-check', 'should reproduce the recorded 429s in its self-check', () => {
+    const fidelity = measure.result.trace.fidelity;
+    expect(fidelity).not.toBeNull();
+    if (fidelity === null) return;
+    expect(fidelity.recorded429s).toBe(measure.result.trace.recorded.rateLimited);
+    expect(fidelity.reproduced429s).toBeGreaterThanOrEqual(FIDELITY_BOUNDS.reproduced * fidelity.recorded429s);
+    expect(fidelity.spurious429s).toBeLessThanOrEqual(FIDELITY_BOUNDS.spurious * Math.max(1, fidelity.recorded429s));
+    for (const [account, minutes] of Object.entries(fidelity.firstRateLimitErrorMinutes)) {
+      if (minutes !== null) expect(Math.abs(minutes), account).toBeLessThanOrEqual(FIDELITY_BOUNDS.firstMinutes);
+    }
+    expect(fidelity.good).toBe(true);
+  });
+
+  check('ranking', 'should rank the strategies as the true-cost replay does', () => {
+    expect(measure.simRanking).toEqual(measure.truthRanking);
+  });
+});
+
+describe('fidelity over generator parameters', () => {
+  test.prop(
+    [
+      fc.record({
+        seed: fc.integer({ min: 1, max: 10_000 }),
+        window5h: fc.double({ min: 0.25, max: 1, noNaN: true }),
+        window7d: fc.double({ min: 0.4, max: 1, noNaN: true }),
+        opusOverSonnet: fc.double({ min: 0.8, max: 3, noNaN: true }),
+      }),
+    ],
+    { numRuns: 3 },
+  )('should recover capacities within 5 % and the Opus/Sonnet cost ratio within 10 %', async (p) => {
+    const sonnet = { input: 3e-6, output: 15e-6, cacheRead: 0.3e-6, cacheCreation: 3.75e-6, cacheCreation1h: 6e-6 };
+    const scale = (k: number): typeof sonnet => ({
+      input: sonnet.input * k,
+      output: sonnet.output * k,
+      cacheRead: sonnet.cacheRead * k,
+      cacheCreation: sonnet.cacheCreation * k,
+      cacheCreation1h: sonnet.cacheCreation1h * k,
+    });
+    const measure = await measureScenario(dir, `property-${p.seed}`, {
+      seed: p.seed,
+      days: 1,
+      users: 3,
+      accounts: 2,
+      capacityScale: { window5h: p.window5h, window7d: p.window7d },
+      weights: { opus: scale(p.opusOverSonnet), sonnet, haiku: scale(1 / 3) },
+    });
+    for (const e of measure.capacityErrors) {
+      // An account with little traffic has too few readings to judge.
+      const group = measure.result.trace.costModel.calibration?.groups.get(`account:${e.account}`);
+      if (group === undefined || group.samples5h < 200) continue;
+      expect(e.error, `${e.account} ${e.window}`).toBeLessThan(0.05);
+    }
+    const opus = measure.familyRatioErrors.find((e) => e.family === 'opus');
+    if (opus !== undefined) expect(opus.error).toBeLessThan(0.1);
+  });
+});
