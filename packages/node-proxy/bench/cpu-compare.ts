@@ -29,13 +29,17 @@ const start = async (mode: string, arg: string, execArgv: string[] = []): Promis
   const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve((m as { port: number }).port)));
   return { child, url: `http://127.0.0.1:${port}` };
 };
-const cpu = (child: ChildProcess): Promise<number> =>
+interface Usage {
+  readonly micros: number;
+  readonly io: { readonly reads: number; readonly writes: number } | null;
+}
+const cpu = (child: ChildProcess): Promise<Usage> =>
   new Promise((resolve) => {
     const on = (m: unknown): void => {
       if (typeof m === 'object' && m !== null && 'cpu' in m) {
         child.off('message', on);
-        const u = (m as { cpu: { user: number; system: number } }).cpu;
-        resolve(u.user + u.system);
+        const { cpu: u, io } = m as { cpu: { user: number; system: number }; io: Usage['io'] };
+        resolve({ micros: u.user + u.system, io });
       }
     };
     child.on('message', on);
@@ -60,14 +64,22 @@ const load = (params: LoadParams): Promise<LoadResult> =>
 const mock = await start('mock', '0');
 const bare = await start('bare', mock.url, (process.env['BARE_EXEC_ARGV'] ?? '').split(' ').filter((a) => a !== ''));
 const shunt = await start('shunt', mock.url, shuntArgs);
-for (const s of [bare, shunt]) await load({ url: s.url, concurrency, bodyBytes, stream, durationMs: 3_000, warmupMs: 0 });
+// Requests each server answered in all (warm-up included): divide a --cpu-prof profile's busy time by it.
+const served = { bare: 0, shunt: 0 };
+for (const [name, s] of [['bare', bare], ['shunt', shunt]] as const) {
+  served[name] += (await load({ url: s.url, concurrency, bodyBytes, stream, durationMs: 3_000, warmupMs: 0 })).completed;
+}
 for (let rep = 0; rep < 3; rep++) {
   for (const [name, s] of [['bare', bare], ['shunt', shunt]] as const) {
     const before = await cpu(s.child);
     const r = await load({ url: s.url, concurrency, bodyBytes, stream, durationMs: 3_000, warmupMs: 200 });
     const after = await cpu(s.child);
-    console.log(`${name.padEnd(5)} ${Math.round(r.rps)} rps  ${((after - before) / r.completed).toFixed(0)} µs cpu/req  errors ${r.errors}`);
+    served[name] += r.completed;
+    const perRequest = (a: number, b: number): string => ((a - b) / r.completed).toFixed(2);
+    const io = after.io === null || before.io === null ? '' : `  reads ${perRequest(after.io.reads, before.io.reads)}/req  writes ${perRequest(after.io.writes, before.io.writes)}/req`;
+    console.log(`${name.padEnd(5)} ${Math.round(r.rps)} rps  ${((after.micros - before.micros) / r.completed).toFixed(0)} µs cpu/req${io}  errors ${r.errors}`);
   }
 }
+console.log(`requests in all: bare ${served.bare}, shunt ${served.shunt}`);
 for (const s of [mock, bare, shunt]) s.child.send('exit');
 loader.kill();
