@@ -1,7 +1,7 @@
 /**
  * `pnpm bench:cpu`: a quick A/B of CPU per request, bare vs shunt, one cell (BODY, STREAM, CONCURRENCY from the
- * environment; SHUNT_EXEC_ARGV / BARE_EXEC_ARGV pass flags such as `--cpu-prof`), warmed up, three interleaved
- * runs. For profiling sessions; `pnpm bench` is the
+ * environment; SHUNT_EXEC_ARGV / BARE_EXEC_ARGV pass flags such as `--cpu-prof`), warmed up, REPS (3) interleaved
+ * runs of DURATION_MS (3000) each, then the median and least CPU per request of each. For profiling sessions; `pnpm bench` is the
  * benchmark of record.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -16,6 +16,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const stream = process.env['STREAM'] === '1';
 const concurrency = Number(process.env['CONCURRENCY'] ?? 16);
 const bodyBytes = Number(process.env['BODY'] ?? 10_240);
+const reps = Number(process.env['REPS'] ?? 3);
+const durationMs = Number(process.env['DURATION_MS'] ?? 3_000);
 const shuntArgs = (process.env['SHUNT_EXEC_ARGV'] ?? '').split(' ').filter((a) => a !== '');
 const dir = await mkdtemp(join(tmpdir(), 'shunt-cpu-'));
 const bundle = join(dir, 'servers.mjs');
@@ -69,17 +71,25 @@ const served = { bare: 0, shunt: 0 };
 for (const [name, s] of [['bare', bare], ['shunt', shunt]] as const) {
   served[name] += (await load({ url: s.url, concurrency, bodyBytes, stream, durationMs: 3_000, warmupMs: 0 })).completed;
 }
-for (let rep = 0; rep < 3; rep++) {
+const perRequestCpu = { bare: [] as number[], shunt: [] as number[] };
+for (let rep = 0; rep < reps; rep++) {
   for (const [name, s] of [['bare', bare], ['shunt', shunt]] as const) {
     const before = await cpu(s.child);
-    const r = await load({ url: s.url, concurrency, bodyBytes, stream, durationMs: 3_000, warmupMs: 200 });
+    const r = await load({ url: s.url, concurrency, bodyBytes, stream, durationMs, warmupMs: 200 });
     const after = await cpu(s.child);
     served[name] += r.completed;
+    perRequestCpu[name].push((after.micros - before.micros) / r.completed);
     const perRequest = (a: number, b: number): string => ((a - b) / r.completed).toFixed(2);
     const io = after.io === null || before.io === null ? '' : `  reads ${perRequest(after.io.reads, before.io.reads)}/req  writes ${perRequest(after.io.writes, before.io.writes)}/req`;
     console.log(`${name.padEnd(5)} ${Math.round(r.rps)} rps  ${((after.micros - before.micros) / r.completed).toFixed(0)} µs cpu/req${io}  errors ${r.errors}`);
   }
 }
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const least = (xs: number[]): number => Math.min(...xs);
+console.log(
+  `cpu/req median: bare ${median(perRequestCpu.bare).toFixed(0)} µs, shunt ${median(perRequestCpu.shunt).toFixed(0)} µs (${(median(perRequestCpu.shunt) / median(perRequestCpu.bare)).toFixed(2)}×); ` +
+    `least: bare ${least(perRequestCpu.bare).toFixed(0)} µs, shunt ${least(perRequestCpu.shunt).toFixed(0)} µs (${(least(perRequestCpu.shunt) / least(perRequestCpu.bare)).toFixed(2)}×)`,
+);
 console.log(`requests in all: bare ${served.bare}, shunt ${served.shunt}`);
 for (const s of [mock, bare, shunt]) s.child.send('exit');
 loader.kill();

@@ -60,10 +60,25 @@ export function ownBody(body: Readable): UpstreamBody {
   const onDrain = (): void => {
     if (mode === 'relay') body.resume();
   };
+  // Chunks relayed in one turn of the event loop leave in one system call: the client's socket is
+  // corked at the first and uncorked once the turn's callbacks and ticks are done. The body's last
+  // chunk and its end usually come from one upstream read, so the chunk and the response's
+  // terminator go out together instead of as two writes. Nothing waits for a later read.
+  let corked: ServerResponse | null = null;
+  const uncork = (): void => {
+    const res = corked as ServerResponse;
+    corked = null;
+    res.uncork();
+  };
   body.on('data', (chunk: Buffer) => {
     if (mode === 'relay') {
       const res = relayTarget as ServerResponse;
       relayObserver?.push(chunk);
+      if (corked === null) {
+        corked = res;
+        res.cork();
+        queueMicrotask(uncork);
+      }
       // A client slower than the upstream holds the upstream body until its socket drains.
       if (!res.write(chunk)) {
         body.pause();
