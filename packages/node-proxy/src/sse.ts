@@ -52,7 +52,9 @@ export function isEventStream(contentType: string | readonly string[] | undefine
  */
 export function sseErrorSniffer(onError: (error: SseError) => void, options: SseErrorSnifferOptions = {}): SseErrorSniffer {
   const maxLineChars = options.maxLineChars ?? 65_536;
-  const decoder = new TextDecoder();
+  // Made on the first chunk that needs decoding: most streams never have one (see push), and a
+  // TextDecoder costs a converter.
+  let decoder: InstanceType<typeof TextDecoder> | null = null;
   let partial = '';
   // True while the rest of an over-long line is being skipped.
   let skipping = false;
@@ -101,12 +103,12 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
           event = '';
           afterCr = bytes[lastBreak] === CR && lastBreak === bytes.length - 1;
           // A line break ends any character: a multi-byte one begun in the previous chunk is over.
-          decoder.decode();
+          decoder?.decode();
           if (lastBreak === bytes.length - 1) return;
           chunk = bytes.subarray(lastBreak + 1);
         }
       }
-      const text = decoder.decode(chunk, { stream: true });
+      const text = (decoder ??= new TextDecoder()).decode(chunk, { stream: true });
       let start = 0;
       if (afterCr) {
         afterCr = false;
@@ -130,7 +132,7 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
       }
     },
     end() {
-      const rest = partial + decoder.decode();
+      const rest = partial + (decoder?.decode() ?? '');
       partial = '';
       if (rest !== '' && !skipping) line(rest);
       skipping = false;
@@ -196,13 +198,9 @@ export interface SseOpeningScanner {
  * preamble is ever buffered here (a few hundred bytes in practice).
  */
 export function sseOpeningScanner(): SseOpeningScanner {
-  const decoder = new TextDecoder();
-  let partial = '';
-  let afterCr = false;
   let event = '';
   let data: string[] | null = null;
   let verdict: StreamOpening | null = null;
-  const LINE_BREAK = /\r\n|\r|\n/g;
 
   const dispatch = (): void => {
     if (data === null && event === '') return;
@@ -219,45 +217,83 @@ export function sseOpeningScanner(): SseOpeningScanner {
     const error = type === undefined ? parseError(text, false) : null;
     verdict = error === null ? { kind: 'content' } : { kind: 'error', error };
   };
-  const line = (text: string): void => {
+  // Returns true once the verdict is in: the rest of the chunk is not looked at.
+  const lines = sseLines((text) => {
     if (text === '') {
       dispatch();
-      return;
+      return verdict !== null;
     }
     const parsed = sseField(text);
-    if (parsed === null) return;
+    if (parsed === null) return false;
     const [field, value] = parsed;
     if (field === 'event') event = value;
     else if (field === 'data') (data ??= []).push(value);
-  };
+    return false;
+  });
 
   return {
     push(chunk) {
-      if (verdict !== null) return verdict;
-      const text = decoder.decode(chunk, { stream: true });
-      let start = 0;
-      if (afterCr) {
-        afterCr = false;
-        if (text.charCodeAt(0) === 10) start = 1;
-      }
-      LINE_BREAK.lastIndex = start;
-      for (let match = LINE_BREAK.exec(text); match !== null; match = LINE_BREAK.exec(text)) {
-        line(partial + text.slice(start, match.index));
-        partial = '';
-        start = LINE_BREAK.lastIndex;
-        if (match[0] === '\r' && start === text.length) afterCr = true;
-        if (verdict !== null) return verdict;
-      }
-      partial += text.slice(start);
-      return null;
+      if (verdict === null) lines.push(chunk);
+      return verdict;
     },
     end() {
       if (verdict !== null) return verdict;
-      const rest = partial + decoder.decode();
-      partial = '';
-      if (rest !== '') line(rest);
+      lines.end();
       dispatch();
       return verdict ?? { kind: 'ended' };
+    },
+  };
+}
+
+/** Cuts SSE bytes into lines; see {@link sseLines}. */
+interface SseLines {
+  /** Split the next chunk; complete lines go to `onLine` until it returns true. */
+  push(chunk: Uint8Array): void;
+  /** The bytes ended: an unfinished last line is a line. */
+  end(): void;
+}
+
+/**
+ * Cut server-sent-event bytes into lines (ended by LF, CRLF or CR) however the chunks split them,
+ * even inside a CRLF or a multi-byte character: only the unfinished line's bytes are kept between
+ * chunks, and a line is decoded once it is whole. Cheaper than a TextDecoder, which costs a
+ * converter per stream.
+ */
+function sseLines(onLine: (text: string) => boolean): SseLines {
+  let partial: Buffer | null = null;
+  // The previous chunk ended in '\r': a leading '\n' now belongs to that line break.
+  let afterCr = false;
+  return {
+    push(input) {
+      const bytes = Buffer.from(input.buffer, input.byteOffset, input.length);
+      let start = 0;
+      if (afterCr && bytes.length > 0) {
+        afterCr = false;
+        if (bytes[0] === LF) start = 1;
+      }
+      for (let i = start; i < bytes.length; i++) {
+        const byte = bytes[i];
+        if (byte !== LF && byte !== CR) continue;
+        const piece = bytes.subarray(start, i);
+        const whole = partial === null ? piece : Buffer.concat([partial, piece]);
+        partial = null;
+        if (byte === CR) {
+          if (i + 1 === bytes.length) afterCr = true;
+          else if (bytes[i + 1] === LF) i++;
+        }
+        start = i + 1;
+        if (onLine(whole.toString('utf8'))) return;
+      }
+      if (start < bytes.length) {
+        const rest = bytes.subarray(start);
+        partial = partial === null ? rest : Buffer.concat([partial, rest]);
+      }
+    },
+    end() {
+      if (partial === null) return;
+      const rest = partial;
+      partial = null;
+      onLine(rest.toString('utf8'));
     },
   };
 }
