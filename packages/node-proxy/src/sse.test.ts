@@ -188,6 +188,16 @@ describe('sseOpeningScanner', () => {
   });
 });
 
+describe('sseOpeningScanner on arbitrary bytes', () => {
+  test.prop([fc.array(fc.oneof(fc.constantFrom(...OPENING_LINES.map((line) => `${line}\n`)), fc.uint8Array({ maxLength: 8 })), { maxLength: 20 }), fc.array(fc.nat({ max: 500 }), { maxLength: 20 })])(
+    'should reach the same verdict however invalid UTF-8 among the lines is cut',
+    (parts, cuts) => {
+      const bytes = Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))));
+      expect(judge(split(bytes, cuts)).verdict).toEqual(judge([bytes]).verdict);
+    },
+  );
+});
+
 describe('isEventStream', () => {
   it('should recognise the SSE content type in any case and with parameters', () => {
     expect(isEventStream('text/event-stream; charset=utf-8')).toBe(true);
