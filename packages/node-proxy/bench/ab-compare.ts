@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { LoadParams, LoadResult } from './load.js';
+import { serverUsage, startLoader } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -55,34 +55,8 @@ const start = async (file: string, mode: string, arg: string, name?: Name): Prom
   const port = await new Promise<number>((done) => child.once('message', (m) => done((m as { port: number }).port)));
   return { child, url: `http://127.0.0.1:${port}` };
 };
-const usage = (child: ChildProcess): Promise<{ micros: number; writes: number | null }> =>
-  new Promise((done) => {
-    const on = (m: unknown): void => {
-      if (typeof m === 'object' && m !== null && 'cpu' in m) {
-        child.off('message', on);
-        const x = m as { cpu: { user: number; system: number }; io?: { writes: number } | null };
-        done({ micros: x.cpu.user + x.cpu.system, writes: x.io?.writes ?? null });
-      }
-    };
-    child.on('message', on);
-    child.send('cpu');
-  });
-const loader = fork(join(here, 'load.ts'), [], { execArgv: ['--import', 'tsx', '--conditions=@shunt/source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-await new Promise((done) => loader.once('message', done));
-let id = 0;
-const load = (params: LoadParams): Promise<LoadResult> =>
-  new Promise((done) => {
-    const my = ++id;
-    const on = (m: unknown): void => {
-      const x = m as { id?: number; result?: LoadResult };
-      if (x.id === my) {
-        loader.off('message', on);
-        done(x.result as LoadResult);
-      }
-    };
-    loader.on('message', on);
-    loader.send({ id: my, params });
-  });
+const loader = await startLoader();
+const { load } = loader;
 
 const mock = await start(headBundle, 'mock', '0');
 const targets: Record<Name, { child: ChildProcess; url: string }> = {
@@ -100,13 +74,13 @@ const runs: Record<Name, { cpu: number[]; rps: number[]; writes: number[] }> = {
 for (const name of names) served[name] += (await load({ url: targets[name].url, concurrency, bodyBytes, stream, durationMs: 2_000, warmupMs: 0 })).completed;
 for (let rep = 0; rep < reps; rep++) {
   for (const name of names) {
-    const before = await usage(targets[name].child);
+    const before = await serverUsage(targets[name].child);
     const r = await load({ url: targets[name].url, concurrency, bodyBytes, stream, durationMs, warmupMs: 200 });
-    const after = await usage(targets[name].child);
+    const after = await serverUsage(targets[name].child);
     served[name] += r.completed;
     runs[name].cpu.push((after.micros - before.micros) / r.completed);
     runs[name].rps.push(r.rps);
-    if (after.writes !== null && before.writes !== null) runs[name].writes.push((after.writes - before.writes) / r.completed);
+    if (after.io !== null && before.io !== null) runs[name].writes.push((after.io.writes - before.io.writes) / r.completed);
   }
 }
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;

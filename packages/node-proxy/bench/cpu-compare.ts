@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { LoadParams, LoadResult } from './load.js';
+import { serverUsage, startLoader } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const stream = process.env['STREAM'] === '1';
@@ -31,38 +31,8 @@ const start = async (mode: string, arg: string, execArgv: string[] = []): Promis
   const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve((m as { port: number }).port)));
   return { child, url: `http://127.0.0.1:${port}` };
 };
-interface Usage {
-  readonly micros: number;
-  readonly io: { readonly reads: number; readonly writes: number } | null;
-}
-const cpu = (child: ChildProcess): Promise<Usage> =>
-  new Promise((resolve) => {
-    const on = (m: unknown): void => {
-      if (typeof m === 'object' && m !== null && 'cpu' in m) {
-        child.off('message', on);
-        const { cpu: u, io } = m as { cpu: { user: number; system: number }; io: Usage['io'] };
-        resolve({ micros: u.user + u.system, io });
-      }
-    };
-    child.on('message', on);
-    child.send('cpu');
-  });
-const loader = fork(join(here, 'load.ts'), [], { execArgv: ['--import', 'tsx', '--conditions=@shunt/source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-await new Promise((resolve) => loader.once('message', resolve));
-let id = 0;
-const load = (params: LoadParams): Promise<LoadResult> =>
-  new Promise((resolve) => {
-    const my = ++id;
-    const on = (m: unknown): void => {
-      const x = m as { id?: number; result?: LoadResult };
-      if (x.id === my) {
-        loader.off('message', on);
-        resolve(x.result as LoadResult);
-      }
-    };
-    loader.on('message', on);
-    loader.send({ id: my, params });
-  });
+const loader = await startLoader();
+const { load } = loader;
 const mock = await start('mock', '0');
 const bare = await start('bare', mock.url, (process.env['BARE_EXEC_ARGV'] ?? '').split(' ').filter((a) => a !== ''));
 const shunt = await start('shunt', mock.url, shuntArgs);
@@ -74,9 +44,9 @@ for (const [name, s] of [['bare', bare], ['shunt', shunt]] as const) {
 const perRequestCpu = { bare: [] as number[], shunt: [] as number[] };
 for (let rep = 0; rep < reps; rep++) {
   for (const [name, s] of [['bare', bare], ['shunt', shunt]] as const) {
-    const before = await cpu(s.child);
+    const before = await serverUsage(s.child);
     const r = await load({ url: s.url, concurrency, bodyBytes, stream, durationMs, warmupMs: 200 });
-    const after = await cpu(s.child);
+    const after = await serverUsage(s.child);
     served[name] += r.completed;
     perRequestCpu[name].push((after.micros - before.micros) / r.completed);
     const perRequest = (a: number, b: number): string => ((a - b) / r.completed).toFixed(2);
