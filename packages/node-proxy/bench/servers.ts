@@ -6,8 +6,9 @@
  * - `shunt <upstream>`: @shunt/node-proxy with three accounts, at its default log level (the log
  *   goes to this process's stderr, which the parent discards).
  * Each sends `{"port": N}` over IPC once listening, answers `"rss"` (resident set size after a GC)
- * and `"cpu"` (process.cpuUsage()), and exits on `"exit"`.
+ * and `"cpu"` (process.cpuUsage() and the system calls made so far), and exits on `"exit"`.
  */
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../src/config.js';
@@ -15,10 +16,20 @@ import { createMockUpstream } from '../src/mock-upstream.js';
 import { createProxy } from '../src/proxy.js';
 
 const [mode, arg] = process.argv.slice(2);
+
+/** Read and write system calls made so far (Linux's /proc/self/io; writev counts as a write), or null. */
+function syscalls(): { readonly reads: number; readonly writes: number } | null {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    return { reads: Number(/syscr: (\d+)/.exec(io)?.[1]), writes: Number(/syscw: (\d+)/.exec(io)?.[1]) };
+  } catch {
+    return null;
+  }
+}
 const send = (message: unknown): void => void process.send?.(message);
 process.on('message', (message) => {
   if (message === 'exit') process.exit(0);
-  if (message === 'cpu') send({ cpu: process.cpuUsage() });
+  if (message === 'cpu') send({ cpu: process.cpuUsage(), io: syscalls() });
   if (message === 'rss') {
     globalThis.gc?.();
     send({ rss: process.memoryUsage().rss });

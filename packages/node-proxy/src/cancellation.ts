@@ -21,20 +21,25 @@ export interface Cancellation extends EventEmitter {
 
 /** A new, not yet aborted {@link Cancellation}. */
 export function cancellation(): Cancellation {
-  const emitter = new EventEmitter() as EventEmitter & { aborted: boolean; reason: unknown; abort(reason: unknown): void; toSignal(): AbortSignal };
-  emitter.aborted = false;
-  emitter.reason = undefined;
-  emitter.abort = (reason) => {
-    if (emitter.aborted) return;
-    emitter.aborted = true;
-    emitter.reason = reason;
-    emitter.emit('abort');
-  };
-  emitter.toSignal = () => {
+  return new RequestCancellation();
+}
+
+// A class, so a request pays for one object rather than an emitter and three closures.
+class RequestCancellation extends EventEmitter implements Cancellation {
+  aborted = false;
+  reason: unknown = undefined;
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+
+  toSignal(): AbortSignal {
     const controller = new AbortController();
-    if (emitter.aborted) controller.abort(emitter.reason);
-    else emitter.once('abort', () => controller.abort(emitter.reason));
+    if (this.aborted) controller.abort(this.reason);
+    else this.once('abort', () => controller.abort(this.reason));
     return controller.signal;
-  };
-  return emitter;
+  }
 }

@@ -1,3 +1,4 @@
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { jsonLogger, silentLogger } from './logger.js';
 
@@ -37,6 +38,22 @@ describe('jsonLogger', () => {
       '1970-01-01T00:00:00.001Z',
     ]);
   });
+
+  test.prop([fc.array(fc.integer({ min: -62_135_596_800_000, max: 253_402_300_799_999 }), { minLength: 1, maxLength: 20 })])(
+    'should write the same time as Date#toISOString for any sequence of clock readings',
+    (readings) => {
+      const lines: string[] = [];
+      let t = 0;
+      const logger = jsonLogger({ write: (line) => lines.push(line), now: () => t });
+      // Neighbouring milliseconds and seconds too, where a cached second could go stale.
+      const clock = readings.flatMap((ms) => [ms, ms + 1, ms + 999, ms + 1000]);
+      for (const ms of clock) {
+        t = ms;
+        logger.info('tick');
+      }
+      expect(lines.map((line) => (JSON.parse(line) as { time: string }).time)).toEqual(clock.map((ms) => new Date(ms).toISOString()));
+    },
+  );
 
   it('should survive fields that cannot be serialised', () => {
     const lines: string[] = [];

@@ -86,6 +86,8 @@ export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
   // Under load several lines share a millisecond: the ISO text is formatted once per millisecond.
   let timeMs = Number.NaN;
   let timeField = '';
+  let timeSecond = Number.NaN;
+  let timePrefix = '';
   const log = pino(
     {
       level: options.level ?? 'info',
@@ -96,7 +98,15 @@ export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
         const ms = now();
         if (ms !== timeMs) {
           timeMs = ms;
-          timeField = `,"time":"${new Date(ms).toISOString()}"`;
+          // The date and time to the second are formatted once per second, the milliseconds appended.
+          const second = Math.floor(ms / 1000);
+          const milli = Math.floor(ms) - second * 1000;
+          if (second !== timeSecond || !Number.isFinite(ms)) {
+            const iso = new Date(ms).toISOString();
+            timeSecond = second;
+            timePrefix = `,"time":"${iso.slice(0, -4)}`;
+          }
+          timeField = `${timePrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z"`;
         }
         return timeField;
       },

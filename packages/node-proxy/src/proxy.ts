@@ -1024,6 +1024,9 @@ function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
   return delay(ms, undefined, { signal });
 }
 
+/** The last Host header found to name this machine: a client sends the same one every time, so it is checked once. */
+let loopbackHostSeen: string | null = null;
+
 /** Refuse what must not reach the pool: a missing remote key, or a web page (DNS rebinding, CSRF). */
 function checkClient(headers: IncomingHttpHeaders, remoteKey: Buffer | null): ProxyErrorResponse | null {
   if (remoteKey !== null) {
@@ -1036,8 +1039,11 @@ function checkClient(headers: IncomingHttpHeaders, remoteKey: Buffer | null): Pr
   // Without a key, only this machine's own programs may use the pool: a page in a browser that
   // reaches 127.0.0.1 through a rebound DNS name, or posts to it cross-site, is refused.
   const host = headers.host;
-  if (host !== undefined && !isLoopbackHost(hostName(host))) {
-    return anthropicError(403, 'permission_error', `shunt: refusing a request addressed to ${JSON.stringify(host)}; set server.remote_key to serve other hosts`);
+  if (host !== undefined && host !== loopbackHostSeen) {
+    if (!isLoopbackHost(hostName(host))) {
+      return anthropicError(403, 'permission_error', `shunt: refusing a request addressed to ${JSON.stringify(host)}; set server.remote_key to serve other hosts`);
+    }
+    loopbackHostSeen = host;
   }
   const origin = headers.origin;
   if (origin !== undefined && !isLoopbackOrigin(origin)) {

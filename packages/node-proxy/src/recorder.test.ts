@@ -156,6 +156,22 @@ describe('usage scanners', () => {
     }
   });
 
+  it('should read usage from data lines in any JSON form, and none from content that only mentions the events', () => {
+    const stream = [
+      'data:{ "type" : "message_start", "message": {"usage": {"input_tokens": 5, "cache_read_input_tokens": 7}}}\n\n',
+      'data: {"type":"content_block_delta","delta":{"text":"\\"message_delta\\" \\"usage\\":{\\"output_tokens\\":999}"}}\n\n',
+      'data: {"usage":{"output_tokens":9},"type":"message_delta"}\r\n\r\n',
+      'data: {"type":"message_delta","usage":{"output_tokens":11}}',
+    ].join('');
+    const bytes = Buffer.from(stream);
+    for (const size of [1, 5, bytes.length]) {
+      const scanner = sseUsageScanner();
+      for (let at = 0; at < bytes.length; at += size) scanner.push(bytes.subarray(at, at + size));
+      scanner.end();
+      expect(scanner.tokens()).toEqual({ inputTokens: 5, cacheReadTokens: 7, outputTokens: 11 });
+    }
+  });
+
   it('should read usage from a JSON answer, and nothing from one without it', () => {
     const json = jsonUsageScanner();
     const body = Buffer.from(JSON.stringify({ type: 'message', content: [], usage: { input_tokens: 12, output_tokens: 431, cache_read_input_tokens: 14000, cache_creation_input_tokens: 5210 } }));

@@ -10,6 +10,7 @@ import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSy
 import { dirname } from 'node:path';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { TRACE_COLUMNS, TRACE_FORMAT_MARKER, TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
+import { asBuffer, bytesAt, includesBytes, indexOfByte } from './bytes.js';
 import type { Logger } from './logger.js';
 
 /** The file operations the recorder uses (tests swap in failing ones). */
@@ -363,33 +364,48 @@ export function sseUsageScanner(): UsageScanner {
   let partial: Buffer[] = [];
   let partialBytes = 0;
   let skipping = false;
-  const line = (bytes: Buffer): void => {
-    // `data:`, compared in place (a subarray per line showed in the profile).
-    if (bytes.length < 6 || bytes[0] !== 0x64 || bytes[1] !== 0x61 || bytes[2] !== 0x74 || bytes[3] !== 0x61 || bytes[4] !== 0x3a) return;
-    if (!(bytes.includes(MESSAGE_START) || bytes.includes(MESSAGE_DELTA))) return;
+  // One line: `buf` from `start` to `end` (its LF excluded), looked at in place (a subarray per
+  // line showed in the profile).
+  const line = (buf: Buffer, start: number, lineEnd: number): void => {
+    const end = lineEnd > start && buf[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd;
+    // `data:`
+    if (end - start < 6 || buf[start] !== 0x64 || buf[start + 1] !== 0x61 || buf[start + 2] !== 0x74 || buf[start + 3] !== 0x61 || buf[start + 4] !== 0x3a) return;
+    // The API writes every event's data as `{"type":"…"`: its type is read in place, and only a data
+    // line in another form is searched.
+    if (bytesAt(buf, start, DATA_TYPE)) {
+      const at = start + DATA_TYPE.length;
+      if (!(bytesAt(buf, at, MESSAGE_START_TYPE) || bytesAt(buf, at, MESSAGE_DELTA_TYPE))) return;
+    } else {
+      const data = buf.subarray(start, end);
+      if (!(includesBytes(data, MESSAGE_START) || includesBytes(data, MESSAGE_DELTA))) return;
+    }
     try {
-      const event = JSON.parse(bytes.subarray(5).toString('utf8')) as { type?: unknown; message?: { usage?: unknown }; usage?: unknown };
+      const event = JSON.parse(buf.toString('utf8', start + 5, end)) as { type?: unknown; message?: { usage?: unknown }; usage?: unknown };
       const usage = event.type === 'message_start' ? event.message?.usage : event.type === 'message_delta' ? event.usage : undefined;
       readUsage(usage, tokens);
     } catch {
       // Not JSON: not an event this scanner reads.
     }
   };
+  const joined = (): void => {
+    const whole = Buffer.concat(partial);
+    line(whole, 0, whole.length);
+  };
   return {
     push(chunk) {
-      let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+      const buf = asBuffer(chunk);
       let start = 0;
       for (;;) {
-        const nl = buf.indexOf(0x0a, start);
+        const nl = indexOfByte(buf, 0x0a, start);
         if (nl === -1) break;
         if (skipping) {
           skipping = false;
         } else if (partialBytes > 0) {
           partial.push(buf.subarray(start, nl));
-          line(stripCr(Buffer.concat(partial)));
+          joined();
         } else if (nl - start >= 6 && buf[start] === 0x64) {
-          // Only a `data:` line can be one (event names and blank lines are passed over unsliced).
-          line(stripCr(buf.subarray(start, nl)));
+          // Only a `data:` line can be one (event names and blank lines are passed over).
+          line(buf, start, nl);
         }
         if (partialBytes > 0) {
           partial = [];
@@ -398,20 +414,19 @@ export function sseUsageScanner(): UsageScanner {
         start = nl + 1;
       }
       if (start < buf.length && !skipping) {
-        buf = buf.subarray(start);
         // A usage line is short; a long unfinished line is a content delta, skipped to its end.
-        if (partialBytes + buf.length > MAX_USAGE_LINE) {
+        if (partialBytes + buf.length - start > MAX_USAGE_LINE) {
           partial = [];
           partialBytes = 0;
           skipping = true;
         } else {
-          partial.push(buf);
-          partialBytes += buf.length;
+          partial.push(buf.subarray(start));
+          partialBytes += buf.length - start;
         }
       }
     },
     end() {
-      if (partialBytes > 0 && !skipping) line(stripCr(Buffer.concat(partial)));
+      if (partialBytes > 0 && !skipping) joined();
       partial = [];
       partialBytes = 0;
     },
@@ -454,12 +469,11 @@ export function jsonUsageScanner(): UsageScanner {
 
 const MESSAGE_START = Buffer.from('"message_start"');
 const MESSAGE_DELTA = Buffer.from('"message_delta"');
+const DATA_TYPE = Buffer.from('data: {"type":"');
+const MESSAGE_START_TYPE = Buffer.from('message_start"');
+const MESSAGE_DELTA_TYPE = Buffer.from('message_delta"');
 const MAX_USAGE_LINE = 64 * 1024;
 const MAX_JSON_BODY = 4 * 1024 * 1024;
-
-function stripCr(bytes: Buffer): Buffer {
-  return bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, -1) : bytes;
-}
 
 function readUsage(usage: unknown, into: UsageTokens): void {
   if (typeof usage !== 'object' || usage === null) return;

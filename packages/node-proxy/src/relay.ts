@@ -60,10 +60,30 @@ export function ownBody(body: Readable): UpstreamBody {
   const onDrain = (): void => {
     if (mode === 'relay') body.resume();
   };
+  // What is relayed in one turn of the event loop leaves in one system call: the client's socket is
+  // corked at the first write and uncorked once the turn's I/O callbacks, ticks and promise jobs are
+  // done (setImmediate). So a stream that came in one read (its opening, the rest, and the end's
+  // terminator, which `res.end()` flushes at once) goes out as one write instead of three; nothing
+  // waits for a later read.
+  let corked: ServerResponse | null = null;
+  const uncork = (): void => {
+    const res = corked as ServerResponse;
+    corked = null;
+    // After end() (which uncorks fully) or once the socket went to the connection's next response,
+    // this does nothing.
+    res.uncork();
+  };
+  const cork = (res: ServerResponse): void => {
+    if (corked !== null) return;
+    corked = res;
+    res.cork();
+    setImmediate(uncork);
+  };
   body.on('data', (chunk: Buffer) => {
     if (mode === 'relay') {
       const res = relayTarget as ServerResponse;
       relayObserver?.push(chunk);
+      cork(res);
       // A client slower than the upstream holds the upstream body until its socket drains.
       if (!res.write(chunk)) {
         body.pause();
@@ -155,7 +175,9 @@ export function ownBody(body: Readable): UpstreamBody {
         relayTarget = res;
         relayObserver = observer;
         relayError = (error) => settle(error);
-        // The opening goes out as one write; the body resumes once the client's socket can take more.
+        // The opening goes out with whatever else this turn brings; the body resumes once the
+        // client's socket can take more.
+        if (opening.length > 0) cork(res);
         const opened = opening.length === 0 || res.write(opening.length === 1 ? (opening[0] as Buffer) : Buffer.concat(opening));
         if (opened) body.resume();
         else res.once('drain', onDrain);

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { isEventStream, sseErrorSniffer, type SseError } from './sse.js';
+import { isEventStream, sseErrorSniffer, sseOpeningScanner, type SseError, type StreamOpening } from './sse.js';
 
 const frame = (event: string, data: unknown, eol = '\n'): string => `event: ${event}${eol}data: ${JSON.stringify(data)}${eol}${eol}`;
 const ERROR = frame('error', { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
@@ -118,6 +118,84 @@ describe('sseErrorSniffer', () => {
   test.prop([fc.uint8Array({ maxLength: 500 })])('should never throw on arbitrary bytes', (bytes) => {
     expect(() => sniff([bytes])).not.toThrow();
   });
+});
+
+/** The opening scanner's verdict on `chunks`, and the number of chunks it needed (all of them when it needed the end). */
+function judge(chunks: readonly Uint8Array[]): { readonly verdict: StreamOpening; readonly after: number } {
+  const scanner = sseOpeningScanner();
+  for (let i = 0; i < chunks.length; i++) {
+    const verdict = scanner.push(chunks[i] as Uint8Array);
+    if (verdict !== null) return { verdict, after: i + 1 };
+  }
+  return { verdict: scanner.end(), after: chunks.length };
+}
+
+/** Lines an opening is made of: preamble events, content, errors (data-only too), multi-byte text, comments. */
+const OPENING_LINES = [
+  '',
+  '',
+  '',
+  'event: message_start',
+  'data: {"type":"message_start","message":{"content":[],"model":"héllo ✓ 😀"}}',
+  'event: ping',
+  'data: {"type":"ping"}',
+  'event: content_block_start',
+  'event: content_block_delta',
+  'data: {"type":"content_block_delta","delta":{"text":"é😀"}}',
+  'event: error',
+  'data: {"type":"error","error":{"type":"overloaded_error","message":"über"}}',
+  'data: {"type": "error", "error": {"type": "rate_limit_error"}}',
+  ': a comment ✓',
+  'data:',
+];
+
+describe('sseOpeningScanner', () => {
+  const opening = frame('message_start', { type: 'message_start', message: { content: [] } }) + frame('ping', { type: 'ping' });
+
+  it('should judge the opening over at the first content event, and not before its frame ends', () => {
+    const content = frame('content_block_delta', { type: 'content_block_delta', delta: { text: 'hi' } });
+    const scanner = sseOpeningScanner();
+    expect(scanner.push(Buffer.from(opening))).toBeNull();
+    expect(scanner.push(Buffer.from(content.slice(0, -1)))).toBeNull();
+    expect(scanner.push(Buffer.from('\n'))).toEqual({ kind: 'content' });
+  });
+
+  it('should report an error event that comes before any content, and a data-only one', () => {
+    expect(judge([Buffer.from(opening + ERROR)]).verdict).toEqual({ kind: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } });
+    expect(judge([Buffer.from(opening + 'data: {"type": "error", "error": {"type": "rate_limit_error"}}\r\n\r\n')]).verdict).toEqual({
+      kind: 'error',
+      error: { type: 'rate_limit_error' },
+    });
+  });
+
+  it('should say the stream ended when it ends inside the preamble, and count a last frame without its blank line', () => {
+    expect(judge([Buffer.from(opening)]).verdict).toEqual({ kind: 'ended' });
+    expect(judge([Buffer.from(opening + ERROR.trimEnd())]).verdict.kind).toBe('error');
+  });
+
+  test.prop([
+    fc.array(fc.tuple(fc.constantFrom(...OPENING_LINES), fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 30 }),
+    fc.array(fc.nat({ max: 3000 }), { maxLength: 40 }),
+  ])('should reach the same verdict however the stream is cut (byte by byte, inside a CRLF or a multi-byte character too)', (lines, cuts) => {
+    const bytes = Buffer.from(lines.map(([line, eol]) => line + eol).join(''));
+    const whole = judge([bytes]).verdict;
+    const pieces = split(bytes, cuts);
+    const cut = judge(pieces);
+    expect(cut.verdict).toEqual(whole);
+    expect(judge([...bytes].map((byte) => Uint8Array.of(byte))).verdict).toEqual(whole);
+    // It stops at the chunk that completes the verdict: no later chunk changes it.
+    if (cut.verdict.kind !== 'ended') expect(judge(pieces.slice(0, cut.after)).verdict).toEqual(whole);
+  });
+});
+
+describe('sseOpeningScanner on arbitrary bytes', () => {
+  test.prop([fc.array(fc.oneof(fc.constantFrom(...OPENING_LINES.map((line) => `${line}\n`)), fc.uint8Array({ maxLength: 8 })), { maxLength: 20 }), fc.array(fc.nat({ max: 500 }), { maxLength: 20 })])(
+    'should reach the same verdict however invalid UTF-8 among the lines is cut',
+    (parts, cuts) => {
+      const bytes = Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))));
+      expect(judge(split(bytes, cuts)).verdict).toEqual(judge([bytes]).verdict);
+    },
+  );
 });
 
 describe('isEventStream', () => {

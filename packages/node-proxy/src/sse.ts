@@ -4,6 +4,7 @@
  * touching a byte of it. Chunks may split a frame anywhere (even inside `\r\n`); the sniffer keeps
  * only the unfinished line between chunks, and nothing at all of the ordinary events' data.
  */
+import { asBuffer, lastLineBreak, includesBytes } from './bytes.js';
 
 /** An error frame found in a stream: its `error.type` (`rate_limit_error`, …) and message. */
 export interface SseError {
@@ -52,7 +53,9 @@ export function isEventStream(contentType: string | readonly string[] | undefine
  */
 export function sseErrorSniffer(onError: (error: SseError) => void, options: SseErrorSnifferOptions = {}): SseErrorSniffer {
   const maxLineChars = options.maxLineChars ?? 65_536;
-  const decoder = new TextDecoder();
+  // Made on the first chunk that needs decoding: most streams never have one (see push), and a
+  // TextDecoder costs a converter.
+  let decoder: InstanceType<typeof TextDecoder> | null = null;
   let partial = '';
   // True while the rest of an over-long line is being skipped.
   let skipping = false;
@@ -94,19 +97,19 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
       // have no "error" in them (neither an `event: error` line nor an error-looking data line can
       // be written without it), they are passed over undecoded.
       if (data === null && event !== 'error' && partial === '' && !skipping) {
-        const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-        const lastBreak = Math.max(bytes.lastIndexOf(LF), bytes.lastIndexOf(CR));
-        if (lastBreak !== -1 && bytes.indexOf(ERROR_BYTES) === -1) {
+        const bytes = chunk;
+        const lastBreak = lastLineBreak(bytes);
+        if (lastBreak !== -1 && !includesBytes(bytes, ERROR_BYTES)) {
           // Those lines may have named an event, never `error`; a blank line among them ends it.
           event = '';
           afterCr = bytes[lastBreak] === CR && lastBreak === bytes.length - 1;
           // A line break ends any character: a multi-byte one begun in the previous chunk is over.
-          decoder.decode();
+          decoder?.decode();
           if (lastBreak === bytes.length - 1) return;
           chunk = bytes.subarray(lastBreak + 1);
         }
       }
-      const text = decoder.decode(chunk, { stream: true });
+      const text = (decoder ??= new TextDecoder()).decode(chunk, { stream: true });
       let start = 0;
       if (afterCr) {
         afterCr = false;
@@ -130,7 +133,7 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
       }
     },
     end() {
-      const rest = partial + decoder.decode();
+      const rest = partial + (decoder?.decode() ?? '');
       partial = '';
       if (rest !== '' && !skipping) line(rest);
       skipping = false;
@@ -196,7 +199,7 @@ export interface SseOpeningScanner {
  * preamble is ever buffered here (a few hundred bytes in practice).
  */
 export function sseOpeningScanner(): SseOpeningScanner {
-  const decoder = new TextDecoder();
+  const decoder = utf8Decoder();
   let partial = '';
   let afterCr = false;
   let event = '';
@@ -234,7 +237,7 @@ export function sseOpeningScanner(): SseOpeningScanner {
   return {
     push(chunk) {
       if (verdict !== null) return verdict;
-      const text = decoder.decode(chunk, { stream: true });
+      const text = decoder.decode(chunk);
       let start = 0;
       if (afterCr) {
         afterCr = false;
@@ -253,13 +256,58 @@ export function sseOpeningScanner(): SseOpeningScanner {
     },
     end() {
       if (verdict !== null) return verdict;
-      const rest = partial + decoder.decode();
+      const rest = partial + decoder.end();
       partial = '';
       if (rest !== '') line(rest);
       dispatch();
       return verdict ?? { kind: 'ended' };
     },
   };
+}
+
+/** Decodes UTF-8 chunk by chunk; see {@link utf8Decoder}. */
+interface Utf8Decoder {
+  /** The text of `chunk`, less a character it ends inside of (that one comes with the next chunk). */
+  decode(chunk: Uint8Array): string;
+  /** What is left: an unfinished character, as U+FFFD. */
+  end(): string;
+}
+
+/**
+ * A streaming UTF-8 decoder on `Buffer#toString`: like a `TextDecoder` with `stream: true`, but
+ * with no converter to create per stream (which showed in the profile).
+ */
+function utf8Decoder(): Utf8Decoder {
+  let carry: Buffer | null = null;
+  return {
+    decode(chunk) {
+      let bytes = carry === null ? asBuffer(chunk) : Buffer.concat([carry, chunk]);
+      carry = null;
+      const whole = completeUtf8(bytes);
+      if (whole < bytes.length) {
+        carry = Buffer.from(bytes.subarray(whole));
+        bytes = bytes.subarray(0, whole);
+      }
+      return bytes.toString('utf8');
+    },
+    end() {
+      const rest = carry;
+      carry = null;
+      return rest === null ? '' : rest.toString('utf8');
+    },
+  };
+}
+
+/** How many of `bytes` end on a character boundary: all, unless the last character is cut short. */
+function completeUtf8(bytes: Uint8Array): number {
+  // A character is at most 4 bytes: look back at most 3 for the lead byte of the last one.
+  for (let back = 1; back <= 3 && back <= bytes.length; back++) {
+    const byte = bytes[bytes.length - back] as number;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: the lead is further back
+    const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return size > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
 }
 
 /** Events that come before a stream's first content: an error among them can still fail over. */

@@ -1,0 +1,96 @@
+/**
+ * `pnpm bench:ab`: shunt at another commit (BASE, a git ref; default `main`) against shunt in this
+ * working tree, with the bare pass-through beside them, all three in one interleaved run, so that a
+ * change is judged on a machine others are sharing. One cell: STREAM, CONCURRENCY (1), BODY
+ * (10240), REPS (7) runs of DURATION_MS (1500) each. Prints the median CPU per request, requests per
+ * second and write system calls per request of each. PROF_DIR=dir writes a `--cpu-prof` profile of
+ * each proxy under dir/bare, dir/base and dir/head, and the requests each answered (to divide by).
+ */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { serverUsage, startLoader } from './harness.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../../..');
+const base = process.env['BASE'] ?? 'main';
+const stream = process.env['STREAM'] === '1';
+const concurrency = Number(process.env['CONCURRENCY'] ?? 1);
+const bodyBytes = Number(process.env['BODY'] ?? 10_240);
+const reps = Number(process.env['REPS'] ?? 7);
+const durationMs = Number(process.env['DURATION_MS'] ?? 1_500);
+const profDir = process.env['PROF_DIR'];
+
+const dir = await mkdtemp(join(tmpdir(), 'shunt-ab-'));
+// The base commit's sources, beside this tree's node_modules (the dependencies are the same or close).
+const archive = execFileSync('git', ['-C', repo, 'archive', base, 'packages/core', 'packages/node-proxy'], { maxBuffer: 1 << 30 });
+execFileSync('tar', ['-x', '-C', dir], { input: archive });
+
+async function bundle(root: string, outfile: string): Promise<string> {
+  await build({
+    entryPoints: [join(root, 'packages/node-proxy/bench/servers.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@shunt/source'],
+    outfile,
+    logLevel: 'warning',
+    nodePaths: [join(repo, 'packages/node-proxy/node_modules'), join(repo, 'node_modules')],
+    alias: { '@shunt/core/trace': join(root, 'packages/core/src/trace/index.ts'), '@shunt/core': join(root, 'packages/core/src/index.ts') },
+    banner: { js: "import { createRequire as __shuntRequire } from 'node:module'; const require = __shuntRequire(import.meta.url);" },
+  });
+  return outfile;
+}
+const baseBundle = await bundle(dir, join(dir, 'base.mjs'));
+const headBundle = await bundle(repo, join(dir, 'head.mjs'));
+
+type Name = 'bare' | 'base' | 'head';
+const start = async (file: string, mode: string, arg: string, name?: Name): Promise<{ child: ChildProcess; url: string }> => {
+  const execArgv = profDir !== undefined && name !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name)}`] : [];
+  const child = fork(file, [mode, arg], { execArgv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  const port = await new Promise<number>((done) => child.once('message', (m) => done((m as { port: number }).port)));
+  return { child, url: `http://127.0.0.1:${port}` };
+};
+const loader = await startLoader();
+const { load } = loader;
+
+const mock = await start(headBundle, 'mock', '0');
+const targets: Record<Name, { child: ChildProcess; url: string }> = {
+  bare: await start(headBundle, 'bare', mock.url, 'bare'),
+  base: await start(baseBundle, 'shunt', mock.url, 'base'),
+  head: await start(headBundle, 'shunt', mock.url, 'head'),
+};
+const names: readonly Name[] = ['bare', 'base', 'head'];
+const served: Record<Name, number> = { bare: 0, base: 0, head: 0 };
+const runs: Record<Name, { cpu: number[]; rps: number[]; writes: number[] }> = {
+  bare: { cpu: [], rps: [], writes: [] },
+  base: { cpu: [], rps: [], writes: [] },
+  head: { cpu: [], rps: [], writes: [] },
+};
+for (const name of names) served[name] += (await load({ url: targets[name].url, concurrency, bodyBytes, stream, durationMs: 2_000, warmupMs: 0 })).completed;
+for (let rep = 0; rep < reps; rep++) {
+  for (const name of names) {
+    const before = await serverUsage(targets[name].child);
+    const r = await load({ url: targets[name].url, concurrency, bodyBytes, stream, durationMs, warmupMs: 200 });
+    const after = await serverUsage(targets[name].child);
+    served[name] += r.completed;
+    runs[name].cpu.push((after.micros - before.micros) / r.completed);
+    runs[name].rps.push(r.rps);
+    if (after.io !== null && before.io !== null) runs[name].writes.push((after.io.writes - before.io.writes) / r.completed);
+  }
+}
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+console.log(`${stream ? 'stream' : 'json'} ${bodyBytes} B, ${concurrency} clients, ${reps} runs of ${durationMs} ms; base = ${base}`);
+for (const name of names) {
+  const r = runs[name];
+  const writes = r.writes.length === 0 ? '–' : median(r.writes).toFixed(2);
+  const share = ((median(r.rps) / median(runs.bare.rps)) * 100).toFixed(0);
+  console.log(`${name.padEnd(5)} ${median(r.cpu).toFixed(0).padStart(5)} µs cpu/req  ${median(r.rps).toFixed(0).padStart(6)} rps (${share} % of bare)  ${writes} writes/req`);
+}
+if (profDir !== undefined) console.log(`requests answered (profiles): ${JSON.stringify(served)}`);
+for (const s of [mock, ...Object.values(targets)]) s.child.send('exit');
+loader.kill();

@@ -1,0 +1,61 @@
+/**
+ * What the quick A/B benchmarks (`bench:cpu`, `bench:ab`) share: the load generator in a process of
+ * its own, and asking a bench server (bench/servers.ts) for its CPU time and system calls.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadParams, LoadResult } from './load.js';
+
+/** The load generator's process. */
+export interface Loader {
+  /** Run one load and resolve with what it measured. */
+  load(params: LoadParams): Promise<LoadResult>;
+  /** Stop the process. */
+  kill(): void;
+}
+
+/** Fork bench/load.ts and wait until it is ready. */
+export async function startLoader(): Promise<Loader> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const child = fork(join(here, 'load.ts'), [], { execArgv: ['--import', 'tsx', '--conditions=@shunt/source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  await new Promise((resolve) => child.once('message', resolve));
+  let id = 0;
+  return {
+    load: (params) =>
+      new Promise((resolve) => {
+        const my = ++id;
+        const on = (m: unknown): void => {
+          const x = m as { id?: number; result?: LoadResult };
+          if (x.id === my) {
+            child.off('message', on);
+            resolve(x.result as LoadResult);
+          }
+        };
+        child.on('message', on);
+        child.send({ id: my, params });
+      }),
+    kill: () => void child.kill(),
+  };
+}
+
+/** A bench server's CPU time so far (user + system, µs) and its read and write system calls (null where unknown). */
+export interface ServerUsage {
+  readonly micros: number;
+  readonly io: { readonly reads: number; readonly writes: number } | null;
+}
+
+/** Ask a bench server for its {@link ServerUsage}. */
+export function serverUsage(child: ChildProcess): Promise<ServerUsage> {
+  return new Promise((resolve) => {
+    const on = (m: unknown): void => {
+      if (typeof m === 'object' && m !== null && 'cpu' in m) {
+        child.off('message', on);
+        const { cpu, io } = m as { cpu: { user: number; system: number }; io?: ServerUsage['io'] };
+        resolve({ micros: cpu.user + cpu.system, io: io ?? null });
+      }
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}

@@ -1,0 +1,27 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { bytesAt, includesBytes, indexOfByte, lastLineBreak } from './bytes.js';
+
+// Lengths on both sides of the switch to the native search, and bytes drawn from a small alphabet so
+// that patterns and line breaks occur.
+const bytes = fc.uint8Array({ maxLength: 1200 }).map((b) => b.map((x) => [0x0a, 0x0d, 0x61, 0x62, 0x65, 0x72][x % 6] as number));
+
+describe('byte searches', () => {
+  test.prop([bytes, fc.constantFrom(0x0a, 0x0d, 0x61), fc.nat({ max: 1300 })])('should find a byte where Buffer#indexOf does', (b, byte, from) => {
+    expect(indexOfByte(b, byte, Math.min(from, b.length))).toBe(Buffer.from(b).indexOf(byte, Math.min(from, b.length)));
+  });
+
+  test.prop([bytes])('should find the last line break where Buffer#lastIndexOf does', (b) => {
+    const buffer = Buffer.from(b);
+    expect(lastLineBreak(b)).toBe(Math.max(buffer.lastIndexOf(0x0a), buffer.lastIndexOf(0x0d)));
+  });
+
+  test.prop([bytes, fc.constantFrom('error', 'ab', 'r', 'rere\n')])('should find a pattern where Buffer#includes does', (b, pattern) => {
+    expect(includesBytes(b, Buffer.from(pattern))).toBe(Buffer.from(b).includes(pattern));
+  });
+
+  test.prop([bytes, fc.nat({ max: 1300 }), fc.uint8Array({ minLength: 1, maxLength: 4 })])('should say whether a pattern sits at an offset', (b, offset, pattern) => {
+    const at = Math.min(offset, b.length);
+    expect(bytesAt(b, at, pattern)).toBe(Buffer.from(b).subarray(at, at + pattern.length).equals(pattern));
+  });
+});
