@@ -12,7 +12,7 @@ import { fc, test } from '@fast-check/vitest';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockUpstream, type MockDelivery, type MockUpstream } from '../src/mock-upstream.js';
-import { behaviourArb, checkCase, deliveryArb, type Behaviour } from './byte-delivery.js';
+import { CLIENT_TIMEOUT_MS, behaviourArb, checkCase, deliveryArb, requestTimeoutSecsOf, type Behaviour } from './byte-delivery.js';
 import { spawnShunt, type ShuntProcess } from './helpers.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,7 +52,7 @@ afterAll(async () => {
 let caseNo = 0;
 
 /** A fresh `shunt start` (its own state file) in front of the shared mock. */
-async function startShunt(): Promise<ShuntProcess> {
+async function startShunt(requestTimeoutSecs: number): Promise<ShuntProcess> {
   const caseDir = join(dir, `case-${caseNo++}`);
   const configFile = `${caseDir}.toml`;
   await writeFile(
@@ -63,8 +63,8 @@ async function startShunt(): Promise<ShuntProcess> {
       'control_port = 0',
       `upstream_url = "${mock.url}"`,
       `state_path = "${caseDir}-state.json"`,
-      // Stalls end after 250 ms of silence.
-      'request_timeout_secs = 0.25',
+      // Stalls end after this much silence (short only for the stalling behaviours).
+      `request_timeout_secs = ${requestTimeoutSecs}`,
       '[[accounts]]',
       'name = "a"',
       'api_key = "key-a"',
@@ -80,10 +80,10 @@ async function startShunt(): Promise<ShuntProcess> {
 /** One case in a fresh process; afterwards the process must be alive, and stop cleanly on SIGTERM. */
 async function checkInProcess(behaviour: Behaviour, delivery: MockDelivery, stream: boolean): Promise<void> {
   mock.reset();
-  const shunt = await startShunt();
+  const shunt = await startShunt(requestTimeoutSecsOf(behaviour));
   try {
     await checkCase({ proxyUrl: shunt.proxyUrl, controlUrl: shunt.controlUrl, mock }, behaviour, delivery, stream, {
-      clientTimeoutMs: 10_000,
+      clientTimeoutMs: CLIENT_TIMEOUT_MS,
       label: 'shunt start',
     });
     expect(shunt.child.exitCode, `the process died: ${shunt.stderr().slice(-2_000)}`).toBeNull();
@@ -103,7 +103,7 @@ describe('shunt start under every byte delivery', () => {
     ['a drop mid-stream, one byte at a time', { kind: 'drop', afterEvents: 5 }, 'byte-by-byte'],
   ];
   for (const [name, behaviour, delivery] of FOUND) {
-    it(`should stay alive and end the response: ${name}`, { timeout: 30_000 }, async () => {
+    it(`should stay alive and end the response: ${name}`, { timeout: 120_000 }, async () => {
       await checkInProcess(behaviour, delivery, true);
     });
   }
@@ -113,6 +113,6 @@ describe('shunt start under every byte delivery', () => {
     async (behaviour, delivery, stream) => {
       await checkInProcess(behaviour, delivery, stream);
     },
-    300_000,
+    900_000,
   );
 });

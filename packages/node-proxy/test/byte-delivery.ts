@@ -64,6 +64,20 @@ export const deliveryArb: fc.Arbitrary<MockDelivery> = fc.oneof(
   fc.record({ cuts: fc.array(fc.nat({ max: 3_000 }), { minLength: 1, maxLength: 12 }) }),
 );
 
+/**
+ * `request_timeout_secs` for a case. A stall is judged by a timer, so on a loaded 2-core machine a
+ * short one also fires on a healthy answer whose bytes trickle (one byte per write, through three
+ * processes' event loops): a false stall. Only a stalling behaviour gets a short timeout (it must
+ * fire, and its answer before the stall is short); every other case gets one that no scheduling
+ * delay reaches, so its verdict never depends on the machine's load.
+ */
+export function requestTimeoutSecsOf(behaviour: Behaviour): number {
+  return behaviour.kind === 'stall' || behaviour.kind === 'stall-headers' ? 1 : 30;
+}
+
+/** How long the client waits for a whole answer before calling it a hang (far beyond any stall timeout). */
+export const CLIENT_TIMEOUT_MS = 90_000;
+
 /** What the failover policy says should happen when `a` does `behaviour` (b is healthy). */
 export function expectedOf(behaviour: Behaviour): Expected {
   switch (behaviour.kind) {
