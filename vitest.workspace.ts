@@ -40,6 +40,9 @@ const projects: TestProjectInlineConfiguration[] = [
       root: at('./packages/node-proxy'),
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       provide: { project: 'node-proxy' },
+      // Most suites run real proxies, upstreams and child processes; on a loaded 2-core machine
+      // vitest's 5 s default cut healthy ones short (a slow reader's megabytes, a process start).
+      testTimeout: 30_000,
     },
   },
   {

@@ -13,6 +13,10 @@ describe('vitest.workspace.ts', () => {
     expect(inject('project')).toBe('node-proxy');
   });
 
+  it('should apply the project-level testTimeout (30 s, not vitest\'s 5 s default)', ({ task }) => {
+    expect(task.file.project?.config.testTimeout ?? (task as { timeout?: number }).timeout).toBe(30_000);
+  });
+
   it('should resolve @shunt/core to its TypeScript source through the @shunt/source condition', async () => {
     const resolved = await import.meta.resolve?.('@shunt/core');
     const core = await import('@shunt/core');
