@@ -20,8 +20,11 @@ export type Scenario = Omit<GenerateOptions, 'out' | 'truthOut'>;
 export interface FidelityMeasure {
   /** |fitted / true − 1| per account and window (capacities in the truth's units). */
   readonly capacityErrors: ReadonlyArray<{ readonly account: string; readonly window: '5h' | '7d'; readonly error: number }>;
-  /** |fitted ratio / true ratio − 1| of each family's cost to Sonnet's, over the trace's own tokens. */
-  readonly familyRatioErrors: ReadonlyArray<{ readonly family: ModelFamily; readonly error: number }>;
+  /**
+   * |fitted ratio / true ratio − 1| of each family's cost to Sonnet's, over the trace's own tokens,
+   * and the ratio's relative standard error as calibration states it (the two families' errors added).
+   */
+  readonly familyRatioErrors: ReadonlyArray<{ readonly family: ModelFamily; readonly error: number; readonly stated: number }>;
   readonly result: SimulationResult;
   readonly truth: GroundTruth;
   readonly truthReports: readonly StrategyReport[];
@@ -77,7 +80,12 @@ export async function measureScenario(dir: string, name: string, scenario: Scena
   const sonnet = perFamily.get('sonnet') as { fitted: number; truth: number };
   const familyRatioErrors = MODEL_FAMILIES.filter((f) => f !== 'sonnet' && (perFamily.get(f)?.truth ?? 0) > 0 && sonnet.truth > 0).map((family) => {
     const sums = perFamily.get(family) as { fitted: number; truth: number };
-    return { family, error: Math.abs(sums.fitted / sonnet.fitted / (sums.truth / sonnet.truth) - 1) };
+    const stated = result.trace.costModel.calibration?.familyCostErrors;
+    return {
+      family,
+      error: Math.abs(sums.fitted / sonnet.fitted / (sums.truth / sonnet.truth) - 1),
+      stated: stated === undefined ? Number.NaN : stated[family] + stated.sonnet,
+    };
   });
   return {
     capacityErrors,
