@@ -11,6 +11,7 @@ import { replayTruth } from '../src/generate/truth.js';
 import { MODEL_FAMILIES, modelFamily, tokenCredits, type ModelFamily } from '../src/model/costs.js';
 import { readTrace } from '../src/trace/reader.js';
 import { rankStrategies } from '../src/report/verdict.js';
+import { assess } from '../src/report/assessment.js';
 import type { StrategyReport } from '../src/report/metrics.js';
 
 /** A scenario: generator options without the output file. */
@@ -29,7 +30,28 @@ export interface FidelityMeasure {
   readonly truth: GroundTruth;
   readonly truthReports: readonly StrategyReport[];
   readonly simRanking: readonly string[];
+  /** The simulator's ranking with the strategies its own uncertainty cannot order sharing a place. */
+  readonly simRankingWithin: readonly string[];
   readonly truthRanking: readonly string[];
+}
+
+/**
+ * Whether the truth agrees with what the simulator claims: every pair the simulator orders
+ * (different places) is ordered the same way by the truth; a pair it calls a tie within its
+ * uncertainty may fall either way.
+ */
+export function rankingAgrees(sim: readonly string[], truth: readonly string[]): boolean {
+  const placeOf = (ranking: readonly string[]): Map<string, number> =>
+    new Map(ranking.flatMap((place, i) => place.split('=').map((name) => [name, i] as const)));
+  const simAt = placeOf(sim);
+  const truthAt = placeOf(truth);
+  if (simAt.size !== truthAt.size) return false;
+  for (const [a, pa] of simAt) {
+    for (const [b, pb] of simAt) {
+      if (pa < pb && !((truthAt.get(a) ?? Infinity) < (truthAt.get(b) ?? -Infinity))) return false;
+    }
+  }
+  return true;
 }
 
 /** Routing of the replay (the proxy's defaults). */
@@ -94,6 +116,7 @@ export async function measureScenario(dir: string, name: string, scenario: Scena
     truth,
     truthReports,
     simRanking: rankStrategies(result.results.map((r) => r.report)),
+    simRankingWithin: assess(result, routing).rankingWithinUncertainty,
     truthRanking: rankStrategies(truthReports),
   };
 }

@@ -11,7 +11,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FIDELITY_BOUNDS } from '../src/replay/self-check.js';
-import { measureScenario, type FidelityMeasure } from './fidelity-harness.js';
+import { measureScenario, rankingAgrees, type FidelityMeasure } from './fidelity-harness.js';
 import { SCENARIOS } from './fidelity-scenarios.js';
 import { tempDir } from './helpers.js';
 
@@ -20,14 +20,18 @@ const dir = tempDir();
 /** Family cost ratios within 10 % of the truth (issue 11). */
 const RATIO_BOUND = 0.1;
 
-type Check = 'capacities' | 'family ratios' | 'self-check' | 'ranking';
+type Check = 'capacities' | 'family ratios' | 'self-check' | 'ranking' | 'ranking within uncertainty';
 
 /** Scenario checks the model misses today, and why (see the report of issue 11). */
 const KNOWN_GAPS: Readonly<Record<string, readonly Check[]>> = {
-  // Reaper is replayed ~1.2 % short (requests the recording never served carry estimated costs,
-  // still about 20 % high); the truth puts it 7 requests in 4,546 ahead of maximus, so it drops
-  // from first to last.
-  'out-of-order': ['ranking'],
+  // Reaper is replayed 52 requests short (4,494 against the truth's 4,546) while the others are
+  // within 11: the never-served requests (28 % of them) are sub-agent turns whose estimate starts
+  // from the family's typical first request, mostly main conversations' larger ones, so estimated
+  // chains cost 11–25 % too much, and that falls on the account reaper drains. Neither scaling
+  // every estimate (±10 %) nor moving each estimated conversation's cost by ±40 % in the
+  // robustness rerun lifts reaper above 4,517, so the model says "reaper last" with confidence
+  // and is wrong: the truth puts it first, 7 ahead of maximus.
+  'out-of-order': ['ranking', 'ranking within uncertainty'],
 };
 
 describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
@@ -72,6 +76,10 @@ describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
 
   check('ranking', 'should rank the strategies as the true-cost replay does', () => {
     expect(measure.simRanking).toEqual(measure.truthRanking);
+  });
+
+  check('ranking within uncertainty', 'should order every pair of strategies as the true-cost replay does unless it calls them a tie', () => {
+    expect(rankingAgrees(measure.simRankingWithin, measure.truthRanking), `${measure.simRankingWithin.join(' > ')} vs truth ${measure.truthRanking.join(' > ')}`).toBe(true);
   });
 });
 

@@ -79,7 +79,7 @@ describe('calibration uncertainty', () => {
     if (calibration === undefined || calibration === null) return;
     // What the Haiku calls cost relative to the Sonnet calls, fitted against true.
     const cost = (family: 'sonnet' | 'haiku', w: { input: number; output: number }): number =>
-      rows.filter((r) => r.model.includes(family)).reduce((sum, r) => sum + (r.inputTokens ?? 0) * w.input + (r.outputTokens ?? 0) * w.output, 0);
+      rows.filter((r) => r.model?.includes(family) === true).reduce((sum, r) => sum + (r.inputTokens ?? 0) * w.input + (r.outputTokens ?? 0) * w.output, 0);
     const fitted = cost('haiku', calibration.weights.haiku) / cost('sonnet', calibration.weights.sonnet);
     const truth = cost('haiku', { input: 1e-6, output: 5e-6 }) / cost('sonnet', { input: 3e-6, output: 15e-6 });
     const actual = Math.abs(fitted / truth - 1);

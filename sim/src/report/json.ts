@@ -126,6 +126,7 @@ export function toJsonReport(result: SimulationResult, settings: ReportSettings)
       fewerHeld: assessment.verdict?.fewerHeld ?? 0,
       ranking: assessment.ranking,
       robust: assessment.robust,
+      rankingWithinUncertainty: assessment.rankingWithinUncertainty,
       movedRankings: assessment.movedRankings,
       line: assessment.verdictLine,
       stickyTtl: {
