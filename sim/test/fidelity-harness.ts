@@ -10,6 +10,8 @@ import { generateTrace, type GenerateOptions, type GroundTruth } from '../src/ge
 import { replayTruth } from '../src/generate/truth.js';
 import { MODEL_FAMILIES, modelFamily, tokenCredits, type ModelFamily } from '../src/model/costs.js';
 import { readTrace } from '../src/trace/reader.js';
+import { createRequestAssembler } from '../src/trace/assemble.js';
+import { createCostAssigner } from '../src/model/cost-model.js';
 import { rankStrategies } from '../src/report/verdict.js';
 import { assess } from '../src/report/assessment.js';
 import type { StrategyReport } from '../src/report/metrics.js';
@@ -26,6 +28,12 @@ export interface FidelityMeasure {
    * and the ratio's relative standard error as calibration states it (the two families' errors added).
    */
   readonly familyRatioErrors: ReadonlyArray<{ readonly family: ModelFamily; readonly error: number; readonly stated: number }>;
+  /**
+   * What the never-served requests' estimates add beyond their true cost, relative to the true
+   * cost of every request (each priced wherever it lands: a conversation's first request with its
+   * prefix written). Comparable with `result.trace.costModel.estimateError`.
+   */
+  readonly estimateBias: number;
   readonly result: SimulationResult;
   readonly truth: GroundTruth;
   readonly truthReports: readonly StrategyReport[];
@@ -91,6 +99,29 @@ export async function measureScenario(dir: string, name: string, scenario: Scena
     truthTotal += sums.truth;
   }
   const toTruthUnits = truthTotal / fittedTotal;
+
+  // Price every request as the simulator does, and compare the estimated ones with the truth.
+  const truthById = new Map(truth.requests.map((r) => [r[0], r]));
+  const assigner = createCostAssigner({ mode: 'calibrated', weights: fittedWeights ?? undefined });
+  const opened = new Set<string>();
+  let estimatedExcess = 0;
+  let truthAll = 0;
+  const assembler = createRequestAssembler({
+    onRequest(request) {
+      const cost = assigner.assign(request);
+      const id = request.attempts[0]?.requestId;
+      const row = id === undefined || id === null ? undefined : truthById.get(id);
+      if (row === undefined) return;
+      const opens = request.session !== null && !opened.has(request.session);
+      if (request.session !== null) opened.add(request.session);
+      const trueCredits = row[4] + (opens ? row[5] : 0);
+      truthAll += trueCredits;
+      if (request.tokens === null) estimatedExcess += (cost.credits5h + (opens ? cost.cacheMissCredits : 0)) * toTruthUnits - trueCredits;
+    },
+  });
+  await readTrace(out, (row) => assembler.add(row));
+  assembler.finish();
+  const estimateBias = truthAll > 0 ? estimatedExcess / truthAll : 0;
   const capacityErrors = truth.accounts.flatMap((account) => {
     const fitted = result.trace.accounts.find((a) => a.name === account.name);
     if (fitted === undefined || fitted.capacitySource !== 'calibrated') return [];
@@ -112,6 +143,7 @@ export async function measureScenario(dir: string, name: string, scenario: Scena
   return {
     capacityErrors,
     familyRatioErrors,
+    estimateBias,
     result,
     truth,
     truthReports,

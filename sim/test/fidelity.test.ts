@@ -20,7 +20,7 @@ const dir = tempDir();
 /** Family cost ratios within 10 % of the truth (issue 11). */
 const RATIO_BOUND = 0.1;
 
-type Check = 'capacities' | 'family ratios' | 'self-check' | 'ranking' | 'ranking within uncertainty';
+type Check = 'capacities' | 'family ratios' | 'estimates' | 'self-check' | 'ranking' | 'ranking within uncertainty';
 
 /** Scenario checks the model misses today, and why (see the report of issue 11). */
 const KNOWN_GAPS: Readonly<Record<string, readonly Check[]>> = {
@@ -29,9 +29,11 @@ const KNOWN_GAPS: Readonly<Record<string, readonly Check[]>> = {
   // from the family's typical first request, mostly main conversations' larger ones, so estimated
   // chains cost 11–25 % too much, and that falls on the account reaper drains. Neither scaling
   // every estimate (±10 %) nor moving each estimated conversation's cost by ±40 % in the
-  // robustness rerun lifts reaper above 4,517, so the model says "reaper last" with confidence
-  // and is wrong: the truth puts it first, 7 ahead of maximus.
-  'out-of-order': ['ranking', 'ranking within uncertainty'],
+  // robustness rerun lifts reaper above 4,517: the nominal ranking puts reaper last where the truth
+  // puts it first, 7 ahead of maximus. The model's stated uncertainty (estimates 15 % off per
+  // conversation, on 28 % of the credits) calls all four a tie, which the ranking check within
+  // uncertainty accepts.
+  'out-of-order': ['ranking'],
 };
 
 describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
@@ -59,6 +61,13 @@ describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
       // is, and be right about it.
       else expect(e.error, `${e.family} (stated ±${(e.stated * 100).toFixed(1)} %)`).toBeLessThan(2 * e.stated);
     }
+  });
+
+  check('estimates', "should state an estimate error that, doubled, covers the never-served requests' bias against the truth", () => {
+    const stated = measure.result.trace.costModel.estimateError;
+    expect(Number.isFinite(stated)).toBe(true);
+    // Twice, as the robustness rerun moves capacities and costs by twice the stated errors.
+    expect(Math.abs(measure.estimateBias), `bias ${(measure.estimateBias * 100).toFixed(2)} % vs stated ${(stated * 100).toFixed(2)} %`).toBeLessThanOrEqual(2 * stated);
   });
 
   check('self-check', 'should reproduce the recorded 429s in its self-check', () => {

@@ -180,10 +180,9 @@ function createTokenPricer(weights: TokenWeights): {
   let pricedCredits = 0;
   let estimatedCredits = 0;
   // Served turns priced as a chain of estimates would price them, against what they recorded:
-  // Σ estimated, Σ recorded, and Σ over conversations of (estimated − recorded)².
-  let chainPredicted = 0;
+  // Σ over conversations of |estimated − recorded|, and Σ recorded.
+  let chainAbsError = 0;
   let chainActual = 0;
-  let chainSquares = 0;
   let chainCount = 0;
   // New prompt tokens per turn, from recorded hits only: a recorded miss cannot tell its new
   // tokens from its prefix when the conversation's previous request is unknown.
@@ -229,10 +228,10 @@ function createTokenPricer(weights: TokenWeights): {
       if (!(pricedCredits > 0)) return Number.NaN;
       if (estimatedCredits === 0) return 0;
       // Too few served turns to measure the estimator on: assume it is off by half.
-      // The estimator's bias over all chains plus the standard error of that total (conversations
-      // are independent; turns within one are not).
-      const error =
-        chainCount >= 30 && chainActual > 0 ? (Math.abs(chainPredicted - chainActual) + Math.sqrt(chainSquares)) / chainActual : 0.5;
+      // Each conversation's error counted whole, none cancelling another: never-served requests
+      // are not a random sample (they come in bursts, whole sub-agent chains at a time), so the
+      // bias of the served total would understate them.
+      const error = chainCount >= 30 && chainActual > 0 ? chainAbsError / chainActual : 0.5;
       return (estimatedCredits / pricedCredits) * error;
     },
     price(request, family) {
@@ -339,11 +338,10 @@ function createTokenPricer(weights: TokenWeights): {
         if (shadow !== null) {
           conversation.shadowPrefix = shadow.prefix;
           if (tokens !== null && Number.isFinite(shadow.credits)) {
-            chainSquares -= (conversation.shadowPredicted - conversation.shadowActual) ** 2;
+            chainAbsError -= Math.abs(conversation.shadowPredicted - conversation.shadowActual);
             conversation.shadowPredicted += shadow.credits;
             conversation.shadowActual += full;
-            chainSquares += (conversation.shadowPredicted - conversation.shadowActual) ** 2;
-            chainPredicted += shadow.credits;
+            chainAbsError += Math.abs(conversation.shadowPredicted - conversation.shadowActual);
             chainActual += full;
             chainCount++;
           }
