@@ -46,10 +46,11 @@ export interface CostAssigner {
   /** Requests priced by a fallback or an estimate (no tokens, or no usable utilization change). */
   readonly fallbacks: number;
   /**
-   * How far estimates are from the truth, as far as the trace can tell, relative to all credits
+   * How far estimates may be from the truth, as far as the trace can tell, relative to all credits
    * priced: the share of credits that were estimated times the estimator's error on served
-   * requests (each priced as if its tokens were unknown, before it was learnt from). 0 when
-   * nothing was estimated; NaN before anything was priced.
+   * conversations (each priced as a chain of estimates from its start, each conversation's error
+   * counted whole). 0 when nothing was estimated; NaN before anything was priced, and in the
+   * `deltas` and `flat` modes, which do not measure it.
    */
   readonly estimateError: number;
 }
@@ -112,7 +113,7 @@ export function createCostAssigner(options: CostAssignerOptions): CostAssigner {
       return fallbacks + tokenPricer.estimated;
     },
     get estimateError() {
-      return mode === 'tokens' || mode === 'calibrated' ? tokenPricer.estimateError : 0;
+      return mode === 'tokens' || mode === 'calibrated' ? tokenPricer.estimateError : Number.NaN;
     },
     assign(request) {
       const family = modelFamily(request.model);
@@ -227,11 +228,11 @@ function createTokenPricer(weights: TokenWeights): {
     get estimateError() {
       if (!(pricedCredits > 0)) return Number.NaN;
       if (estimatedCredits === 0) return 0;
-      // Too few served turns to measure the estimator on: assume it is off by half.
       // Each conversation's error counted whole, none cancelling another: never-served requests
       // are not a random sample (they come in bursts, whole sub-agent chains at a time), so the
-      // bias of the served total would understate them.
-      const error = chainCount >= 30 && chainActual > 0 ? chainAbsError / chainActual : 0.5;
+      // bias of the served total would understate them. With too few served turns to measure
+      // the estimator on, assume it is off by half.
+      const error = chainCount >= 30 && chainActual > 0 ? Math.max(0, chainAbsError) / chainActual : 0.5;
       return (estimatedCredits / pricedCredits) * error;
     },
     price(request, family) {
