@@ -25,14 +25,15 @@ type Check = 'capacities' | 'family ratios' | 'estimates' | 'self-check' | 'rank
 /** Scenario checks the model misses today, and why (see the report of issue 11). */
 const KNOWN_GAPS: Readonly<Record<string, readonly Check[]>> = {
   // Reaper is replayed 52 requests short (4,494 against the truth's 4,546) while the others are
-  // within 11: the never-served requests (28 % of them) are sub-agent turns whose estimate starts
-  // from the family's typical first request, mostly main conversations' larger ones, so estimated
-  // chains cost 11–25 % too much, and that falls on the account reaper drains. Neither scaling
-  // every estimate (±10 %) nor moving each estimated conversation's cost by ±40 % in the
-  // robustness rerun lifts reaper above 4,517: the nominal ranking puts reaper last where the truth
-  // puts it first, 7 ahead of maximus. The model's stated uncertainty (estimates 15 % off per
-  // conversation, on 28 % of the credits) calls all four a tie, which the ranking check within
-  // uncertainty accepts.
+  // within 11, so the plain ranking puts it last where the truth puts it first, 7 ahead of maximus.
+  // Cause: 28 % of the requests were never served, and the generator reuses a sub-agent's session
+  // name (`<parent>-a<k>`) for the parent's next burst, whose context restarts at ~15k tokens
+  // (82 of 212 sub-agent sessions, 1,429 of 3,117 sub-agent requests come after such a restart).
+  // A served turn shows the restart; an estimated one continues the old chain's prefix, so
+  // estimated sub-agent turns cost 11–25 % too much (46 % in weekly-expiring), and that load falls
+  // on the account reaper drains. Scaling every estimate (±10 %) or each estimated conversation
+  // (±40 %) does not lift reaper above 4,517. The stated uncertainty does cover it: the ranking
+  // within uncertainty calls all four a tie, which that check accepts.
   'out-of-order': ['ranking'],
 };
 
