@@ -11,22 +11,29 @@
 import { fc, test } from '@fast-check/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FIDELITY_BOUNDS } from '../src/replay/self-check.js';
-import { measureScenario, type FidelityMeasure } from './fidelity-harness.js';
+import { measureScenario, rankingAgrees, type FidelityMeasure } from './fidelity-harness.js';
 import { SCENARIOS } from './fidelity-scenarios.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir();
 
-type Check = 'capacities' | 'family ratios' | 'self-check' | 'ranking';
+/** Family cost ratios within 10 % of the truth (issue 11). */
+const RATIO_BOUND = 0.1;
+
+type Check = 'capacities' | 'family ratios' | 'estimates' | 'self-check' | 'ranking' | 'ranking within uncertainty';
 
 /** Scenario checks the model misses today, and why (see the report of issue 11). */
 const KNOWN_GAPS: Readonly<Record<string, readonly Check[]>> = {
-  // Haiku side calls are tiny (a few hundred input tokens, tens of output): in this trace its cost
-  // relative to Sonnet comes out 11 % off.
-  'unequal-plans': ['family ratios'],
-  // Reaper is replayed ~1.2 % short (requests the recording never served carry estimated costs,
-  // still about 20 % high); the truth puts it 7 requests in 4,546 ahead of maximus, so it drops
-  // from first to last.
+  // Reaper is replayed 52 requests short (4,494 against the truth's 4,546) while the others are
+  // within 11, so the plain ranking puts it last where the truth puts it first, 7 ahead of maximus.
+  // Cause: 28 % of the requests were never served, and the generator reuses a sub-agent's session
+  // name (`<parent>-a<k>`) for the parent's next burst, whose context restarts at ~15k tokens
+  // (82 of 212 sub-agent sessions, 1,429 of 3,117 sub-agent requests come after such a restart).
+  // A served turn shows the restart; an estimated one continues the old chain's prefix, so
+  // estimated sub-agent turns cost 11–25 % too much (46 % in weekly-expiring), and that load falls
+  // on the account reaper drains. Scaling every estimate (±10 %) or each estimated conversation
+  // (±40 %) does not lift reaper above 4,517. The stated uncertainty does cover it: the ranking
+  // within uncertainty calls all four a tie, which that check accepts.
   'out-of-order': ['ranking'],
 };
 
@@ -46,8 +53,22 @@ describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
     for (const e of measure.capacityErrors) expect(e.error, `${e.account} ${e.window}`).toBeLessThan(0.05);
   });
 
-  check('family ratios', "should recover each family's cost relative to Sonnet within 10 %", () => {
-    for (const e of measure.familyRatioErrors) expect(e.error, e.family).toBeLessThan(0.1);
+  check('family ratios', "should recover each identified family's cost relative to Sonnet within 10 %, and state the others' error", () => {
+    for (const e of measure.familyRatioErrors) {
+      expect(Number.isFinite(e.stated), e.family).toBe(true);
+      // Identified: two standard errors inside the bound, so the bound is a fair test of the fit.
+      if (2 * e.stated < RATIO_BOUND) expect(e.error, e.family).toBeLessThan(RATIO_BOUND);
+      // Not identified (too few or too small calls to weigh): calibration must say how unsure it
+      // is, and be right about it.
+      else expect(e.error, `${e.family} (stated ±${(e.stated * 100).toFixed(1)} %)`).toBeLessThan(2 * e.stated);
+    }
+  });
+
+  check('estimates', "should state an estimate error that, doubled, covers the never-served requests' bias against the truth", () => {
+    const stated = measure.result.trace.costModel.estimateError;
+    expect(Number.isFinite(stated)).toBe(true);
+    // Twice, as the robustness rerun moves capacities and costs by twice the stated errors.
+    expect(Math.abs(measure.estimateBias), `bias ${(measure.estimateBias * 100).toFixed(2)} % vs stated ${(stated * 100).toFixed(2)} %`).toBeLessThanOrEqual(2 * stated);
   });
 
   check('self-check', 'should reproduce the recorded 429s in its self-check', () => {
@@ -65,6 +86,10 @@ describe.each(Object.keys(SCENARIOS))('scenario %s', (name) => {
 
   check('ranking', 'should rank the strategies as the true-cost replay does', () => {
     expect(measure.simRanking).toEqual(measure.truthRanking);
+  });
+
+  check('ranking within uncertainty', 'should order every pair of strategies as the true-cost replay does unless it calls them a tie', () => {
+    expect(rankingAgrees(measure.simRankingWithin, measure.truthRanking), `${measure.simRankingWithin.join(' > ')} vs truth ${measure.truthRanking.join(' > ')}`).toBe(true);
   });
 });
 
@@ -104,5 +129,6 @@ describe('fidelity over generator parameters', () => {
     }
     const opus = measure.familyRatioErrors.find((e) => e.family === 'opus');
     if (opus !== undefined) expect(opus.error).toBeLessThan(0.1);
-  });
+    // Three generated days and replays: room on a loaded machine, not a performance bound.
+  }, 180_000);
 });

@@ -36,3 +36,56 @@ describe('calibrate', () => {
     expect(calibration?.weightsFitted).toBe(true);
   });
 });
+
+/**
+ * Twelve 5-hour windows of Sonnet turns with a Haiku side call on every other one, far below one
+ * rounding step of a reading to 4 decimals: the Haiku weights are barely informed.
+ */
+function smallCallRows(): ReadRow[] {
+  let seed = 7;
+  const random = (): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  const rows: ReadRow[] = [];
+  for (let window = 0; window < 12; window++) {
+    const start = T0 + window * 5 * 3_600_000;
+    const reset = (start + 5 * 3_600_000) / 1000;
+    let used = 0;
+    for (let i = 0; i < 60; i++) {
+      const tsMs = start + i * 4 * 60_000;
+      const input = 200 + Math.round(random() * 400);
+      const output = 2_000 + Math.round(random() * 6_000);
+      used += (input * 3e-6 + output * 15e-6) / 20;
+      rows.push({ recordIndex: rows.length, tsMs, account: 'a', model: 'claude-sonnet-4-5', status: 200, inputTokens: input, outputTokens: output, utilization5h: Math.round(used * 10_000) / 10_000, reset5hSecs: reset });
+      if (i % 2 === 0) {
+        const haikuIn = 150 + Math.round(random() * 600);
+        const haikuOut = 8 + Math.round(random() * 52);
+        used += (haikuIn * 1e-6 + haikuOut * 5e-6) / 20;
+        rows.push({ recordIndex: rows.length, tsMs: tsMs + 1, account: 'a', model: 'claude-haiku-4-5', status: 200, inputTokens: haikuIn, outputTokens: haikuOut, utilization5h: Math.round(used * 10_000) / 10_000, reset5hSecs: reset });
+      }
+    }
+  }
+  return rows;
+}
+
+describe('calibration uncertainty', () => {
+  it("should state a barely informed family's cost error at least half its actual error (readings of one window share their errors)", () => {
+    const columns = createRowColumns();
+    const rows = smallCallRows();
+    rows.forEach((row, i) => columns.push(row, i));
+    const calibration = calibrate(columns.columns(), { groupOf: (account) => account });
+    expect(calibration?.weightsFitted).toBe(true);
+    if (calibration === undefined || calibration === null) return;
+    // What the Haiku calls cost relative to the Sonnet calls, fitted against true.
+    const cost = (family: 'sonnet' | 'haiku', w: { input: number; output: number }): number =>
+      rows.filter((r) => r.model?.includes(family) === true).reduce((sum, r) => sum + (r.inputTokens ?? 0) * w.input + (r.outputTokens ?? 0) * w.output, 0);
+    const fitted = cost('haiku', calibration.weights.haiku) / cost('sonnet', calibration.weights.sonnet);
+    const truth = cost('haiku', { input: 1e-6, output: 5e-6 }) / cost('sonnet', { input: 3e-6, output: 15e-6 });
+    const actual = Math.abs(fitted / truth - 1);
+    const stated = calibration.familyCostErrors.haiku + calibration.familyCostErrors.sonnet;
+    // Far outside the textbook error of levels, inside twice the error clustered by window.
+    expect(actual).toBeGreaterThan(0.1);
+    expect(stated).toBeGreaterThan(actual / 2);
+  });
+});

@@ -27,7 +27,7 @@
  * an honest measure: levels trend upwards and would flatter any fit, while single row-to-row steps
  * are dominated by the order in which concurrent requests were charged, which no cost model sees.
  */
-import { DEFAULT_TOKEN_WEIGHTS, FEATURE_COUNT, TOKEN_KINDS, vectorToWeights, weightsToVector, type TokenWeights } from './costs.js';
+import { DEFAULT_TOKEN_WEIGHTS, FEATURE_COUNT, MODEL_FAMILIES, TOKEN_KINDS, type ModelFamily, vectorToWeights, weightsToVector, type TokenWeights } from './costs.js';
 import { createAttemptClock } from './attempt-time.js';
 import type { Capacity } from './plans.js';
 import type { RowColumns } from './row-columns.js';
@@ -63,6 +63,13 @@ export interface Calibration {
    * credits it prices (a weight the trace barely uses hardly matters). NaN when weights were not fitted.
    */
   readonly costError: number;
+  /**
+   * Relative standard error of what each family's share of the trace's tokens costs (the same
+   * credit weighting as `costError`, per family); NaN for a family the trace does not price or
+   * when weights were not fitted. A family whose error is a large part of a decision (say above
+   * 5 %) is not identified by this trace: its calls are too few or too small to weigh.
+   */
+  readonly familyCostErrors: Readonly<Record<ModelFamily, number>>;
   /** Per group, in first-seen order. */
   readonly groups: ReadonlyMap<string, GroupCalibration>;
   /** R² over every group's 5-minute-step 5-hour changes. */
@@ -126,6 +133,10 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
     }
   }
 
+  // Errors within one window are correlated (every reading shares the baseline's rounding, and a
+  // misordered charge offsets every later reading), so the textbook σ² (XᵀX)⁻¹ understates them:
+  // the sandwich estimator clustered by window, M⁻¹ (Σ_c u_c u_cᵀ) M⁻¹, counts each window once.
+  const clustered = covariance === null ? null : clusteredCovariance(usable, inverse, w, covariance);
   // Scale: the trace's tokens cost what they cost at list prices.
   const fitted = dot(total, w);
   const reference = dot(total, prior);
@@ -139,8 +150,11 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
   const sigma2 = dof > 0 ? Math.max(0, sse) / dof : Number.NaN;
   const weightErrors = w.map((value, k) => {
     if (covariance === null || !informed[k] || pinned[k] === true || !(value > 0)) return Number.NaN;
-    // The covariance was of the unscaled weights, at unit capacity scale.
-    return Math.sqrt(sigma2 * (covariance[k * n + k] as number)) * scale / value;
+    // The covariance was of the unscaled weights, at unit capacity scale. The larger of the two
+    // estimates: with few windows the clustered one is itself noisy.
+    const classical = sigma2 * (covariance[k * n + k] as number);
+    const variance = Math.max(classical, clustered === null ? 0 : (clustered[k * n + k] as number));
+    return (Math.sqrt(variance) * scale) / value;
   });
 
   let pricedError = 0;
@@ -152,6 +166,21 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
     if (Number.isFinite(error)) pricedError += credits * error;
   }
   const costError = weightsFitted && priced > 0 ? pricedError / priced : Number.NaN;
+  const familyCostErrors = Object.fromEntries(
+    MODEL_FAMILIES.map((family, f) => {
+      let sum = 0;
+      let weighted = 0;
+      for (let kind = 0; kind < TOKEN_KINDS.length; kind++) {
+        const k = f * TOKEN_KINDS.length + kind;
+        const credits = (w[k] as number) * (total[k] as number);
+        if (!(credits > 0)) continue;
+        sum += credits;
+        const error = weightErrors[k] as number;
+        if (Number.isFinite(error)) weighted += credits * error;
+      }
+      return [family, weightsFitted && sum > 0 ? weighted / sum : Number.NaN];
+    }),
+  ) as Record<ModelFamily, number>;
 
   const groups = new Map<string, GroupCalibration>();
   let qualitySse = 0;
@@ -181,6 +210,7 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
     weightErrors: vectorToWeights(weightErrors),
     weightsFitted,
     costError,
+    familyCostErrors,
     groups,
     r2: qualitySst > 0 ? 1 - qualitySse / qualitySst : Number.NaN,
     samples,
@@ -199,6 +229,8 @@ interface Sums {
 interface WindowSums {
   readonly level: Sums;
   readonly delta: Sums;
+  /** The level sums of each window (segment) on their own: errors within a window are correlated. */
+  readonly segments: Sums[];
 }
 
 interface GroupSums {
@@ -219,6 +251,8 @@ interface Segment {
   stepStartMs: number;
   readonly charged: Float64Array;
   readonly chargedAtLast: Float64Array;
+  /** This window's own level sums. */
+  readonly level: Sums;
 }
 
 /** Resets further apart than this belong to different windows (jitter is about a second). */
@@ -286,7 +320,19 @@ function collectStatistics(rows: RowColumns, groupOf: (account: string) => strin
     observe(segments, `${account}\u00005h`, sums.w5h, tsMs, optional(rows.utilization5h[i]), optional(rows.reset5hSecs[i]), charged ? features : null);
     observe(segments, `${account}\u00007d`, sums.w7d, tsMs, optional(rows.utilization7d[i]), optional(rows.reset7dSecs[i]), charged ? features : null);
   }
+  // The whole level fit is the sum of its windows' fits.
+  for (const sums of groups.values()) {
+    for (const window of [sums.w5h, sums.w7d]) for (const segment of window.segments) addSums(window.level, segment);
+  }
   return groups;
+}
+
+function addSums(into: Sums, from: Sums): void {
+  addInto(into.xx, from.xx);
+  addInto(into.xy, from.xy);
+  into.yy += from.yy;
+  into.y += from.y;
+  into.n += from.n;
 }
 
 function optional(value: number | undefined): number | undefined {
@@ -314,7 +360,10 @@ function observe(
     utilization < segment.lastUtilization - 0.02;
   if (newWindow) {
     // The row that opens a segment is its baseline: its own cost is already inside it.
+    const level = emptySums();
+    sums.segments.push(level);
     segments.set(key, {
+      level,
       resetSecs,
       baseTsMs: tsMs,
       baseUtilization: utilization,
@@ -334,7 +383,7 @@ function observe(
   if (features !== null) addInto(open.charged, features);
   open.lastUtilization = utilization;
   // Every reading counts: a one-hour recording has few, and the sums cost the same either way.
-  accumulate(sums.level, open.charged, utilization - open.baseUtilization);
+  accumulate(open.level, open.charged, utilization - open.baseUtilization);
   if (tsMs - open.stepStartMs < QUALITY_STEP_MS) return;
   const step = new Float64Array(FEATURE_COUNT);
   for (let k = 0; k < FEATURE_COUNT; k++) step[k] = (open.charged[k] as number) - (open.chargedAtLast[k] as number);
@@ -373,6 +422,55 @@ function residual(sums: Sums, w: readonly number[], inverse: number): number {
 /** σ² of a window's own fit (for the weekly window, fitted with the weights fixed). */
 function residualVariance(sums: Sums, w: readonly number[], capacity: number): number {
   return sums.n > 1 ? Math.max(0, residual(sums, w, 1 / capacity)) / (sums.n - 1) : Number.NaN;
+}
+
+/**
+ * The weights' covariance clustered by window (unscaled weights, for fixed inverse capacities):
+ * with u_c = s_g (b_c − s_g A_c w) the score of window c, M⁻¹ (Σ u_c u_cᵀ) M⁻¹ · C / (C − 1).
+ */
+function clusteredCovariance(
+  usable: ReadonlyArray<readonly [string, GroupSums]>,
+  inverse: ReadonlyMap<string, number>,
+  w: readonly number[],
+  bread: Float64Array,
+): Float64Array | null {
+  const n = FEATURE_COUNT;
+  const meat = new Float64Array(n * n);
+  const u = new Float64Array(n);
+  let clusters = 0;
+  for (const [group, s] of usable) {
+    const sg = inverse.get(group) as number;
+    if (!Number.isFinite(sg)) continue;
+    for (const segment of s.w5h.segments) {
+      if (segment.n === 0) continue;
+      clusters++;
+      for (let i = 0; i < n; i++) {
+        let aw = 0;
+        for (let j = 0; j < n; j++) aw += (segment.xx[i * n + j] as number) * (w[j] as number);
+        u[i] = sg * ((segment.xy[i] as number) - sg * aw);
+      }
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) meat[i * n + j] = (meat[i * n + j] as number) + (u[i] as number) * (u[j] as number);
+    }
+  }
+  if (clusters < 2) return null;
+  const out = new Float64Array(n * n);
+  const left = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let k = 0; k < n; k++) sum += (bread[i * n + k] as number) * (meat[k * n + j] as number);
+      left[i * n + j] = sum;
+    }
+  }
+  const correction = clusters / (clusters - 1);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let k = 0; k < n; k++) sum += (left[i * n + k] as number) * (bread[k * n + j] as number);
+      out[i * n + j] = sum * correction;
+    }
+  }
+  return out;
 }
 
 /** Relative standard error of a capacity: var(1/C) = σ² / (wᵀ A w), and δC / C = δs / s. */
@@ -519,7 +617,7 @@ function solve(matrix: Float64Array, rhs: Float64Array, n: number): number[] | n
 }
 
 function windowSums(): WindowSums {
-  return { level: emptySums(), delta: emptySums() };
+  return { level: emptySums(), delta: emptySums(), segments: [] };
 }
 
 function emptySums(): Sums {

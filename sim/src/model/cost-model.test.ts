@@ -116,3 +116,42 @@ describe('createCostAssigner', () => {
     expect(long.cacheTtlMs).toBe(3_600_000);
   });
 });
+
+describe('estimate error', () => {
+  /** `count` conversations of three served turns (first prompts alternating `sizes`), then one never served. */
+  function run(count: number, sizes: readonly number[]): ReturnType<typeof createCostAssigner> {
+    const assigner = createCostAssigner({ mode: 'tokens' });
+    for (let c = 0; c < count; c++) {
+      const size = sizes[c % sizes.length] as number;
+      for (let turn = 0; turn < 3; turn++) {
+        const tokens = { input: 10, output: 200, cacheRead: turn === 0 ? 0 : size + (turn - 1) * 2_000, cacheCreation: turn === 0 ? size : 2_000 };
+        assigner.assign(request([{ status: 200, model: 'claude-sonnet-4-5' }], { session: `c${c}`, model: 'claude-sonnet-4-5', tokens, arrivalMs: T0 + c * 60_000 + turn }));
+      }
+    }
+    expect(assigner.estimateError).toBe(0);
+    assigner.assign(request([{ status: 429, model: 'claude-sonnet-4-5' }], { session: 'c0', model: 'claude-sonnet-4-5', arrivalMs: T0 + count * 60_000 }));
+    return assigner;
+  }
+
+  it('should measure the estimator on served conversations, and grow with how unlike each other they are', () => {
+    const alike = run(20, [20_000]).estimateError;
+    const unlike = run(20, [5_000, 35_000]).estimateError;
+    expect(alike).toBeGreaterThanOrEqual(0);
+    expect(unlike).toBeGreaterThan(alike + 0.001);
+    // One estimated request among 61: far below the whole credits' error.
+    expect(unlike).toBeLessThan(0.05);
+  });
+
+  it('should assume the estimator off by half with fewer than 30 served turns to measure it on', () => {
+    // Five conversations of 3 turns (the first of each written whole), then one estimated turn.
+    const turn = (cacheRead: number, cacheCreation: number): number => 10 * 3e-6 + 200 * 15e-6 + cacheRead * 0.3e-6 + cacheCreation * 3.75e-6;
+    const served = 5 * (turn(0, 20_000) + turn(20_000, 2_000) + turn(22_000, 2_000));
+    const assigner = run(5, [20_000]);
+    const estimated = assigner.estimateError / 0.5;
+    // estimated share = e / (served + e), so e = served · share / (1 − share): a plausible turn.
+    const credits = (served * estimated) / (1 - estimated);
+    expect(credits).toBeGreaterThan(turn(20_000, 0));
+    expect(credits).toBeLessThan(turn(30_000, 5_000));
+    expect(createCostAssigner({ mode: 'flat' }).estimateError).toBeNaN();
+  });
+});

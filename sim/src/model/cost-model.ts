@@ -45,6 +45,14 @@ export interface CostAssigner {
   assign(request: TraceRequest): RequestCost;
   /** Requests priced by a fallback or an estimate (no tokens, or no usable utilization change). */
   readonly fallbacks: number;
+  /**
+   * How far estimates may be from the truth, as far as the trace can tell, relative to all credits
+   * priced: the share of credits that were estimated times the estimator's error on served
+   * conversations (each priced as a chain of estimates from its start, each conversation's error
+   * counted whole). 0 when nothing was estimated; NaN before anything was priced, and in the
+   * `deltas` and `flat` modes, which do not measure it.
+   */
+  readonly estimateError: number;
 }
 
 /** Options for {@link createCostAssigner}. */
@@ -104,6 +112,9 @@ export function createCostAssigner(options: CostAssignerOptions): CostAssigner {
     get fallbacks() {
       return fallbacks + tokenPricer.estimated;
     },
+    get estimateError() {
+      return mode === 'tokens' || mode === 'calibrated' ? tokenPricer.estimateError : Number.NaN;
+    },
     assign(request) {
       const family = modelFamily(request.model);
       switch (mode) {
@@ -140,6 +151,11 @@ interface ConversationTokens {
   fresh: number;
   /** The conversation writes 1-hour cache entries. */
   oneHour: boolean;
+  /** The prefix if every turn so far had been estimated (to measure the estimator on whole chains). */
+  shadowPrefix: number;
+  /** Served turns' credits as a chain of estimates would price them, and as recorded. */
+  shadowPredicted: number;
+  shadowActual: number;
 }
 
 /**
@@ -152,6 +168,7 @@ interface ConversationTokens {
 function createTokenPricer(weights: TokenWeights): {
   price(request: TraceRequest, family: ModelFamily): RequestCost;
   readonly estimated: number;
+  readonly estimateError: number;
 } {
   let current = new Map<string, ConversationTokens>();
   let older = new Map<string, ConversationTokens>();
@@ -160,6 +177,14 @@ function createTokenPricer(weights: TokenWeights): {
     MODEL_FAMILIES.map((f) => [f, { n: 0, input: 0, output: 0, prefix: 0, fresh: 0, oneHour: 0 }]),
   );
   let estimated = 0;
+  // Credits priced, and those estimated; served requests priced both ways, to measure the estimator.
+  let pricedCredits = 0;
+  let estimatedCredits = 0;
+  // Served turns priced as a chain of estimates would price them, against what they recorded:
+  // Σ over conversations of |estimated − recorded|, and Σ recorded.
+  let chainAbsError = 0;
+  let chainActual = 0;
+  let chainCount = 0;
   // New prompt tokens per turn, from recorded hits only: a recorded miss cannot tell its new
   // tokens from its prefix when the conversation's previous request is unknown.
   const freshPerTurn = new Map<ModelFamily, { n: number; sum: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, sum: 0 }]));
@@ -175,9 +200,40 @@ function createTokenPricer(weights: TokenWeights): {
     const first = firstTurn.get(family) as { n: number; sum: number };
     return first.n > 0 ? first.sum / first.n : limit;
   };
+  // Price a turn as the estimating branch of `price` would if the conversation had been
+  // estimated from its start (NaN where it would fall back to the documented typical turn), and
+  // advance the conversation's shadow prefix.
+  const shadowStep = (family: ModelFamily, shadow: ConversationTokens | undefined): { credits: number; prefix: number } => {
+    const mean = means.get(family) as { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number };
+    if (mean.n === 0) return { credits: Number.NaN, prefix: 0 };
+    const w = weights[family];
+    const turn = freshPerTurn.get(family) as { n: number; sum: number };
+    const first = firstTurn.get(family) as { n: number; sum: number };
+    const typical = (mean.input / mean.n) * w.input + (mean.output / mean.n) * w.output;
+    if (shadow !== undefined) {
+      const share = shadow.oneHour ? 1 : 0;
+      const write = (1 - share) * w.cacheCreation + share * w.cacheCreation1h;
+      const fresh = turn.n > 0 ? turn.sum / turn.n : mean.fresh / mean.n;
+      return { credits: typical + shadow.shadowPrefix * w.cacheRead + fresh * write, prefix: compacted(shadow.shadowPrefix + fresh, family) };
+    }
+    if (first.n === 0) return { credits: Number.NaN, prefix: 0 };
+    const share = mean.oneHour / mean.n;
+    const fresh = first.sum / first.n;
+    return { credits: typical + fresh * ((1 - share) * w.cacheCreation + share * w.cacheCreation1h), prefix: fresh };
+  };
   return {
     get estimated() {
       return estimated;
+    },
+    get estimateError() {
+      if (!(pricedCredits > 0)) return Number.NaN;
+      if (estimatedCredits === 0) return 0;
+      // Each conversation's error counted whole, none cancelling another: never-served requests
+      // are not a random sample (they come in bursts, whole sub-agent chains at a time), so the
+      // bias of the served total would understate them. With too few served turns to measure
+      // the estimator on, assume it is off by half.
+      const error = chainCount >= 30 && chainActual > 0 ? Math.max(0, chainAbsError) / chainActual : 0.5;
+      return (estimatedCredits / pricedCredits) * error;
     },
     price(request, family) {
       if (Number.isNaN(rotateAtMs)) rotateAtMs = request.arrivalMs + CONVERSATION_MEMORY_MS;
@@ -193,6 +249,7 @@ function createTokenPricer(weights: TokenWeights): {
         if (conversation !== undefined) current.set(session, conversation);
       }
       const tokens = request.tokens;
+      const shadow = session === null ? null : shadowStep(family, conversation);
       let input: number;
       let output: number;
       let read: number;
@@ -265,10 +322,30 @@ function createTokenPricer(weights: TokenWeights): {
         }
       }
       const oneHour = oneHourShare > 0 || conversation?.oneHour === true;
+      const opensConversation = session !== null && conversation === undefined;
+      const w = weights[family];
+      const writeWeight = (1 - oneHourShare) * w.cacheCreation + oneHourShare * w.cacheCreation1h;
+      const credits = input * w.input + output * w.output + read * w.cacheRead + fresh * writeWeight;
+      // What it costs wherever it lands: on a new conversation's first request the prefix is written.
+      const missCredits = session === null ? 0 : read * Math.max(0, writeWeight - w.cacheRead);
+      const full = credits + (opensConversation ? missCredits : 0);
+      pricedCredits += full;
+      if (tokens === null) estimatedCredits += full;
       if (session !== null) {
         if (conversation === undefined) {
-          conversation = { prefix: 0, input: 0, output: 0, fresh: 0, oneHour: false };
+          conversation = { prefix: 0, input: 0, output: 0, fresh: 0, oneHour: false, shadowPrefix: 0, shadowPredicted: 0, shadowActual: 0 };
           current.set(session, conversation);
+        }
+        if (shadow !== null) {
+          conversation.shadowPrefix = shadow.prefix;
+          if (tokens !== null && Number.isFinite(shadow.credits)) {
+            chainAbsError -= Math.abs(conversation.shadowPredicted - conversation.shadowActual);
+            conversation.shadowPredicted += shadow.credits;
+            conversation.shadowActual += full;
+            chainAbsError += Math.abs(conversation.shadowPredicted - conversation.shadowActual);
+            chainActual += full;
+            chainCount++;
+          }
         }
         conversation.prefix = tokens === null ? compacted(read + fresh, family) : read + fresh;
         conversation.input = input;
@@ -276,13 +353,10 @@ function createTokenPricer(weights: TokenWeights): {
         conversation.fresh = fresh;
         conversation.oneHour = oneHour;
       }
-      const w = weights[family];
-      const writeWeight = (1 - oneHourShare) * w.cacheCreation + oneHourShare * w.cacheCreation1h;
-      const credits = input * w.input + output * w.output + read * w.cacheRead + fresh * writeWeight;
       return {
         credits5h: credits,
         credits7d: credits,
-        cacheMissCredits: session === null ? 0 : read * Math.max(0, writeWeight - w.cacheRead),
+        cacheMissCredits: missCredits,
         cacheTtlMs: oneHour ? CACHE_TTL_1H_MS : CACHE_TTL_5M_MS,
       };
     },

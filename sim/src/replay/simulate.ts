@@ -103,6 +103,8 @@ export interface TraceSummary {
   readonly costModel: {
     readonly mode: CostModelMode;
     readonly fallbacks: number;
+    /** Relative error of all credits priced that comes from estimated requests (see CostAssigner.estimateError). */
+    readonly estimateError: number;
     readonly weights: TokenWeights | null;
     readonly calibration: Calibration | null;
   };
@@ -350,6 +352,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
       costModel: {
         mode: model.assigner.mode,
         fallbacks: model.assigner.fallbacks,
+        estimateError: model.assigner.estimateError,
         weights: model.weights,
         calibration: model.calibration,
       },
@@ -408,7 +411,8 @@ function uncertainty(built: Built): Record<string, number> {
       account.capacitySource === 'calibrated' && group !== undefined
         ? Math.max(finiteOr0(group.capacityError.window5h), finiteOr0(group.capacityError.window7d))
         : UNCALIBRATED_CAPACITY_ERROR;
-    out[account.name] = capacityError + (costError !== undefined && Number.isFinite(costError) ? costError : 0);
+    // Estimated requests (never served) are as uncertain as the estimator proved on served ones.
+    out[account.name] = capacityError + finiteOr0(costError ?? Number.NaN) + finiteOr0(built.assigner.estimateError);
   }
   return out;
 }

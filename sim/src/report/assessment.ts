@@ -8,7 +8,7 @@ import type { SimulationResult } from '../replay/simulate.js';
 import { FIDELITY_BOUNDS } from '../replay/self-check.js';
 import type { RoutingSettings } from '../replay/replayer.js';
 import { formatDurationMs } from '../util/duration.js';
-import { formatVerdict, rankStrategies, verdict, type Verdict } from './verdict.js';
+import { formatVerdict, rankingWithinUncertainty, rankStrategies, verdict, type Verdict } from './verdict.js';
 
 /** The run's conclusions. */
 export interface Assessment {
@@ -17,6 +17,11 @@ export interface Assessment {
   readonly ranking: readonly string[];
   /** Whether the ranking holds on the pessimistic and the optimistic pool; null when not checked. */
   readonly robust: boolean | null;
+  /**
+   * The ranking with strategies the moved pools reorder sharing a place (`a=b`): the order the
+   * model can tell apart. Equal to `ranking` when robust or not checked.
+   */
+  readonly rankingWithinUncertainty: readonly string[];
   /** The rankings on the moved pools. */
   readonly movedRankings: { readonly pessimistic: readonly string[]; readonly optimistic: readonly string[] } | null;
   /** "best for this trace: …" with its robustness. */
@@ -36,13 +41,26 @@ export function assess(result: SimulationResult, routing: RoutingSettings): Asse
   const movedRankings =
     robustness === null ? null : { pessimistic: rankStrategies(robustness.pessimistic), optimistic: rankStrategies(robustness.optimistic) };
   const robust = movedRankings === null ? null : sameRanking(ranking, movedRankings.pessimistic) && sameRanking(ranking, movedRankings.optimistic);
+  const within = movedRankings === null ? ranking : rankingWithinUncertainty(ranking, [movedRankings.pessimistic, movedRankings.optimistic]);
+  const top = (within[0] ?? '').split('=');
   let verdictLine = formatVerdict(best);
   if (best !== null && !best.tie && robust !== null) {
-    verdictLine += robust
-      ? ' (the ranking holds with capacities and costs moved by twice the calibration\'s error)'
-      : ` (not robust: with capacities and costs moved by twice the calibration's error the ranking becomes ${movedRankings?.pessimistic.join(' > ')} / ${movedRankings?.optimistic.join(' > ')})`;
+    if (robust) verdictLine += " (the ranking holds with capacities and costs moved by twice their stated error)";
+    else if (top.length > 1) {
+      // The model cannot tell the leaders apart: say so rather than crown the nominal one.
+      verdictLine = `best for this trace: a tie within the model's uncertainty between ${top.join(', ')} (with capacities and costs moved by twice their stated error the order changes); nominally ${best.best} leads${verdictLine.slice(`best for this trace: ${best.best}`.length)}`;
+    } else verdictLine += ` (${best.best} stays first with capacities and costs moved by twice their stated error; the rest ranks ${within.slice(1).join(' > ')})`;
   }
-  return { verdict: best, ranking, robust, movedRankings, verdictLine, fidelityLine: fidelityLine(result), stickyTtl: stickyAdvice(result, routing) };
+  return {
+    verdict: best,
+    ranking,
+    robust,
+    rankingWithinUncertainty: within,
+    movedRankings,
+    verdictLine,
+    fidelityLine: fidelityLine(result),
+    stickyTtl: stickyAdvice(result, routing),
+  };
 }
 
 function sameRanking(a: readonly string[], b: readonly string[]): boolean {

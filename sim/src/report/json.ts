@@ -69,6 +69,7 @@ export function toJsonReport(result: SimulationResult, settings: ReportSettings)
       costModel: {
         mode: trace.costModel.mode,
         fallbacks: trace.costModel.fallbacks,
+        estimateError: num(trace.costModel.estimateError, 6),
         weightsPerMillionTokens:
           weights === null
             ? null
@@ -86,6 +87,7 @@ export function toJsonReport(result: SimulationResult, settings: ReportSettings)
                 samples: calibration.samples,
                 weightsFitted: calibration.weightsFitted,
                 costError: num(calibration.costError, 6),
+                familyCostErrors: Object.fromEntries(MODEL_FAMILIES.map((family) => [family, num(calibration.familyCostErrors[family], 6)])),
                 groups: [...calibration.groups.entries()].map(([group, g]) => ({
                   group,
                   capacity5h: num(g.capacity.window5hCredits, 4),
@@ -126,6 +128,7 @@ export function toJsonReport(result: SimulationResult, settings: ReportSettings)
       fewerHeld: assessment.verdict?.fewerHeld ?? 0,
       ranking: assessment.ranking,
       robust: assessment.robust,
+      rankingWithinUncertainty: assessment.rankingWithinUncertainty,
       movedRankings: assessment.movedRankings,
       line: assessment.verdictLine,
       stickyTtl: {

@@ -62,7 +62,10 @@ function summary(result: SimulationResult): string[] {
   if (calibration !== null) {
     costLine += ` — fit explains ${percent(calibration.r2)} of the variance of utilization changes (R² over ${int(calibration.samples)} readings)`;
   }
-  if (cost.fallbacks > 0) costLine += `; ${int(cost.fallbacks)} requests priced by a fallback`;
+  if (cost.fallbacks > 0) {
+    costLine += `; ${int(cost.fallbacks)} requests priced by a fallback`;
+    if (Number.isFinite(cost.estimateError) && cost.estimateError > 0) costLine += ` (±${percent(cost.estimateError)} of all credits)`;
+  }
   lines.push(costLine);
   lines.push('Accounts:');
   for (const a of trace.accounts) {

@@ -70,3 +70,36 @@ export function formatVerdict(v: Verdict | null): string {
   const cache = v.moreServed === 0 && v.fewerHeld === 0 ? `, with $${v.lessCacheMissCredits.toFixed(2)} less of prompt cache written again` : '';
   return `best for this trace: ${v.best}, ${served} and ${held}${cache}`;
 }
+
+/**
+ * The ranking the model can stand behind: `nominal` (as from {@link rankStrategies}) with every
+ * strategy whose order against another changes in any of the `moved` rankings (the same replay
+ * with capacities and costs moved by their stated error) sharing a place with it, and with
+ * everything ranked between them. Places stay contiguous, written `a=b` in name order.
+ */
+export function rankingWithinUncertainty(nominal: readonly string[], moved: ReadonlyArray<readonly string[]>): string[] {
+  const places = nominal.map((place) => place.split('='));
+  const placeOf = (ranking: readonly string[]): Map<string, number> =>
+    new Map(ranking.flatMap((place, i) => place.split('=').map((name) => [name, i] as const)));
+  // joinedTo[i]: the last nominal place that place i must share a place with.
+  const joinedTo = places.map((_, i) => i);
+  for (const ranking of moved) {
+    const at = placeOf(ranking);
+    for (let i = 0; i < places.length; i++) {
+      for (let j = i + 1; j < places.length; j++) {
+        // Reordered (or tied) on a moved pool: the two cannot be told apart.
+        const reordered = (places[i] as string[]).some((a) => (places[j] as string[]).some((b) => (at.get(b) ?? Infinity) <= (at.get(a) ?? Infinity)));
+        if (reordered) joinedTo[i] = Math.max(joinedTo[i] as number, j);
+      }
+    }
+  }
+  const out: string[] = [];
+  let i = 0;
+  while (i < places.length) {
+    let end = joinedTo[i] as number;
+    for (let k = i; k <= end; k++) end = Math.max(end, joinedTo[k] as number);
+    out.push(places.slice(i, end + 1).flat().sort((a, b) => a.localeCompare(b)).join('='));
+    i = end + 1;
+  }
+  return out;
+}
