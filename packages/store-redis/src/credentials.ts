@@ -109,6 +109,13 @@ export function sealSecret(scope: string, name: string, secret: SharedSecret, ke
   return ['v1', String(secret.generation), keyId, iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
 }
 
+/** Decode base64url, refusing any text that is not exactly how the bytes encode. */
+function canonicalBase64url(text: string): Buffer {
+  const bytes = Buffer.from(text, 'base64url');
+  if (bytes.toString('base64url') !== text) throw new Error('not canonical base64url');
+  return bytes;
+}
+
 /** Open a blob made by {@link sealSecret}; throws a {@link CredentialKeyError} saying why it cannot. */
 export function openSecret(scope: string, name: string, blob: string, keys: readonly Uint8Array[]): SharedSecret {
   const parts = blob.split('.');
@@ -125,10 +132,14 @@ export function openSecret(scope: string, name: string, blob: string, keys: read
   }
   const generation = Number(generationText);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(ivText, 'base64url'));
+    // Only the exact text sealSecret wrote opens: base64 ignores a last character's spare bits and
+    // skips unknown characters, and a generation may gain leading zeros, so without these checks
+    // some altered blobs would still open.
+    if (String(generation) !== generationText) throw new Error('generation not canonical');
+    const decipher = createDecipheriv('aes-256-gcm', key, canonicalBase64url(ivText));
     decipher.setAAD(aad(scope, name, generation, keyId));
-    decipher.setAuthTag(Buffer.from(tagText, 'base64url'));
-    const value = Buffer.concat([decipher.update(Buffer.from(ciphertextText, 'base64url')), decipher.final()]).toString('utf8');
+    decipher.setAuthTag(canonicalBase64url(tagText));
+    const value = Buffer.concat([decipher.update(canonicalBase64url(ciphertextText)), decipher.final()]).toString('utf8');
     return { generation, value };
   } catch {
     throw new CredentialKeyError(`the shared credentials of account ${JSON.stringify(name)} in Redis failed authentication (tampered with, or corrupt): refused`);
