@@ -299,13 +299,10 @@ async function start(args: readonly string[]): Promise<number> {
     throw error;
   }
   const recording = proxy.status().recording;
-  process.stderr.write(
-    `shunt ${VERSION}: ${accountsLine}, strategy ${proxy.strategy().name}\n` +
-      `  proxy   ${addresses.proxyUrl}\n  control ${addresses.controlUrl}\n` +
-      (recording === null ? '' : `  recording to ${recording.path}\n`) +
-      `  point Claude Code at it:  ANTHROPIC_BASE_URL=${addresses.proxyUrl} claude\n`,
-  );
-  return new Promise<number>((resolve) => {
+  // The signal handlers go in before the banner: whoever reads the banner (a process manager, a
+  // test) may send SIGTERM at once, and a signal with no handler yet would kill the process
+  // without saving its state.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
     let firstSignalMs = 0;
     const stop = (signal: string): void => {
@@ -339,6 +336,13 @@ async function start(args: readonly string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
+  process.stderr.write(
+    `shunt ${VERSION}: ${accountsLine}, strategy ${proxy.strategy().name}\n` +
+      `  proxy   ${addresses.proxyUrl}\n  control ${addresses.controlUrl}\n` +
+      (recording === null ? '' : `  recording to ${recording.path}\n`) +
+      `  point Claude Code at it:  ANTHROPIC_BASE_URL=${addresses.proxyUrl} claude\n`,
+  );
+  return stopped;
 }
 
 async function status(args: readonly string[]): Promise<number> {

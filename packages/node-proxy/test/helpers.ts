@@ -196,8 +196,6 @@ const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 // sent to `child` reaches the proxy itself.
 const tsxLoader = pathToFileURL(join(packageDir, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
-const tsx = join(packageDir, '..', '..', 'node_modules', '.bin', 'tsx');
-
 /** A `shunt` program running (see {@link shunt}). */
 export interface RunningShunt {
   readonly child: ChildProcessByStdio<null, Readable, Readable>;
@@ -209,9 +207,11 @@ export interface RunningShunt {
   output(): string;
 }
 
-/** Run the real program (`shunt ARGS` through tsx, as `pnpm shunt` runs it). */
+/** Run the real program (`shunt ARGS` with tsx's loader, as `pnpm shunt` runs it). */
 export function shunt(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): RunningShunt {
-  const child = spawn(tsx, ['--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts'), ...args], {
+  // One process, as `pnpm shunt` runs it (node --import tsx): through the tsx command the proxy
+  // would be its child, and a SIGKILL in a test's cleanup would kill only tsx and leak the proxy.
+  const child = spawn(process.execPath, ['--import', tsxLoader, '--conditions=@shunt/source', join(packageDir, 'src', 'cli.ts'), ...args], {
     env: { ...process.env, ...options.env },
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     stdio: ['ignore', 'pipe', 'pipe'],
