@@ -299,11 +299,14 @@ function isFull(store: CompleteStateStore, name: string): boolean {
   return store.utilization5h(name) >= 1 || store.utilization7d(name) >= 1;
 }
 
-/** The candidates with no full window, or all of them when every one (or none) has one. */
+/**
+ * The candidates with no full window, or all of them when every one has one. Called only once the
+ * strategy chose a full one, so at least one is full.
+ */
 function withRoomLeft<A extends Account>(candidates: [A, ...A[]], store: CompleteStateStore): [A, ...A[]] {
   let full = 0;
   for (const { name } of candidates) if (isFull(store, name)) full++;
-  if (full === 0 || full === candidates.length) return candidates;
+  if (full === candidates.length) return candidates;
   const roomy: A[] = [];
   for (const account of candidates) if (!isFull(store, account.name)) roomy.push(account);
   return roomy as [A, ...A[]];
