@@ -346,6 +346,8 @@ describe('pickAccount: misuse', () => {
     ['stickyTtlMs', Number.NaN],
     ['stickyTtlMs', Number.POSITIVE_INFINITY],
     ['promptCacheTtlMs', -1],
+    // From JavaScript or a parsed config: a numeric string is not a number.
+    ['promptCacheTtlMs', '3600000' as unknown as number],
     ['expirySoonSecs', -0.5],
     ['expirySoonSecs', Number.NaN],
   ] as const)('should throw a RangeError naming %s for %s', (option, value) => {

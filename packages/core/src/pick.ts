@@ -327,7 +327,8 @@ function isNonEmpty<T>(items: T[]): items is [T, ...T[]] {
 
 function nonNegative(option: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+  // Number.isFinite, unlike the global isFinite, is false for every non-number (no coercion).
+  if (!Number.isFinite(value) || value < 0) {
     throw new RangeError(`pickAccount: ${option} must be a finite number >= 0, got ${String(value)}`);
   }
   return value;
