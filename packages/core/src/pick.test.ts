@@ -520,6 +520,15 @@ describe('overage (a rejected window Anthropic still serves, at overage cost)', 
     expect(store.getSticky('fp')).toBe('c');
   });
 
+  it('should advance Carousel once per decision when every candidate is full', () => {
+    // No account has room left, so the strategy's first choice stands: it is not asked again.
+    const { store, accounts } = setup('a', 'b');
+    limits(store, 'a', onOverage);
+    limits(store, 'b', onOverage);
+    const picks = [0, 1, 2].map(() => pickAccount(accounts, store, { strategy: 'carousel' })?.name);
+    expect(picks).toEqual(['a', 'b', 'a']);
+  });
+
   it('should honour a pin on an account on overage (the operator chose it)', () => {
     const { store, accounts } = setup('overage', 'roomy');
     limits(store, 'overage', onOverage);
