@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { T0_MS } from '../test/arbitraries.js';
 import { classifyResponse, classifyStreamError, recordResponse, type ResponseAction } from './failover.js';
-import type { HeaderSource } from './rate-limits.js';
-import { memoryStore } from './store/memory.js';
+import type { HeaderSource, RateLimitInfo } from './rate-limits.js';
+import { memoryStore, type MemoryStore } from './store/memory.js';
 
 const NOW_SECS = T0_MS / 1000;
 const U = 'anthropic-ratelimit-unified-';
@@ -99,5 +99,71 @@ describe('recordResponse: unconfirmed faults', () => {
     expect(store.isAvailable('a')).toBe(true);
     // The same action with a key cools at once, so the key is what made the difference.
     expect(recordResponse(store, { name: 'a' }, action, { requestKey: 'r1' })).toBe(10_000);
+  });
+});
+
+describe('recordResponse: a cooldown that stands on a bogus reset', () => {
+  const TEN_YEARS_SECS = 10 * 365 * 86_400;
+  const account = { name: 'a' };
+  /** A response's rate limits as received now. */
+  const info = (fields: Omit<RateLimitInfo, 'updatedMs'>): RateLimitInfo => ({ ...fields, updatedMs: T0_MS });
+  const success = (fields: Omit<RateLimitInfo, 'updatedMs'>): ResponseAction => ({ kind: 'success', rateLimits: info(fields) });
+  const sane5h = { status5h: 'allowed', utilization5h: 0.4, reset5hSecs: NOW_SECS + 3600 } as const;
+  const sane7d = { status7d: 'allowed', utilization7d: 0.4, reset7dSecs: NOW_SECS + 86_400 } as const;
+
+  /** A store whose account `a` cools on a 429 whose `window` reset lies ten years ahead. */
+  function coolingOnBogus(window: '5h' | '7d'): MemoryStore {
+    const store = memoryStore({ now: () => T0_MS });
+    const headers = { [`${U}${window}-status`]: 'rejected', [`${U}${window}-reset`]: String(NOW_SECS + TEN_YEARS_SECS) };
+    recordResponse(store, account, classify429(headers));
+    expect(store.cooldownUntilMs('a')).not.toBeNull();
+    return store;
+  }
+
+  it('should end a cooldown made from a bogus weekly reset once a response reports a sane one', () => {
+    const store = coolingOnBogus('7d');
+    recordResponse(store, account, success(sane7d));
+    expect(store.cooldownUntilMs('a')).toBeNull();
+    expect(store.isAvailable('a')).toBe(true);
+  });
+
+  it('should end a cooldown made from a bogus 5-hour reset when the response reports a sane one, whatever its weekly reset', () => {
+    const store = coolingOnBogus('5h');
+    // The weekly reset here is bogus too, but the record held no weekly reset to stand on.
+    recordResponse(store, account, success({ ...sane5h, status7d: 'allowed', reset7dSecs: NOW_SECS + TEN_YEARS_SECS }));
+    expect(store.cooldownUntilMs('a')).toBeNull();
+  });
+
+  it.each([
+    ['5h', sane7d],
+    ['7d', sane5h],
+  ] as const)('should keep a cooldown made from a bogus %s reset when the response says nothing of that window', (window, other) => {
+    const store = coolingOnBogus(window);
+    const until = store.cooldownUntilMs('a');
+    recordResponse(store, account, success(other));
+    expect(store.cooldownUntilMs('a')).toBe(until);
+  });
+
+  it('should keep a cooldown when the account had no stored record at all', () => {
+    const store = memoryStore({ now: () => T0_MS });
+    // A 529 without rate-limit headers cools the account and stores nothing.
+    recordResponse(store, account, classifyResponse({ status: 529, headers: {} }, { nowMs: T0_MS }));
+    expect(store.rateLimits('a')).toBeNull();
+    const until = store.cooldownUntilMs('a');
+    recordResponse(store, account, success({ ...sane5h, ...sane7d }));
+    expect(store.cooldownUntilMs('a')).toBe(until);
+    expect(store.rateLimits('a')).toMatchObject(sane7d);
+  });
+
+  it('should read no stored record for an account that is not cooling (the usual response)', () => {
+    // The check costs a record copy (a round trip on a remote store): only a cooling account pays it.
+    const inner = memoryStore({ now: () => T0_MS });
+    const reads: string[] = [];
+    const store: MemoryStore = { ...inner, rateLimits: (name) => (reads.push(name), inner.rateLimits(name)) };
+    recordResponse(store, account, success(sane5h));
+    recordResponse(store, account, success({ ...sane5h, reset5hSecs: NOW_SECS + TEN_YEARS_SECS }));
+    recordResponse(store, account, success(sane5h));
+    expect(reads).toEqual([]);
+    expect(inner.rateLimits('a')).toMatchObject(sane5h);
   });
 });

@@ -138,6 +138,18 @@ describe('pickAccount: sticky', () => {
     expect(pickAccount(accounts, store, { strategy: carousel, fingerprint: 'other' })?.name).toBe('b');
   });
 
+  it('should not ask the store for a sticky entry when the request has no fingerprint', () => {
+    // A Redis store pays a round trip per lookup: a request without a conversation costs none.
+    const { store, accounts } = setup('a', 'b');
+    const looked: unknown[] = [];
+    const spy: MemoryStore = { ...store, getSticky: (fingerprint) => (looked.push(fingerprint), store.getSticky(fingerprint)) };
+    expect(explainPick(accounts, spy, { fingerprint: null })).toMatchObject({ account: { name: 'a' }, reason: 'strategy' });
+    expect(pickAccount(accounts, spy)?.name).toBe('a');
+    expect(looked).toEqual([]);
+    pickAccount(accounts, spy, { fingerprint: 'fp' });
+    expect(looked).toEqual(['fp']);
+  });
+
   it('should renew the TTL on every hit when sliding (the default)', () => {
     const { clock, store, accounts } = setup('a', 'b');
     const options: PickOptions = { strategy: cushion, fingerprint: 'fp' };
@@ -334,6 +346,8 @@ describe('pickAccount: misuse', () => {
     ['stickyTtlMs', Number.NaN],
     ['stickyTtlMs', Number.POSITIVE_INFINITY],
     ['promptCacheTtlMs', -1],
+    // From JavaScript or a parsed config: a numeric string is not a number.
+    ['promptCacheTtlMs', '3600000' as unknown as number],
     ['expirySoonSecs', -0.5],
     ['expirySoonSecs', Number.NaN],
   ] as const)('should throw a RangeError naming %s for %s', (option, value) => {
@@ -497,11 +511,22 @@ describe('overage (a rejected window Anthropic still serves, at overage cost)', 
     limits(store, 'a', onOverage);
     limits(store, 'b', onOverage);
     store.setCooldown('c', MIN_MS);
+    // Carousel's next turn is 'b': only stickiness can keep the conversation on 'a'.
+    store.nextRoundRobin();
     // Every eligible account is full: the conversation stays where its cache is.
-    expect(pickAccount(accounts, store, { fingerprint: 'fp', strategy: 'carousel' })?.name).toBe('a');
+    expect(explainPick(accounts, store, { fingerprint: 'fp', strategy: 'carousel' })).toMatchObject({ account: { name: 'a' }, reason: 'sticky' });
     store.clearCooldown('c');
     expect(pickAccount(accounts, store, { fingerprint: 'fp', strategy: 'carousel' })?.name).toBe('c');
     expect(store.getSticky('fp')).toBe('c');
+  });
+
+  it('should advance Carousel once per decision when every candidate is full', () => {
+    // No account has room left, so the strategy's first choice stands: it is not asked again.
+    const { store, accounts } = setup('a', 'b');
+    limits(store, 'a', onOverage);
+    limits(store, 'b', onOverage);
+    const picks = [0, 1, 2].map(() => pickAccount(accounts, store, { strategy: 'carousel' })?.name);
+    expect(picks).toEqual(['a', 'b', 'a']);
   });
 
   it('should honour a pin on an account on overage (the operator chose it)', () => {

@@ -299,11 +299,14 @@ function isFull(store: CompleteStateStore, name: string): boolean {
   return store.utilization5h(name) >= 1 || store.utilization7d(name) >= 1;
 }
 
-/** The candidates with no full window, or all of them when every one (or none) has one. */
+/**
+ * The candidates with no full window, or all of them when every one has one. Called only once the
+ * strategy chose a full one, so at least one is full.
+ */
 function withRoomLeft<A extends Account>(candidates: [A, ...A[]], store: CompleteStateStore): [A, ...A[]] {
   let full = 0;
   for (const { name } of candidates) if (isFull(store, name)) full++;
-  if (full === 0 || full === candidates.length) return candidates;
+  if (full === candidates.length) return candidates;
   const roomy: A[] = [];
   for (const account of candidates) if (!isFull(store, account.name)) roomy.push(account);
   return roomy as [A, ...A[]];
@@ -324,7 +327,8 @@ function isNonEmpty<T>(items: T[]): items is [T, ...T[]] {
 
 function nonNegative(option: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+  // Number.isFinite, unlike the global isFinite, is false for every non-number (no coercion).
+  if (!Number.isFinite(value) || value < 0) {
     throw new RangeError(`pickAccount: ${option} must be a finite number >= 0, got ${String(value)}`);
   }
   return value;

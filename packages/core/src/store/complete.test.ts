@@ -109,6 +109,18 @@ describe('completeStore', () => {
       "the store's isExhausted must be a function, got boolean",
     );
     expect(() => completeStore(null as unknown as StateStore)).toThrow('expected a StateStore object, got null');
+    expect(() => completeStore(undefined as unknown as StateStore)).toThrow('expected a StateStore object, got undefined');
+    expect(() => completeStore('redis://localhost' as unknown as StateStore)).toThrow('expected a StateStore object, got string');
+  });
+
+  it('should list every required method, and the whole group, in its messages', () => {
+    const { now: _, ...noNow } = mapStore(() => NOW);
+    expect(() => completeStore(noNow as StateStore)).toThrow(
+      'completeStore: the store has no now() method; every StateStore needs now, rateLimits, updateRateLimits, cooldownUntilMs, setCooldown, clearCooldown, getSticky, setSticky',
+    );
+    expect(() => completeStore({ ...mapStore(() => NOW), getPinned: () => null })).toThrow(
+      'completeStore: the store has getPinned but not setPinned; getPinned / setPinned come together or not at all',
+    );
   });
 
   it('should keep the pin, disabled flags, last used, the counter and fault counts in process memory', () => {
@@ -155,6 +167,60 @@ describe('completeStore', () => {
     expect(recordResponse(store, { name: 'a' }, action, { requestKey: 'r1' })).toBe(0);
     expect(recordResponse(store, { name: 'a' }, action, { requestKey: 'r2' })).toBe(10_000);
     expect(store.cooldownUntilMs('a')).toBe(NOW + 10_000);
+  });
+});
+
+/** Arguments to call each optional method with. */
+const OPTIONAL_CALLS = {
+  isAvailable: ['a'],
+  isExhausted: ['a'],
+  utilization5h: ['a'],
+  utilization7d: ['a'],
+  reset5hSecs: ['a'],
+  reset7dSecs: ['a'],
+  recordFault: ['a', 'r1', 60_000],
+  nextRoundRobin: [],
+  disable: ['a', 'why'],
+  enable: ['a'],
+  disabledReason: ['a'],
+  getPinned: [],
+  setPinned: ['a'],
+  getLastUsed: [],
+  setLastUsed: ['a'],
+} as const satisfies Partial<Record<keyof MemoryStore, readonly unknown[]>>;
+
+/** A memoryStore without the methods named in `without`, recording the name of every method called. */
+function recordingStore(without: readonly string[]): { store: StateStore; calls: string[] } {
+  const inner = memoryStore({ now: () => NOW });
+  const calls: string[] = [];
+  const store: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(inner)) {
+    if (typeof method !== 'function' || without.includes(name)) continue;
+    store[name] = (...args: unknown[]): unknown => (calls.push(name), (method as (...a: unknown[]) => unknown)(...args));
+  }
+  return { store: store as unknown as StateStore, calls };
+}
+
+describe('completeStore: a store with some optional methods', () => {
+  it.each([[['nextRoundRobin']], [['recordFault']], [['getLastUsed', 'setLastUsed']], [['disable', 'enable', 'disabledReason']]])(
+    "should call the store's own method for every optional method it has (without %j)",
+    (without) => {
+      const { store, calls } = recordingStore(without);
+      const view = completeStore(store);
+      expect(view).not.toBe(store);
+      for (const [name, args] of Object.entries(OPTIONAL_CALLS)) {
+        if (without.includes(name)) continue;
+        calls.length = 0;
+        (view[name as keyof typeof OPTIONAL_CALLS] as (...a: unknown[]) => unknown)(...args);
+        expect(calls, name).toContain(name);
+      }
+    },
+  );
+
+  it("should answer isAvailable from the store's own method, which may know more than the cooldowns", () => {
+    const sick = { ...mapStore(() => NOW), isAvailable: (name: string) => name !== 'sick' };
+    expect(completeStore(sick).isAvailable('sick')).toBe(false);
+    expect(completeStore(sick).isAvailable('well')).toBe(true);
   });
 });
 

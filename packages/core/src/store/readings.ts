@@ -10,8 +10,7 @@ import { cappedResetSecs, isOnOverage, isWindowExhausted, type RateLimitInfo } f
 
 /** Whether the record keeps the account out at `nowMs` (see `StateStore.isExhausted`). */
 export function isExhaustedAt(info: RateLimitInfo, nowMs: number): boolean {
-  // Statuses first: the usual record has none rejected, and needs no reset arithmetic.
-  if (!isRejected(info.status5h) && !isRejected(info.status7d)) return false;
+  // isWindowExhausted reads the status first: the usual record needs no reset arithmetic.
   if (!isWindowExhausted(info, '5h', nowMs) && !isWindowExhausted(info, '7d', nowMs)) return false;
   // A rejected window Anthropic still serves on overage: the account answers (at a cost), so it
   // stays eligible, and reads as full (utilization ≥ 1) so every strategy leaves it for last.
@@ -21,25 +20,22 @@ export function isExhaustedAt(info: RateLimitInfo, nowMs: number): boolean {
 /**
  * A window's utilization at `nowMs`: 0 once its (capped) reset has passed, at least 1 while it is
  * rejected but served on overage. Runs for every candidate of every pick: the usual record (no
- * overage) costs a lookup of the reset and one comparison.
+ * overage) costs the capped reset and three comparisons.
  */
 export function utilizationAt(info: RateLimitInfo, window: '5h' | '7d', nowMs: number): number {
-  const reset = window === '5h' ? info.reset5hSecs : info.reset7dSecs;
-  // A window whose reset has passed has rolled over: whatever it said is stale.
-  if (reset !== undefined && (cappedResetSecs(info, window) as number) * 1000 <= nowMs) return 0;
+  // A window whose reset has passed has rolled over: whatever it said is stale. An unknown reset
+  // never passes.
+  if ((cappedResetSecs(info, window) ?? Number.POSITIVE_INFINITY) * 1000 <= nowMs) return 0;
   const utilization = (window === '5h' ? info.utilization5h : info.utilization7d) ?? 0;
   const overage = info.overageStatus;
-  if (overage === undefined || utilization >= 1 || (overage !== 'allowed' && overage !== 'allowed_warning')) return utilization;
+  // No overage status (the usual record) is neither of the two that serve a rejected window.
+  if (utilization >= 1 || (overage !== 'allowed' && overage !== 'allowed_warning')) return utilization;
   return isWindowExhausted(info, window, nowMs) ? 1 : utilization;
 }
 
 /** A window's (capped) reset in epoch seconds, or null when unknown or no longer ahead of `nowMs`. */
 export function resetSecsAt(info: RateLimitInfo, window: '5h' | '7d', nowMs: number): number | null {
   const reset = cappedResetSecs(info, window);
-  return reset !== undefined && reset * 1000 > nowMs ? reset : null;
-}
-
-function isRejected(status: string | undefined): boolean {
-  // Anthropic sends `rejected`; the Rust shunt synthesised `exhausted` for other providers.
-  return status === 'rejected' || status === 'exhausted';
+  if (reset === undefined || reset * 1000 <= nowMs) return null;
+  return reset;
 }

@@ -54,8 +54,9 @@ function health7d(store: CompleteStateStore, name: string, nowSecs: number): num
 function health(utilization: number, resetSecs: number | null, nowSecs: number, windowSecs: number): number {
   // Anthropic reports utilization above 1 (1.01 has been seen) and a custom store might return a
   // negative one; clamping keeps each health, and so the score, inside [0, 1].
-  const u = utilization > 1 ? 1 : utilization < 0 ? 0 : utilization;
   // Math.max/min propagate NaN, unlike a comparison, which would turn a NaN reset into "now".
-  const timeFraction = resetSecs === null ? 0 : Math.min(1, Math.max(0, resetSecs - nowSecs) / windowSecs);
+  const u = Math.min(1, Math.max(0, utilization));
+  // An unknown reset weighs like one already passed: nothing of the window is left to wait for.
+  const timeFraction = Math.min(1, Math.max(0, (resetSecs ?? nowSecs) - nowSecs) / windowSecs);
   return 1 - timeFraction * u;
 }
