@@ -4,7 +4,7 @@
  * `Request` in, a `Response` out, with `@shunt/core` deciding which account serves it. Nothing here
  * is specific to a runtime; each entry point only says where the state lives.
  */
-import { classifyResponse, fingerprint, pickAccount, recordResponse, soonestAvailableMs, type StateStore } from '@shunt/core';
+import { classifyResponse, completeStore, fingerprint, pickAccount, recordResponse, soonestAvailableMs, type StateStore } from '@shunt/core';
 
 /** One pooled account and its Anthropic API key. */
 export interface PooledAccount {
@@ -73,13 +73,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   function status(): Response {
+    // A store may leave the readings out (core derives them): read through the complete view.
+    const view = completeStore(store);
     return Response.json({
       accounts: accounts.map(({ name }) => ({
         name,
-        available: store.isAvailable(name) && !store.isExhausted(name),
-        cooldownUntilMs: store.cooldownUntilMs(name),
-        utilization5h: store.utilization5h(name),
-        utilization7d: store.utilization7d(name),
+        available: view.isAvailable(name) && !view.isExhausted(name),
+        cooldownUntilMs: view.cooldownUntilMs(name),
+        utilization5h: view.utilization5h(name),
+        utilization7d: view.utilization7d(name),
       })),
     });
   }
