@@ -5,6 +5,8 @@
  * (10240), REPS (7) runs of DURATION_MS (1500) each. Prints the median CPU per request, requests per
  * second and write system calls per request of each. PROF_DIR=dir writes a `--cpu-prof` profile of
  * each proxy under dir/bare, dir/base and dir/head, and the requests each answered (to divide by).
+ * BASE_NODE_PATH=dir adds a node_modules directory for the base's bundle (a dependency the
+ * working tree dropped).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
@@ -39,7 +41,7 @@ async function bundle(root: string, outfile: string): Promise<string> {
     conditions: ['@shunt/source'],
     outfile,
     logLevel: 'warning',
-    nodePaths: [join(repo, 'packages/node-proxy/node_modules'), join(repo, 'node_modules')],
+    nodePaths: [join(repo, 'packages/node-proxy/node_modules'), join(repo, 'node_modules'), ...(root !== repo && process.env['BASE_NODE_PATH'] !== undefined ? [process.env['BASE_NODE_PATH']] : [])],
     alias: { '@shunt/core/trace': join(root, 'packages/core/src/trace/index.ts'), '@shunt/core': join(root, 'packages/core/src/index.ts') },
     banner: { js: "import { createRequire as __shuntRequire } from 'node:module'; const require = __shuntRequire(import.meta.url);" },
   });

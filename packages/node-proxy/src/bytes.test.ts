@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
-import { bytesAt, includesBytes, indexOfByte, lastLineBreak } from './bytes.js';
+import { asksForOneHourCache, bytesAt, includesBytes, indexOfByte, lastLineBreak } from './bytes.js';
 
 // Lengths on both sides of the switch to the native search, and bytes drawn from a small alphabet so
 // that patterns and line breaks occur.
@@ -23,5 +23,27 @@ describe('byte searches', () => {
   test.prop([bytes, fc.nat({ max: 1300 }), fc.uint8Array({ minLength: 1, maxLength: 4 })])('should say whether a pattern sits at an offset', (b, offset, pattern) => {
     const at = Math.min(offset, b.length);
     expect(bytesAt(b, at, pattern)).toBe(Buffer.from(b).subarray(at, at + pattern.length).equals(pattern));
+  });
+});
+
+describe('asksForOneHourCache', () => {
+  // JSON text around a ttl value: keys, values and whitespace that make near misses likely.
+  const piece = fc.constantFrom('"ttl"', '"1h"', '"5m"', ':', ' ', '\n', '\t', ',', '{', '}', '"x"', '"ttl":', 'ttl', '1h', '"');
+  const text = fc.array(piece, { maxLength: 40 }).map((pieces) => pieces.join(''));
+
+  test.prop([text, fc.nat({ max: 2000 })])('should say what a regular expression over the text says', (t, padding) => {
+    // Padded past the native-search threshold half of the time.
+    const body = Buffer.from(`${'a'.repeat(padding % 2 === 0 ? padding : 0)}${t}`);
+    expect(asksForOneHourCache(body)).toBe(/"ttl"[ \t\n\r]*:[ \t\n\r]*"1h"/.test(body.toString()));
+  });
+
+  test('should find the spellings JSON.stringify and pretty printers write, and nothing else', () => {
+    const cached = { system: [{ type: 'text', text: 'x', cache_control: { type: 'ephemeral', ttl: '1h' } }] };
+    expect(asksForOneHourCache(Buffer.from(JSON.stringify(cached)))).toBe(true);
+    expect(asksForOneHourCache(Buffer.from(JSON.stringify(cached, null, 2)))).toBe(true);
+    expect(asksForOneHourCache(Buffer.from('{"ttl" :\n "1h"}'))).toBe(true);
+    expect(asksForOneHourCache(Buffer.from('{"ttl":"5m","note":"1h"}'))).toBe(false);
+    expect(asksForOneHourCache(Buffer.from('{"xttl":"1h"}'))).toBe(false);
+    expect(asksForOneHourCache(Buffer.from('"1h"'))).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { jsonLogger, silentLogger } from './logger.js';
+import { jsonLogger, REDACTED_FIELDS, silentLogger } from './logger.js';
 
 describe('jsonLogger', () => {
   it('should write one JSON object per line and drop records below its level', () => {
@@ -71,4 +71,21 @@ describe('jsonLogger', () => {
     expect(text).not.toMatch(/canary/);
     expect(JSON.parse(text)).toMatchObject({ authorization: '[redacted]', headers: { 'x-api-key': '[redacted]' }, refresh_token: '[redacted]' });
   });
+
+  const fieldName = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('authorization', 'x-api-key', 'headers', 'cookie', 'id')).filter((k) => !['level', 'time', 'msg', '__proto__'].includes(k));
+  test.prop([fc.dictionary(fieldName, fc.oneof(fc.jsonValue(), fc.dictionary(fieldName, fc.jsonValue(), { maxKeys: 4 }))), fc.string()])(
+    'should write any fields as JSON.stringify would, credential names redacted',
+    (fields, message) => {
+      const lines: string[] = [];
+      jsonLogger({ write: (line) => lines.push(line), now: () => 0 }).info(message, fields);
+      const redact = (o: Record<string, unknown>): Record<string, unknown> =>
+        Object.fromEntries(Object.entries(o).map(([k, v]) => [k, REDACTED_FIELDS.includes(k) ? '[redacted]' : v]));
+      const expected = redact(fields);
+      const headers = expected['headers'];
+      if (typeof headers === 'object' && headers !== null && !Array.isArray(headers)) expected['headers'] = redact(headers as Record<string, unknown>);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]?.endsWith('}\n')).toBe(true);
+      expect(JSON.parse(lines[0] as string)).toEqual({ level: 'info', time: '1970-01-01T00:00:00.000Z', ...JSON.parse(JSON.stringify(expected)), msg: message });
+    },
+  );
 });

@@ -1,10 +1,9 @@
 /**
  * @module
- * The proxy's log: one JSON object per line (pino), to stderr by default. What is logged is decided
+ * The proxy's log: one JSON object per line, to stderr by default. What is logged is decided
  * by the proxy's call sites, which never pass request bodies, prompts or credentials; credential
  * field names are redacted as well, in case one ever does.
  */
-import { pino } from 'pino';
 import { batchedFdWriter, type BatchedFdWriter } from './fd-writer.js';
 
 /** Log levels, least to most severe. */
@@ -72,7 +71,9 @@ export const REDACTED_FIELDS: readonly string[] = Object.freeze([
 ]);
 
 /**
- * A logger writing JSON lines through pino: `{"level":"info","time":"…",…fields,"msg":"…"}`.
+ * A logger writing JSON lines: `{"level":"info","time":"…",…fields,"msg":"…"}`. Each field is
+ * serialised on its own (a value `JSON.stringify` cannot write, such as a cycle, is written as
+ * `"[unserializable]"`; an `undefined` one is left out), so a bad field never costs the line.
  *
  * @example
  * ```ts
@@ -82,46 +83,99 @@ export const REDACTED_FIELDS: readonly string[] = Object.freeze([
  */
 export function jsonLogger(options: JsonLoggerOptions = {}): Logger {
   const now = options.now ?? Date.now;
-  const paths = REDACTED_FIELDS.flatMap((name) => [`["${name}"]`, `headers["${name}"]`]);
+  const threshold = LOG_LEVELS[options.level ?? 'info'];
+  const destination = options.write === undefined ? stderrDestination() : { write: options.write };
   // Under load several lines share a millisecond: the ISO text is formatted once per millisecond.
   let timeMs = Number.NaN;
   let timeField = '';
   let timeSecond = Number.NaN;
   let timePrefix = '';
-  const log = pino(
-    {
-      level: options.level ?? 'info',
-      base: null,
-      messageKey: 'msg',
-      // The proxy's clock (injectable), as ISO text rather than pino's epoch number.
-      timestamp: () => {
-        const ms = now();
-        if (ms !== timeMs) {
-          timeMs = ms;
-          // The date and time to the second are formatted once per second, the milliseconds appended.
-          const second = Math.floor(ms / 1000);
-          const milli = Math.floor(ms) - second * 1000;
-          if (second !== timeSecond || !Number.isFinite(ms)) {
-            const iso = new Date(ms).toISOString();
-            timeSecond = second;
-            timePrefix = `,"time":"${iso.slice(0, -4)}`;
-          }
-          timeField = `${timePrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z"`;
-        }
-        return timeField;
-      },
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths, censor: '[redacted]' },
-    },
-    options.write === undefined ? stderrDestination() : { write: options.write },
-  );
-  return {
-    debug: (message, fields) => log.debug(fields ?? {}, message),
-    info: (message, fields) => log.info(fields ?? {}, message),
-    warn: (message, fields) => log.warn(fields ?? {}, message),
-    error: (message, fields) => log.error(fields ?? {}, message),
-    isLevelEnabled: (level) => log.isLevelEnabled(level),
+  const time = (): string => {
+    const ms = now();
+    if (ms !== timeMs) {
+      timeMs = ms;
+      // The date and time to the second are formatted once per second, the milliseconds appended.
+      const second = Math.floor(ms / 1000);
+      const milli = Math.floor(ms) - second * 1000;
+      if (second !== timeSecond || !Number.isFinite(ms)) {
+        const iso = new Date(ms).toISOString();
+        timeSecond = second;
+        timePrefix = `,"time":"${iso.slice(0, -4)}`;
+      }
+      timeField = `${timePrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z"`;
+    }
+    return timeField;
   };
+  const at =
+    (level: LogLevel) =>
+    (message: string, fields?: LogFields): void => {
+      if (LOG_LEVELS[level] < threshold) return;
+      destination.write(logLine(level, time(), message, fields));
+    };
+  return {
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    isLevelEnabled: (level) => LOG_LEVELS[level] >= threshold,
+  };
+}
+
+const REDACTED: ReadonlySet<string> = new Set(REDACTED_FIELDS);
+const REDACTED_TEXT = '"[redacted]"';
+
+// Field names repeat on every line: each is escaped once.
+const keyTexts = new Map<string, string>();
+function keyText(key: string): string {
+  let text = keyTexts.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (keyTexts.size < 1_000) keyTexts.set(key, text);
+  }
+  return text;
+}
+
+function logLine(level: LogLevel, timeField: string, message: string, fields: LogFields | undefined): string {
+  let line = `{"level":"${level}"${timeField}`;
+  if (fields !== undefined) {
+    for (const key of Object.keys(fields)) {
+      const value = fields[key];
+      if (value === undefined) continue;
+      const text = REDACTED.has(key) ? REDACTED_TEXT : key === 'headers' ? valueText(redactHeaders(value)) : valueText(value);
+      if (text !== undefined) line += `,${keyText(key)}:${text}`;
+    }
+  }
+  return `${line},"msg":${JSON.stringify(message)}}\n`;
+}
+
+/** A field's JSON text; undefined for a value JSON leaves out (a function, a symbol). */
+function valueText(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      if (value === null) return 'null';
+      try {
+        return JSON.stringify(value) as string | undefined;
+      } catch {
+        return '"[unserializable]"';
+      }
+  }
+}
+
+function redactHeaders(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  let copy: Record<string, unknown> | null = null;
+  for (const key of Object.keys(value)) {
+    if (!REDACTED.has(key)) continue;
+    copy ??= { ...(value as Record<string, unknown>) };
+    copy[key] = '[redacted]';
+  }
+  return copy ?? value;
 }
 
 /**

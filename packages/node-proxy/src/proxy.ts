@@ -31,6 +31,7 @@ import {
 import type { AccountConfig, ShuntConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { hostName, isLoopbackHost, isLoopbackOrigin } from './address.js';
+import { asksForOneHourCache } from './bytes.js';
 import { createControlHandler, type ProxyStatus, statusReport } from './control.js';
 import { apiKeyCredential, NEEDS_LOGIN, type Credential } from './credentials.js';
 import { allAccountsSpent, anthropicError, noAccountUsable, requestTimedOut, type ProxyErrorResponse } from './errors.js';
@@ -1090,10 +1091,6 @@ function bothObservers(a: BodyObserver, b: BodyObserver): BodyObserver {
 
 const ONE_HOUR_MS = 3_600_000;
 
-/** Whether a request body asks for 1-hour prompt caching (`"cache_control": {…, "ttl": "1h"}`), by a byte search. */
-function asksForOneHourCache(body: Buffer): boolean {
-  return body.includes('"ttl":"1h"') || body.includes('"ttl": "1h"');
-}
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | typeof TOO_LARGE | typeof ABORTED> {
   return new Promise((resolve) => {

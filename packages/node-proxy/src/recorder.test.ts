@@ -3,6 +3,7 @@ import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TRACE_PREAMBLE } from '@shunt/core/trace';
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { jsonLogger } from './logger.js';
 import {
@@ -203,6 +204,33 @@ describe('usage scanners', () => {
       cacheCreation5mTokens: 1_000,
       cacheCreation1hTokens: 29_000,
     });
+  });
+});
+
+describe('usage of a JSON answer', () => {
+  // Objects where "usage" turns up as a top-level member (anywhere in the order, or twice), as a
+  // nested key, and as a string value: the tokens must be those of the top-level member JSON.parse keeps.
+  const usage = fc.record({ input_tokens: fc.nat(), output_tokens: fc.nat() }, { requiredKeys: [] });
+  const leaf = fc.oneof(fc.constant('usage'), fc.string({ maxLength: 6 }), fc.integer(), fc.constant(null));
+  const nested = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, leaf, usage, fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('usage', 'content', 'x'), tie('value'), { maxKeys: 3 })),
+  })).value;
+  const member = fc.tuple(fc.constantFrom('usage', 'content', 'id', 'stop_reason'), fc.oneof(usage, nested));
+  const answer = fc.tuple(fc.array(member, { maxLength: 5 }), fc.constantFrom('', ' ', '\n', '  \r\n'), fc.boolean());
+
+  test.prop([answer])('should read the usage JSON.parse sees, wherever "usage" occurs', ([members, trailing, pretty]) => {
+    const text = `{${members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v, null, pretty ? 1 : 0)}`).join(',')}}${trailing}`;
+    const top = (JSON.parse(text) as { usage?: unknown }).usage;
+    const expected: Record<string, number> = {};
+    if (typeof top === 'object' && top !== null && !Array.isArray(top)) {
+      const u = top as Record<string, unknown>;
+      if (typeof u['input_tokens'] === 'number' && Number.isSafeInteger(u['input_tokens']) && u['input_tokens'] >= 0) expected['inputTokens'] = u['input_tokens'];
+      if (typeof u['output_tokens'] === 'number' && Number.isSafeInteger(u['output_tokens']) && u['output_tokens'] >= 0) expected['outputTokens'] = u['output_tokens'];
+    }
+    const scanner = jsonUsageScanner();
+    scanner.push(Buffer.from(text));
+    scanner.end();
+    expect(scanner.tokens()).toEqual(expected);
   });
 });
 

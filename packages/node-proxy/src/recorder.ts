@@ -456,7 +456,7 @@ export function jsonUsageScanner(): UsageScanner {
       if (chunks !== null && chunks.length > 0) {
         try {
           const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-          readUsage((JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage, tokens);
+          readUsage(usageOf(body), tokens);
         } catch {
           // Not JSON after all: no tokens.
         }
@@ -465,6 +465,30 @@ export function jsonUsageScanner(): UsageScanner {
       return tokens;
     },
   };
+}
+
+const USAGE_KEY = Buffer.from('"usage"');
+
+/**
+ * The top-level `usage` of a JSON answer. The API writes it as the body's last member, so only
+ * that member is parsed (`{` + `"usage": {…}` + `}`): a `"usage"` found anywhere else (a nested
+ * key, a string) does not make a valid object of that text, and then the whole body is parsed. It
+ * spares a full `JSON.parse` of every answer (a string of the body and its object tree per request).
+ */
+function usageOf(body: Buffer): unknown {
+  const at = body.lastIndexOf(USAGE_KEY);
+  if (at !== -1) {
+    let close = body.length - 1;
+    while (close > at && (body[close] === 0x20 || body[close] === 0x0a || body[close] === 0x0d || body[close] === 0x09)) close--;
+    if (body[close] === 0x7d) {
+      try {
+        return (JSON.parse(`{${body.toString('utf8', at, close)}}`) as { usage?: unknown }).usage;
+      } catch {
+        // Not the last top-level member after all.
+      }
+    }
+  }
+  return (JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage;
 }
 
 const MESSAGE_START = Buffer.from('"message_start"');
