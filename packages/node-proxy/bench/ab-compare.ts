@@ -5,6 +5,7 @@
  * (10240), REPS (7) runs of DURATION_MS (1500) each. Prints the median CPU per request, requests per
  * second and write system calls per request of each. PROF_DIR=dir writes a `--cpu-prof` profile of
  * each proxy under dir/bare, dir/base and dir/head, and the requests each answered (to divide by).
+ * PROF_KIND=heap makes them sampling heap profiles (`--heap-prof`: where the allocations are made).
  * BASE_NODE_PATH=dir adds a node_modules directory for the base's bundle (a dependency the
  * working tree dropped).
  */
@@ -52,7 +53,8 @@ const headBundle = await bundle(repo, join(dir, 'head.mjs'));
 
 type Name = 'bare' | 'base' | 'head';
 const start = async (file: string, mode: string, arg: string, name?: Name): Promise<{ child: ChildProcess; url: string }> => {
-  const execArgv = profDir !== undefined && name !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${join(profDir, name)}`] : [];
+  const kind = process.env['PROF_KIND'] === 'heap' ? 'heap' : 'cpu';
+  const execArgv = profDir !== undefined && name !== undefined ? [`--${kind}-prof`, `--${kind}-prof-dir=${join(profDir, name)}`] : [];
   const child = fork(file, [mode, arg], { execArgv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   const port = await new Promise<number>((done) => child.once('message', (m) => done((m as { port: number }).port)));
   return { child, url: `http://127.0.0.1:${port}` };
@@ -93,6 +95,6 @@ for (const name of names) {
   const share = ((median(r.rps) / median(runs.bare.rps)) * 100).toFixed(0);
   console.log(`${name.padEnd(5)} ${median(r.cpu).toFixed(0).padStart(5)} µs cpu/req  ${median(r.rps).toFixed(0).padStart(6)} rps (${share} % of bare)  ${writes} writes/req`);
 }
-if (profDir !== undefined) console.log(`requests answered (profiles): ${JSON.stringify(served)}`);
+if (profDir !== undefined || process.env['ALLOC_PROF'] !== undefined) console.log(`requests answered (profiles): ${JSON.stringify(served)}`);
 for (const s of [mock, ...Object.values(targets)]) s.child.send('exit');
 loader.kill();

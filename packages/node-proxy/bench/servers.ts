@@ -8,7 +8,8 @@
  * Each sends `{"port": N}` over IPC once listening, answers `"rss"` (resident set size after a GC)
  * and `"cpu"` (process.cpuUsage() and the system calls made so far), and exits on `"exit"`.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../src/config.js';
@@ -27,7 +28,22 @@ function syscalls(): { readonly reads: number; readonly writes: number } | null 
   }
 }
 const send = (message: unknown): void => void process.send?.(message);
+// ALLOC_PROF=file: a sampling profile of every allocation (collected ones included, unlike
+// `--heap-prof`), written on "exit": where a server's garbage comes from.
+const allocProfile = process.env['ALLOC_PROF'];
+const inspector = allocProfile === undefined ? null : new Session();
+if (inspector !== null) {
+  inspector.connect();
+  inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+}
 process.on('message', (message) => {
+  if (message === 'exit' && inspector !== null) {
+    inspector.post('HeapProfiler.stopSampling', (error, result) => {
+      if (error === null) writeFileSync(`${allocProfile as string}.${mode}.${process.pid}.heapprofile`, JSON.stringify(result.profile));
+      process.exit(0);
+    });
+    return;
+  }
   if (message === 'exit') process.exit(0);
   if (message === 'cpu') send({ cpu: process.cpuUsage(), io: syscalls() });
   if (message === 'rss') {

@@ -1,3 +1,4 @@
+import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { batchedFdWriter, type FdWriteOps } from './fd-writer.js';
 
@@ -112,5 +113,41 @@ describe('batchedFdWriter', () => {
     out.write('abc\n');
     out.flushSync();
     expect(ops.written).toBe('12345\nabc\n');
+  });
+
+  test.prop([
+    fc.array(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 300 }), fc.integer({ min: 1, max: 600 }).map((n) => '€'.repeat(n))), { maxLength: 60 }),
+    fc.array(fc.oneof(fc.constant<'all'>('all'), fc.integer({ min: 1, max: 50 }), fc.constant('EAGAIN')), { maxLength: 40 }),
+    fc.integer({ min: 1, max: 200 }),
+    fc.array(fc.boolean(), { maxLength: 60 }),
+  ])('should write every byte of every line, in order, whatever the batch size, short writes and EAGAINs', (lines, script, minBytes, flushes) => {
+    const out: Buffer[] = [];
+    const callbacks: Array<() => void> = [];
+    const steps = [...script];
+    const ops: FdWriteOps = {
+      write(_fd, buffer, callback) {
+        const step = steps.shift() ?? 'all';
+        callbacks.push(() => {
+          if (step === 'EAGAIN') return callback(Object.assign(new Error(step), { code: step }), 0);
+          const n = step === 'all' ? buffer.length : Math.min(step, buffer.length);
+          out.push(Buffer.from(buffer.subarray(0, n)));
+          callback(null, n);
+        });
+      },
+      writeSync(_fd, buffer) {
+        out.push(Buffer.from(buffer));
+        return buffer.length;
+      },
+    };
+    const writer = batchedFdWriter({ fd: 2, minBytes, maxPendingBytes: 1 << 30, ops });
+    lines.forEach((line, k) => {
+      writer.write(line);
+      if (flushes[k] === true) writer.flush();
+      // Some writes complete before the next line, some after.
+      if (k % 3 === 0) callbacks.shift()?.();
+    });
+    while (callbacks.length > 0) callbacks.shift()?.();
+    writer.flushSync();
+    expect(Buffer.concat(out).equals(Buffer.from(lines.join('')))).toBe(true);
   });
 });

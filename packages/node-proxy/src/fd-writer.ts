@@ -71,23 +71,49 @@ export function batchedFdWriter(options: BatchedFdWriterOptions): BatchedFdWrite
   const minBytes = options.minBytes ?? 4096;
   const maxPendingBytes = options.maxPendingBytes ?? 1024 * 1024;
   const ops = options.ops ?? { write: (f, b, cb) => fsWrite(f, b, 0, b.length, null, cb), writeSync: (f, b) => fsWriteSync(f, b) };
-  // Queued text (string length approximates bytes closely enough for batching and the cap), and the
-  // unwritten rest of a batch that EAGAIN or a short write left over.
-  let pending = '';
+  // Queued text, encoded as it arrives: the caller's string (a rope of the pieces it was built
+  // from) dies young instead of surviving in the queue until the batch is written, which under load
+  // promoted every log line to the old generation. `filled` are full blocks, `block` the one being
+  // filled; `carry` is the unwritten rest of a batch that EAGAIN or a short write left over.
+  let filled: Buffer[] = [];
+  let block: Buffer | null = null;
+  let used = 0;
+  let pendingBytes = 0;
   let carry: Buffer | null = null;
   let writing = false;
   let broken = false;
+  const blockBytes = Math.max(minBytes, 1024);
 
+  const enqueue = (text: string): void => {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: with that much room the text fits whole.
+    const most = text.length * 3;
+    if (block === null || block.length - used < most) {
+      if (block !== null && used > 0) filled.push(block.subarray(0, used));
+      block = Buffer.allocUnsafe(Math.max(blockBytes, most));
+      used = 0;
+    }
+    const written = block.write(text, used);
+    used += written;
+    pendingBytes += written;
+  };
   const takeBatch = (): Buffer => {
-    const text = Buffer.from(pending);
-    pending = '';
-    const batch = carry === null ? text : Buffer.concat([carry, text]);
+    const parts = carry === null ? filled : [carry, ...filled];
+    if (block !== null && used > 0) parts.push(block.subarray(0, used));
+    const batch = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    // The block's memory now belongs to the batch being written: the next text starts a new one.
+    filled = [];
+    block = null;
+    used = 0;
+    pendingBytes = 0;
     carry = null;
     return batch;
   };
   const fail = (): void => {
     broken = true;
-    pending = '';
+    filled = [];
+    block = null;
+    used = 0;
+    pendingBytes = 0;
     carry = null;
   };
   const send = (batch: Buffer): void => {
@@ -105,23 +131,24 @@ export function batchedFdWriter(options: BatchedFdWriterOptions): BatchedFdWrite
         return;
       }
       writing = false;
-      if (pending.length >= minBytes) flush();
+      if (pendingBytes >= minBytes) flush();
     });
   };
   const flush = (): void => {
-    if (writing || broken || (pending === '' && carry === null)) return;
+    if (writing || broken || (pendingBytes === 0 && carry === null)) return;
     send(takeBatch());
   };
 
   return {
     write(text) {
-      if (broken || pending.length + text.length > maxPendingBytes) return;
-      pending += text;
-      if (pending.length >= minBytes) flush();
+      if (broken || text.length === 0) return;
+      if (pendingBytes + text.length * 3 > maxPendingBytes && pendingBytes + Buffer.byteLength(text) > maxPendingBytes) return;
+      enqueue(text);
+      if (pendingBytes >= minBytes) flush();
     },
     flush,
     flushSync() {
-      if (broken || (pending === '' && carry === null)) return;
+      if (broken || (pendingBytes === 0 && carry === null)) return;
       let batch = takeBatch();
       let eagain = 0;
       while (batch.length > 0) {
