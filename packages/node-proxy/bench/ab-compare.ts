@@ -3,13 +3,14 @@
  * working tree, with the bare pass-through beside them, all three in one interleaved run, so that a
  * change is judged on a machine others are sharing. One cell: STREAM, CONCURRENCY (1), BODY
  * (10240), REPS (7) runs of DURATION_MS (1500) each. Prints the median CPU per request, requests per
- * second and write system calls per request of each. PROF_DIR=dir writes a `--cpu-prof` profile of
+ * second, write system calls and garbage-collection pause per request of each. PROF_DIR=dir writes a `--cpu-prof` profile of
  * each proxy under dir/bare, dir/base and dir/head, and the requests each answered (to divide by).
  * PROF_KIND=heap makes them sampling heap profiles (`--heap-prof`: where the allocations are made).
  * BASE_NODE_PATH=dir adds a node_modules directory for the base's bundle (a dependency the
  * working tree dropped).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -31,6 +32,8 @@ const dir = await mkdtemp(join(tmpdir(), 'shunt-ab-'));
 // The base commit's sources, beside this tree's node_modules (the dependencies are the same or close).
 const archive = execFileSync('git', ['-C', repo, 'archive', base, 'packages/core', 'packages/node-proxy'], { maxBuffer: 1 << 30 });
 execFileSync('tar', ['-x', '-C', dir], { input: archive });
+// The same bench server for both: only the proxy's sources differ.
+copyFileSync(join(here, 'servers.ts'), join(dir, 'packages/node-proxy/bench/servers.ts'));
 
 async function bundle(root: string, outfile: string): Promise<string> {
   await build({
@@ -70,10 +73,10 @@ const targets: Record<Name, { child: ChildProcess; url: string }> = {
 };
 const names: readonly Name[] = ['bare', 'base', 'head'];
 const served: Record<Name, number> = { bare: 0, base: 0, head: 0 };
-const runs: Record<Name, { cpu: number[]; rps: number[]; writes: number[] }> = {
-  bare: { cpu: [], rps: [], writes: [] },
-  base: { cpu: [], rps: [], writes: [] },
-  head: { cpu: [], rps: [], writes: [] },
+const runs: Record<Name, { cpu: number[]; rps: number[]; writes: number[]; young: number[]; old: number[] }> = {
+  bare: { cpu: [], rps: [], writes: [], young: [], old: [] },
+  base: { cpu: [], rps: [], writes: [], young: [], old: [] },
+  head: { cpu: [], rps: [], writes: [], young: [], old: [] },
 };
 for (const name of names) served[name] += (await load({ url: targets[name].url, concurrency, bodyBytes, stream, durationMs: 2_000, warmupMs: 0 })).completed;
 for (let rep = 0; rep < reps; rep++) {
@@ -85,6 +88,10 @@ for (let rep = 0; rep < reps; rep++) {
     runs[name].cpu.push((after.micros - before.micros) / r.completed);
     runs[name].rps.push(r.rps);
     if (after.io !== null && before.io !== null) runs[name].writes.push((after.io.writes - before.io.writes) / r.completed);
+    if (after.gc !== null && before.gc !== null) {
+      runs[name].young.push(((after.gc.youngMs - before.gc.youngMs) * 1000) / r.completed);
+      runs[name].old.push(((after.gc.oldMs - before.gc.oldMs) * 1000) / r.completed);
+    }
   }
 }
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -93,7 +100,8 @@ for (const name of names) {
   const r = runs[name];
   const writes = r.writes.length === 0 ? '–' : median(r.writes).toFixed(2);
   const share = ((median(r.rps) / median(runs.bare.rps)) * 100).toFixed(0);
-  console.log(`${name.padEnd(5)} ${median(r.cpu).toFixed(0).padStart(5)} µs cpu/req  ${median(r.rps).toFixed(0).padStart(6)} rps (${share} % of bare)  ${writes} writes/req`);
+  const gcs = r.young.length === 0 ? '' : `  gc µs/req: young ${median(r.young).toFixed(1)}, old ${median(r.old).toFixed(1)}`;
+  console.log(`${name.padEnd(5)} ${median(r.cpu).toFixed(0).padStart(5)} µs cpu/req  ${median(r.rps).toFixed(0).padStart(6)} rps (${share} % of bare)  ${writes} writes/req${gcs}`);
 }
 if (profDir !== undefined || process.env['ALLOC_PROF'] !== undefined) console.log(`requests answered (profiles): ${JSON.stringify(served)}`);
 for (const s of [mock, ...Object.values(targets)]) s.child.send('exit');

@@ -43,6 +43,8 @@ export async function startLoader(): Promise<Loader> {
 export interface ServerUsage {
   readonly micros: number;
   readonly io: { readonly reads: number; readonly writes: number } | null;
+  /** Garbage-collection pauses so far: milliseconds in scavenges (young) and in the rest (old), or null. */
+  readonly gc: { readonly youngMs: number; readonly oldMs: number; readonly old: number } | null;
 }
 
 /** Ask a bench server for its {@link ServerUsage}. */
@@ -51,8 +53,8 @@ export function serverUsage(child: ChildProcess): Promise<ServerUsage> {
     const on = (m: unknown): void => {
       if (typeof m === 'object' && m !== null && 'cpu' in m) {
         child.off('message', on);
-        const { cpu, io } = m as { cpu: { user: number; system: number }; io?: ServerUsage['io'] };
-        resolve({ micros: cpu.user + cpu.system, io: io ?? null });
+        const { cpu, io, gc } = m as { cpu: { user: number; system: number }; io?: ServerUsage['io']; gc?: ServerUsage['gc'] };
+        resolve({ micros: cpu.user + cpu.system, io: io ?? null, gc: gc ?? null });
       }
     };
     child.on('message', on);

@@ -10,6 +10,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfig } from '../src/config.js';
@@ -28,6 +29,18 @@ function syscalls(): { readonly reads: number; readonly writes: number } | null 
   }
 }
 const send = (message: unknown): void => void process.send?.(message);
+// Pause time per kind of collection: a scavenge is cheap, an old-generation one (mark-compact)
+// means per-request state outlived young collections.
+const gc = { youngMs: 0, oldMs: 0, old: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if ((entry.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.youngMs += entry.duration;
+    else {
+      gc.oldMs += entry.duration;
+      gc.old += 1;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
 // ALLOC_PROF=file: a sampling profile of every allocation (collected ones included, unlike
 // `--heap-prof`), written on "exit": where a server's garbage comes from.
 const allocProfile = process.env['ALLOC_PROF'];
@@ -45,7 +58,7 @@ process.on('message', (message) => {
     return;
   }
   if (message === 'exit') process.exit(0);
-  if (message === 'cpu') send({ cpu: process.cpuUsage(), io: syscalls() });
+  if (message === 'cpu') send({ cpu: process.cpuUsage(), io: syscalls(), gc });
   if (message === 'rss') {
     globalThis.gc?.();
     send({ rss: process.memoryUsage().rss });
