@@ -74,15 +74,15 @@ describe('jsonLogger', () => {
 
   const fieldName = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom('authorization', 'x-api-key', 'headers', 'cookie', 'id')).filter((k) => !['level', 'time', 'msg', '__proto__'].includes(k));
   test.prop([fc.dictionary(fieldName, fc.oneof(fc.jsonValue(), fc.dictionary(fieldName, fc.jsonValue(), { maxKeys: 4 }))), fc.string()])(
-    'should write any fields as JSON.stringify would, credential names redacted',
+    'should write any fields as JSON.stringify would, credential names redacted at the top level and one object down',
     (fields, message) => {
       const lines: string[] = [];
       jsonLogger({ write: (line) => lines.push(line), now: () => 0 }).info(message, fields);
       const redact = (o: Record<string, unknown>): Record<string, unknown> =>
         Object.fromEntries(Object.entries(o).map(([k, v]) => [k, REDACTED_FIELDS.includes(k) ? '[redacted]' : v]));
-      const expected = redact(fields);
-      const headers = expected['headers'];
-      if (typeof headers === 'object' && headers !== null && !Array.isArray(headers)) expected['headers'] = redact(headers as Record<string, unknown>);
+      const expected = Object.fromEntries(
+        Object.entries(redact(fields)).map(([k, v]) => [k, typeof v === 'object' && v !== null && !Array.isArray(v) ? redact(v as Record<string, unknown>) : v]),
+      );
       expect(lines).toHaveLength(1);
       expect(lines[0]?.endsWith('}\n')).toBe(true);
       expect(JSON.parse(lines[0] as string)).toEqual({ level: 'info', time: '1970-01-01T00:00:00.000Z', ...JSON.parse(JSON.stringify(expected)), msg: message });

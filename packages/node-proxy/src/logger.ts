@@ -52,10 +52,9 @@ export interface JsonLoggerOptions {
 export const LOG_LEVELS: Readonly<Record<LogLevel, number>> = Object.freeze({ debug: 10, info: 20, warn: 30, error: 40 });
 
 /**
- * Field names whose values are replaced by `[redacted]`, at the top level of a record or inside its
- * `headers`, whatever a call site passes. The call sites never log credentials; this is the second
- * guard. Explicit paths, not pino's `*` wildcards: a wildcard costs ~25 µs per line, explicit
- * paths ~1 µs.
+ * Field names whose values are replaced by `[redacted]`, at the top level of a record or one object
+ * down (inside `headers`, say), whatever a call site passes. The call sites never log credentials;
+ * this is the second guard.
  */
 export const REDACTED_FIELDS: readonly string[] = Object.freeze([
   'authorization',
@@ -141,7 +140,7 @@ function logLine(level: LogLevel, timeField: string, message: string, fields: Lo
     for (const key of Object.keys(fields)) {
       const value = fields[key];
       if (value === undefined) continue;
-      const text = REDACTED.has(key) ? REDACTED_TEXT : key === 'headers' ? valueText(redactHeaders(value)) : valueText(value);
+      const text = REDACTED.has(key) ? REDACTED_TEXT : valueText(typeof value === 'object' ? redactOneDown(value) : value);
       if (text !== undefined) line += `,${keyText(key)}:${text}`;
     }
   }
@@ -167,7 +166,8 @@ function valueText(value: unknown): string | undefined {
   }
 }
 
-function redactHeaders(value: unknown): unknown {
+/** An object field (`headers`, say) with its credential-named members redacted; a copy only when one is. */
+function redactOneDown(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
   let copy: Record<string, unknown> | null = null;
   for (const key of Object.keys(value)) {
