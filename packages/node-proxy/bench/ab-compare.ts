@@ -6,11 +6,14 @@
  * second, write system calls and garbage-collection pause per request of each. PROF_DIR=dir writes a `--cpu-prof` profile of
  * each proxy under dir/bare, dir/base and dir/head, and the requests each answered (to divide by).
  * PROF_KIND=heap makes them sampling heap profiles (`--heap-prof`: where the allocations are made).
+ * HEAP_SNAPSHOT=dir writes a heap snapshot of each proxy under load at the end. SERVER_NODE_ARGS adds
+ * Node/V8 flags to the proxies (e.g. `--trace-gc`), OUT_DIR=dir keeps their stdout. BASE=bare-undici
+ * puts the bare pass-through forwarding through undici (shunt's client) in the base's place.
  * BASE_NODE_PATH=dir adds a node_modules directory for the base's bundle (a dependency the
  * working tree dropped).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, openSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,7 +33,7 @@ const profDir = process.env['PROF_DIR'];
 
 const dir = await mkdtemp(join(tmpdir(), 'shunt-ab-'));
 // The base commit's sources, beside this tree's node_modules (the dependencies are the same or close).
-const archive = execFileSync('git', ['-C', repo, 'archive', base, 'packages/core', 'packages/node-proxy'], { maxBuffer: 1 << 30 });
+const archive = execFileSync('git', ['-C', repo, 'archive', base === 'bare-undici' ? 'HEAD' : base, 'packages/core', 'packages/node-proxy'], { maxBuffer: 1 << 30 });
 execFileSync('tar', ['-x', '-C', dir], { input: archive });
 // The same bench server for both: only the proxy's sources differ.
 copyFileSync(join(here, 'servers.ts'), join(dir, 'packages/node-proxy/bench/servers.ts'));
@@ -58,7 +61,10 @@ type Name = 'bare' | 'base' | 'head';
 const start = async (file: string, mode: string, arg: string, name?: Name): Promise<{ child: ChildProcess; url: string }> => {
   const kind = process.env['PROF_KIND'] === 'heap' ? 'heap' : 'cpu';
   const execArgv = profDir !== undefined && name !== undefined ? [`--${kind}-prof`, `--${kind}-prof-dir=${join(profDir, name)}`] : [];
-  const child = fork(file, [mode, arg], { execArgv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  // SERVER_NODE_ARGS: V8 or Node flags for the proxies (not the mock), e.g. to try a GC setting.
+  if (name !== undefined && process.env['SERVER_NODE_ARGS'] !== undefined) execArgv.push(...process.env['SERVER_NODE_ARGS'].split(' ').filter(Boolean));
+  const out = name !== undefined && process.env['OUT_DIR'] !== undefined ? openSync(join(process.env['OUT_DIR'], name + '.log'), 'w') : 'ignore';
+  const child = fork(file, [mode, arg], { execArgv, stdio: ['ignore', out, 'ignore', 'ipc'] });
   const port = await new Promise<number>((done) => child.once('message', (m) => done((m as { port: number }).port)));
   return { child, url: `http://127.0.0.1:${port}` };
 };
@@ -68,7 +74,8 @@ const { load } = loader;
 const mock = await start(headBundle, 'mock', '0');
 const targets: Record<Name, { child: ChildProcess; url: string }> = {
   bare: await start(headBundle, 'bare', mock.url, 'bare'),
-  base: await start(baseBundle, 'shunt', mock.url, 'base'),
+  // BASE=bare-undici: in place of a commit, the bare pass-through forwarding through undici (shunt's client).
+  base: base === 'bare-undici' ? await start(headBundle, 'bare-undici', mock.url, 'base') : await start(baseBundle, 'shunt', mock.url, 'base'),
   head: await start(headBundle, 'shunt', mock.url, 'head'),
 };
 const names: readonly Name[] = ['bare', 'base', 'head'];
@@ -104,5 +111,15 @@ for (const name of names) {
   console.log(`${name.padEnd(5)} ${median(r.cpu).toFixed(0).padStart(5)} µs cpu/req  ${median(r.rps).toFixed(0).padStart(6)} rps (${share} % of bare)  ${writes} writes/req${gcs}`);
 }
 if (profDir !== undefined || process.env['ALLOC_PROF'] !== undefined) console.log(`requests answered (profiles): ${JSON.stringify(served)}`);
+if (process.env['HEAP_SNAPSHOT'] !== undefined) {
+  // Under load: a snapshot of each proxy while the last run's requests are still going.
+  for (const name of names) {
+    const running = load({ url: targets[name].url, concurrency, bodyBytes, stream, durationMs: 1_000, warmupMs: 0 });
+    await new Promise((done) => setTimeout(done, 500));
+    targets[name].child.send('snapshot');
+    await new Promise((done) => targets[name].child.once('message', done));
+    await running;
+  }
+}
 for (const s of [mock, ...Object.values(targets)]) s.child.send('exit');
 loader.kill();

@@ -10,9 +10,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Agent } from 'undici';
 import { parseConfig } from '../src/config.js';
 import { createMockUpstream } from '../src/mock-upstream.js';
 import { createProxy } from '../src/proxy.js';
@@ -42,12 +45,13 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 // ALLOC_PROF=file: a sampling profile of every allocation (collected ones included, unlike
-// `--heap-prof`), written on "exit": where a server's garbage comes from.
+// `--heap-prof`), written on "exit": where a server's garbage comes from. ALLOC_PROF_OLD=1 leaves out
+// what the young generation collected: what was promoted before it died (the old generation's work).
 const allocProfile = process.env['ALLOC_PROF'];
 const inspector = allocProfile === undefined ? null : new Session();
 if (inspector !== null) {
   inspector.connect();
-  inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  inspector.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env['ALLOC_PROF_OLD'] === undefined });
 }
 process.on('message', (message) => {
   if (message === 'exit' && inspector !== null) {
@@ -58,6 +62,8 @@ process.on('message', (message) => {
     return;
   }
   if (message === 'exit') process.exit(0);
+  // HEAP_SNAPSHOT=dir: a heap snapshot on "snapshot" (what a server holds under load, and why).
+  if (message === 'snapshot' && process.env['HEAP_SNAPSHOT'] !== undefined) send({ snapshot: writeHeapSnapshot(join(process.env['HEAP_SNAPSHOT'], `${mode}.${process.pid}.heapsnapshot`)) });
   if (message === 'cpu') send({ cpu: process.cpuUsage(), io: syscalls(), gc });
   if (message === 'rss') {
     globalThis.gc?.();
@@ -97,10 +103,31 @@ if (mode === 'mock') {
   server.keepAliveTimeout = 65_000;
   server.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
   // ---- end of the bare proxy ----
+} else if (mode === 'bare-undici') {
+  // The same bare pass-through, forwarding with undici's Agent as shunt does (ab-compare's BASE=bare-undici).
+  const upstream = new URL(arg as string);
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const headers = { ...req.headers, host: upstream.host, 'content-length': String(body.length) } as Record<string, string>;
+      agent.request({ origin: upstream.origin, path: req.url ?? '/', method: (req.method ?? 'GET') as 'POST', headers, body }).then(
+        (up) => {
+          res.writeHead(up.statusCode, up.headers);
+          up.body.pipe(res);
+        },
+        () => res.writeHead(502).end(),
+      );
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(0, '127.0.0.1', () => send({ port: (server.address() as AddressInfo).port }));
 } else if (mode === 'shunt') {
   const config = parseConfig(
     {
-      server: { port: 0, control_port: 0, upstream_url: arg },
+      server: { port: 0, control_port: 0, upstream_url: arg, ...(process.env['BENCH_LOG_LEVEL'] === undefined ? {} : { log_level: process.env['BENCH_LOG_LEVEL'] }) },
       accounts: [
         { name: 'a', api_key_env: 'BENCH_KEY_A' },
         { name: 'b', api_key_env: 'BENCH_KEY_B' },

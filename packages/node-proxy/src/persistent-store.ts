@@ -122,19 +122,30 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
   let urgentQueued = false;
   const dir = dirname(path);
 
+  // When the save is due: debounceMs after the last mutation, but never later than maxDelayMs after
+  // the first unsaved one.
+  let lastMutationMs = 0;
+  // True when a mutation came after the pending timer was set, so the save may be due later.
+  let movedLater = false;
+  const dueMs = (): number => Math.min(lastMutationMs + debounceMs, (dirtySinceMs ?? lastMutationMs) + maxDelayMs);
   const saveIn = (ms: number): void => {
+    movedLater = false;
     timer = timers.setTimeout(() => {
       timer = null;
-      void save();
+      const waitMs = movedLater && dirty && !closed ? dueMs() - inner.now() : 0;
+      if (waitMs > 0) saveIn(waitMs);
+      else void save();
     }, ms);
   };
   const schedule = (): void => {
     if (closed) return;
     const t = inner.now();
     dirtySinceMs ??= t;
-    if (timer !== null) timers.clearTimeout(timer);
-    // Debounced, but never later than maxDelayMs after the first unsaved mutation.
-    saveIn(Math.max(0, Math.min(debounceMs, dirtySinceMs + maxDelayMs - t)));
+    lastMutationMs = t;
+    // One timer per burst, not one per mutation: a request makes two or three mutations, and a
+    // timer set and cleared for each kept every request's state alive into the old generation.
+    if (timer === null) saveIn(Math.max(0, dueMs() - t));
+    else movedLater = true;
   };
   const mark = (): void => {
     dirty = true;

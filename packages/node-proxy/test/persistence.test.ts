@@ -113,19 +113,65 @@ describe('persistentStore', () => {
     expect(timers.pending).toEqual([]);
   });
 
-  it('should save within maxDelayMs while mutations keep coming', async () => {
+  it('should save within maxDelayMs while mutations keep coming, and debounceMs after the last one', async () => {
     const dir = await tempDir();
-    const timers = manualTimers();
     let t = 1_000_000;
-    const store = persistentStore(memoryStore({ now: () => t }), { path: join(dir, 's.json'), debounceMs: 1000, maxDelayMs: 3000, timers });
-    const waits: number[] = [];
+    // Timers that fire when the store's clock reaches them.
+    const pending: Array<{ at: number; fn: () => void }> = [];
+    const timers: PersistTimers = {
+      setTimeout(fn, ms) {
+        const entry = { at: t + ms, fn };
+        pending.push(entry);
+        return entry;
+      },
+      clearTimeout(handle) {
+        const at = pending.indexOf(handle as (typeof pending)[number]);
+        if (at !== -1) pending.splice(at, 1);
+      },
+    };
+    const advanceTo = async (time: number): Promise<void> => {
+      for (;;) {
+        const due = pending.filter((entry) => entry.at <= time).sort((a, b) => a.at - b.at)[0];
+        if (due === undefined) break;
+        t = due.at;
+        pending.splice(pending.indexOf(due), 1);
+        due.fn();
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the save's file I/O
+      }
+      t = time;
+    };
+    const saves: number[] = [];
+    const fs: PersistFs = {
+      ...nodeFs,
+      rename: async (from, to) => {
+        saves.push(t - 1_000_000);
+        return nodeFs.rename(from, to);
+      },
+    };
+    const store = persistentStore(memoryStore({ now: () => t }), { path: join(dir, 's.json'), debounceMs: 1000, maxDelayMs: 3000, timers, fs });
+    // A mutation every 500 ms, from 0 to 3500.
     for (let i = 0; i < 8; i++) {
       store.setSticky(`c${i}`, 'a', 60_000);
-      waits.push(timers.pending[0]?.ms ?? -1);
-      t += 500;
+      await advanceTo(t + 500);
     }
-    // 1000 ms after each mutation, until the first unsaved one is 3 s old: then at once.
-    expect(waits).toEqual([1000, 1000, 1000, 1000, 1000, 500, 0, 0]);
+    await advanceTo(1_000_000 + 10_000);
+    // The first unsaved mutation (0) is 3 s old at 3000; the last (3500) is 1 s old at 4500.
+    expect(saves).toEqual([3000, 4500]);
+    // One timer at a time, whatever the number of mutations.
+    expect(pending).toHaveLength(0);
+  });
+
+  it('should set one timer for a burst of mutations, not one per mutation (each kept its request alive into the old generation)', async () => {
+    const timers = manualTimers();
+    let set = 0;
+    const counting: PersistTimers = { ...timers, setTimeout: (fn, ms) => (set++, timers.setTimeout(fn, ms)) };
+    const store = persistentStore(memoryStore({ now: () => 1_000_000 }), { path: join(await tempDir(), 's.json'), timers: counting });
+    for (let i = 0; i < 100; i++) {
+      store.updateRateLimits('a', { utilization5h: i / 100 });
+      store.setLastUsed('a');
+    }
+    expect(set).toBe(1);
+    expect(timers.pending).toHaveLength(1);
   });
 
   it('should restore a saved state, and report it', async () => {
