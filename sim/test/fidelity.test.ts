@@ -131,8 +131,8 @@ async function checkParams(p: Params): Promise<void> {
 
 describe('fidelity over generator parameters', () => {
   // The seed is fixed so that CI judges the same cases every run: a random one found the
-  // counterexample below in CI (seed -738859394), a real gap of the model, not a flake; it is
-  // pinned as a known gap until calibration recovers it. Change the seed locally to explore.
+  // counterexample below in CI (seed -738859394), a real gap of the model, not a flake, now
+  // pinned as an example. Change the seed locally to explore.
   test.prop(
     [
       fc.record({
@@ -145,9 +145,12 @@ describe('fidelity over generator parameters', () => {
     { numRuns: 3, seed: 704_270_745 },
   )('should recover capacities within 5 % and the Opus/Sonnet cost ratio within 10 %', checkParams, 180_000);
 
-  // KNOWN GAP (issue 11): on a small, tight pool (5h capacity at 25 %, weekly at 40 %) with Opus
-  // priced 2.7× Sonnet, bravo's 5-hour capacity is recovered 18 % off. Passing this is the goal.
-  it.fails('should recover capacities within 5 % on a small, tight pool with expensive Opus (seed 9)', { timeout: 180_000 }, async () => {
-    await checkParams({ seed: 9, window5h: 0.25, window7d: 0.4, opusOverSonnet: 2.673093282973861 });
+  // Small, tight pools (5h capacity at 25 %, weekly at 40 %) with Opus priced 2.7× Sonnet. CI
+  // found seed 9 (before sub-agents got fresh sessions), and seed 11 fails the same way on today's
+  // generator: bravo's 5-hour capacity came out 13–20 % off and Opus 38 % off, because the
+  // alternating fit fixed at list price every weight that came out negative on its way, while the
+  // capacities were still far off, and so ended on list prices throughout.
+  it.each([9, 11])('should recover capacities within 5 % on a small, tight pool with expensive Opus (seed %i)', { timeout: 180_000 }, async (seed) => {
+    await checkParams({ seed, window5h: 0.25, window7d: 0.4, opusOverSonnet: 2.673093282973861 });
   });
 });
