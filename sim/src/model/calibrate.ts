@@ -14,8 +14,9 @@
  * 1. s_g = (wᵀ b_g) / (wᵀ A_g w), with A_g = Σ X Xᵀ and b_g = Σ y X (the only sums kept);
  * 2. w solves (Σ s_g² A_g) w = Σ s_g b_g. A feature the trace never charged keeps its list
  *    price; a direction the data cannot tell apart (two kinds always in proportion) is held near
- *    list prices by a vanishing ridge, and a weight that would come out negative is fixed to its
- *    list price and the rest refitted.
+ *    list prices by a vanishing ridge, and a weight negative in the converged fit is fixed to its
+ *    list price and the rest refitted (never mid-way: a poorly informed weight may pass through
+ *    negative values while the capacities are still far off).
  *
  * Only cost / capacity is observable, so at the end the weights are scaled to give the trace's
  * tokens their list-price total (credits stay comparable to API dollars) and the capacities
