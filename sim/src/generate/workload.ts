@@ -135,6 +135,7 @@ function conversation(p: Person, t0: number, blockEndMs: number, out: Call[]): n
   const turns = r.chance(0.25) ? r.geometric(14) : r.geometric(3);
   const context = { cached: 14_000, fresh: 4_000 + Math.round(r.logNormal(1_500, 0.8)) };
   let t = t0;
+  let bursts = 0;
   for (let turn = 0; turn < turns && (turn === 0 || t < blockEndMs); turn++) {
     const prompt = Math.round(r.logNormal(300, 1));
     context.fresh += prompt;
@@ -152,7 +153,7 @@ function conversation(p: Person, t0: number, blockEndMs: number, out: Call[]): n
     for (let step = 0; step < steps; step++) {
       const last = step === steps - 1;
       t = modelCall(r, session, model, context, t, last, out);
-      if (!last && r.chance(0.05)) t = subAgents(p, session, model, t, out);
+      if (!last && r.chance(0.05)) t = subAgents(p, `${session}-b${(bursts++).toString(36)}`, model, t, out);
       if (!last) t += clamp(r.logNormal(3_000, 0.9), 200, 120_000);
     }
     t += clamp(r.logNormal(45_000, 1), 5_000, 15 * MINUTE);

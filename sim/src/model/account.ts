@@ -85,6 +85,8 @@ export interface AccountModel {
   utilization5hAt(atMs: number): number;
   /** Weekly utilization at `atMs`, without changing anything. */
   utilization7dAt(atMs: number): number;
+  /** When the 5-hour window open at `atMs` resets, epoch ms, or null when none is open. */
+  reset5hAt(atMs: number): number | null;
   /** Bring the windows forward to `nowMs` (counting weekly quota that expires on the way). */
   advance(nowMs: number): void;
   /**
@@ -229,6 +231,7 @@ export function createAccountModel(name: string, capacity: Capacity, startMs: nu
     },
     utilization5hAt: (atMs) => (reset5hMs !== null && atMs < reset5hMs ? used5h : 0),
     utilization7dAt: (atMs) => (reset7dMs !== null && atMs < reset7dMs ? used7d : 0),
+    reset5hAt: (atMs) => (reset5hMs !== null && atMs < reset5hMs ? reset5hMs : null),
   };
 }
 

@@ -14,8 +14,9 @@
  * 1. s_g = (wᵀ b_g) / (wᵀ A_g w), with A_g = Σ X Xᵀ and b_g = Σ y X (the only sums kept);
  * 2. w solves (Σ s_g² A_g) w = Σ s_g b_g. A feature the trace never charged keeps its list
  *    price; a direction the data cannot tell apart (two kinds always in proportion) is held near
- *    list prices by a vanishing ridge, and a weight that would come out negative is fixed to its
- *    list price and the rest refitted.
+ *    list prices by a vanishing ridge, and a weight negative in the converged fit is fixed to its
+ *    list price and the rest refitted (never mid-way: a poorly informed weight may pass through
+ *    negative values while the capacities are still far off).
  *
  * Only cost / capacity is observable, so at the end the weights are scaled to give the trace's
  * tokens their list-price total (credits stay comparable to API dollars) and the capacities
@@ -119,18 +120,27 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
   fitInverses();
   let covariance: Float64Array | null = null;
   // Features held at list price (no data, or a fit that came out negative): no error to report.
-  let pinned: readonly boolean[] = informed.map((v) => !v);
+  const pinned: boolean[] = informed.map((v) => !v);
   if (weightsFitted) {
-    const rounds = options.rounds ?? 200;
-    for (let round = 0; round < rounds; round++) {
-      const next = fitWeights(usable, inverse, w, prior, informed);
-      covariance = next.inverse;
-      pinned = next.pinned;
-      const moved = maxRelativeChange(w, next.w);
-      w = next.w;
-      fitInverses();
-      if (moved < 1e-10) break;
+    const rounds = options.rounds ?? 2_000;
+    // Each round is an exact least-squares step, so the fit only improves, even where it passes
+    // through negative weights on its way (a poorly informed weight, such as input tokens, swings
+    // widely while the capacities are still far off). Only the converged fit is judged: a weight
+    // negative there is fixed at list price and the rest fitted again.
+    for (let pass = 0; pass < n; pass++) {
+      for (let round = 0; round < rounds; round++) {
+        const next = fitWeights(usable, inverse, w, prior, pinned);
+        if (next === null) break;
+        const moved = maxRelativeChange(w, next);
+        w = next;
+        fitInverses();
+        if (moved < 1e-10) break;
+      }
+      const negative = w.findIndex((value, k) => !pinned[k] && !(value > 0));
+      if (negative === -1) break;
+      pinned[negative] = true;
     }
+    covariance = normalMatrixInverse(usable, inverse, pinned);
   }
 
   // Errors within one window are correlated (every reading shares the baseline's rounding, and a
@@ -157,28 +167,38 @@ export function calibrate(rows: RowColumns, options: CalibrateOptions): Calibrat
     return (Math.sqrt(variance) * scale) / value;
   });
 
+  // Only weights with a stated error weigh in; none at all (every priced weight held at list
+  // price) is no statement, not a zero error.
   let pricedError = 0;
   let priced = 0;
+  let measured = false;
   for (let k = 0; k < n; k++) {
     const credits = (w[k] as number) * (total[k] as number);
     priced += credits;
     const error = weightErrors[k] as number;
-    if (Number.isFinite(error)) pricedError += credits * error;
+    if (Number.isFinite(error) && credits > 0) {
+      pricedError += credits * error;
+      measured = true;
+    }
   }
-  const costError = weightsFitted && priced > 0 ? pricedError / priced : Number.NaN;
+  const costError = weightsFitted && priced > 0 && measured ? pricedError / priced : Number.NaN;
   const familyCostErrors = Object.fromEntries(
     MODEL_FAMILIES.map((family, f) => {
       let sum = 0;
       let weighted = 0;
+      let familyMeasured = false;
       for (let kind = 0; kind < TOKEN_KINDS.length; kind++) {
         const k = f * TOKEN_KINDS.length + kind;
         const credits = (w[k] as number) * (total[k] as number);
         if (!(credits > 0)) continue;
         sum += credits;
         const error = weightErrors[k] as number;
-        if (Number.isFinite(error)) weighted += credits * error;
+        if (Number.isFinite(error)) {
+          weighted += credits * error;
+          familyMeasured = true;
+        }
       }
-      return [family, weightsFitted && sum > 0 ? weighted / sum : Number.NaN];
+      return [family, weightsFitted && sum > 0 && familyMeasured ? weighted / sum : Number.NaN];
     }),
   ) as Record<ModelFamily, number>;
 
@@ -480,19 +500,8 @@ function capacityError(sums: Sums, w: readonly number[], capacity: number, sigma
   return Math.sqrt(sigma2 / quad) * capacity;
 }
 
-/**
- * Weights for fixed inverse capacities: (Σ s² A) w = Σ s b, plain least squares. Features
- * without data keep the prior (scaled to the current weights); a vanishing ridge towards it holds
- * directions the data cannot separate; a negative weight is fixed at the prior and the rest
- * refitted. Returns the weights and (Σ s² A)⁻¹ for the standard errors.
- */
-function fitWeights(
-  usable: ReadonlyArray<readonly [string, GroupSums]>,
-  inverse: ReadonlyMap<string, number>,
-  current: readonly number[],
-  prior: readonly number[],
-  informed: readonly boolean[],
-): { w: number[]; inverse: Float64Array | null; pinned: readonly boolean[] } {
+/** Σ_g s_g² A_g over the usable groups' 5-hour level sums, and Σ_g s_g b_g. */
+function normalEquations(usable: ReadonlyArray<readonly [string, GroupSums]>, inverse: ReadonlyMap<string, number>): { a: Float64Array; b: Float64Array } {
   const n = FEATURE_COUNT;
   const a = new Float64Array(n * n);
   const b = new Float64Array(n);
@@ -503,39 +512,73 @@ function fitWeights(
     for (let k = 0; k < n * n; k++) a[k] = (a[k] as number) + sg * sg * (sums.xx[k] as number);
     for (let k = 0; k < n; k++) b[k] = (b[k] as number) + sg * (sums.xy[k] as number);
   }
+  return { a, b };
+}
+
+/**
+ * Weights for fixed inverse capacities: (Σ s² A) w = Σ s b, plain least squares. Pinned features
+ * (no data, or negative in a converged fit) keep the prior, scaled to the current weights; a
+ * vanishing ridge towards it holds directions the data cannot separate. Null when the system is
+ * empty or singular.
+ */
+function fitWeights(
+  usable: ReadonlyArray<readonly [string, GroupSums]>,
+  inverse: ReadonlyMap<string, number>,
+  current: readonly number[],
+  prior: readonly number[],
+  pinned: readonly boolean[],
+): number[] | null {
+  const n = FEATURE_COUNT;
+  const { a, b } = normalEquations(usable, inverse);
+  const system = pinnedSystem(a, b, current, prior, pinned);
+  return system === null ? null : solve(system.m, system.r, n);
+}
+
+/** (Σ s² A)⁻¹ of the final fit, for the standard errors (pinned rows and columns are unit). */
+function normalMatrixInverse(
+  usable: ReadonlyArray<readonly [string, GroupSums]>,
+  inverse: ReadonlyMap<string, number>,
+  pinned: readonly boolean[],
+): Float64Array | null {
+  const { a, b } = normalEquations(usable, inverse);
+  const system = pinnedSystem(a, b, pinned.map(() => 1), pinned.map(() => 1), pinned);
+  return system === null ? null : invert(system.m, FEATURE_COUNT);
+}
+
+/** The normal equations with pinned features moved to the right-hand side and the ridge added. */
+function pinnedSystem(
+  a: Float64Array,
+  b: Float64Array,
+  current: readonly number[],
+  prior: readonly number[],
+  pinned: readonly boolean[],
+): { m: Float64Array; r: Float64Array } | null {
+  const n = FEATURE_COUNT;
   let trace = 0;
   for (let k = 0; k < n; k++) trace += a[k * n + k] as number;
-  if (!(trace > 0)) return { w: [...current], inverse: null, pinned: informed.map((v) => !v) };
+  if (!(trace > 0)) return null;
   // The prior in the current weights' scale, so holding a feature there does not bias the others.
-  const priorScale = scaleBetween(current, prior, informed);
-  const fixed = informed.map((v) => !v);
-  for (let attempt = 0; attempt <= n; attempt++) {
-    const m = Float64Array.from(a);
-    const r = Float64Array.from(b);
-    for (let k = 0; k < n; k++) {
-      const target = (prior[k] as number) * priorScale;
-      if (fixed[k]) {
-        // Pin: zero the row and column, move the known part to the right-hand side.
-        for (let j = 0; j < n; j++) {
-          if (j !== k) r[j] = (r[j] as number) - (m[j * n + k] as number) * target;
-          m[k * n + j] = 0;
-          m[j * n + k] = 0;
-        }
-        m[k * n + k] = 1;
-        r[k] = target;
-        continue;
+  const priorScale = scaleBetween(current, prior, pinned.map((v) => !v));
+  const m = Float64Array.from(a);
+  const r = Float64Array.from(b);
+  for (let k = 0; k < n; k++) {
+    const target = (prior[k] as number) * priorScale;
+    if (pinned[k]) {
+      // Pin: zero the row and column, move the known part to the right-hand side.
+      for (let j = 0; j < n; j++) {
+        if (j !== k) r[j] = (r[j] as number) - (m[j * n + k] as number) * target;
+        m[k * n + j] = 0;
+        m[j * n + k] = 0;
       }
-      const ridge = 1e-9 * (trace / n);
-      m[k * n + k] = (m[k * n + k] as number) + ridge;
-      r[k] = (r[k] as number) + ridge * target;
+      m[k * n + k] = 1;
+      r[k] = target;
+      continue;
     }
-    const solved = solve(m, r, n);
-    if (solved === null) return { w: [...current], inverse: null, pinned: fixed };
-    const negative = solved.findIndex((value, k) => !fixed[k] && !(value > 0));
-    if (negative === -1) return { w: solved, inverse: invert(m, n), pinned: fixed };
-    fixed[negative] = true;
+    const ridge = 1e-9 * (trace / n);
+    m[k * n + k] = (m[k * n + k] as number) + ridge;
+    r[k] = (r[k] as number) + ridge * target;
   }
-  return { w: [...current], inverse: null, pinned: fixed };
+  return { m, r };
 }
 
 /** The factor that best maps `prior` onto `w` over the informed features. */

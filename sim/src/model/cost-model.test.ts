@@ -99,6 +99,38 @@ describe('createCostAssigner', () => {
     expect(assigner.fallbacks).toBe(1);
   });
 
+  it('should compact a chain of estimated turns where the trace shows its family compacting, and restart it where they fall to', () => {
+    const assigner = createCostAssigner({ mode: 'tokens' });
+    const w = DEFAULT_TOKEN_WEIGHTS.sonnet;
+    let tsMs = T0;
+    const served = (session: string, cacheRead: number, cacheCreation: number): void => {
+      assigner.assign(request([{ tsMs, status: 200 }], { session, tokens: { input: 10, output: 200, cacheRead, cacheCreation } }));
+      tsMs += 1_000;
+    };
+    // One conversation grows by 10,000 tokens a turn to 160,000, then compacts: its next prompt is
+    // 26,000 (14,000 of them the cached system prompt).
+    served('long', 0, 20_000);
+    for (let prompt = 30_000; prompt <= 160_000; prompt += 10_000) served('long', prompt - 10_000, 10_000);
+    served('long', 14_000, 12_000);
+    // Another starts at 20,000 and is never served again: every turn is estimated.
+    served('other', 0, 20_000);
+    const reads: number[] = [];
+    for (let turn = 0; turn < 30; turn++) {
+      const cost = assigner.assign(request([{ tsMs, status: 429 }], { session: 'other' }));
+      tsMs += 1_000;
+      reads.push(cost.cacheMissCredits / (w.cacheCreation - w.cacheRead));
+    }
+    // A turn adds the family's ~10,000 new tokens; the compacting turn's prompt is ~160,000, on
+    // average half a turn past where the chain compacts…
+    const fresh = (14 * 10_000 + 12_000) / 15;
+    const fall = reads.findIndex((read, i) => i > 0 && read < (reads[i - 1] as number));
+    expect(fall).toBeGreaterThan(0);
+    expect(reads[fall - 1] as number).toBeLessThanOrEqual(160_000 - fresh / 2);
+    expect((reads[fall - 1] as number) + fresh).toBeGreaterThan(160_000 - fresh / 2);
+    // …and the turn after it reads a prefix that, with its new tokens, is the 26,000 seen after a fall.
+    expect((reads[fall] as number) + fresh).toBeCloseTo(26_000, 6);
+  });
+
   it('should split a recorded cache miss into the prefix a live cache would serve and what is new', () => {
     const assigner = createCostAssigner({ mode: 'tokens' });
     const w = DEFAULT_TOKEN_WEIGHTS.sonnet;

@@ -151,6 +151,8 @@ interface ConversationTokens {
   fresh: number;
   /** The conversation writes 1-hour cache entries. */
   oneHour: boolean;
+  /** `prefix` is what its last request recorded, not an estimate. */
+  measured: boolean;
   /** The prefix if every turn so far had been estimated (to measure the estimator on whole chains). */
   shadowPrefix: number;
   /** Served turns' credits as a chain of estimates would price them, and as recorded. */
@@ -192,9 +194,22 @@ function createTokenPricer(weights: TokenWeights): {
   const firstTurn = new Map<ModelFamily, { n: number; sum: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, sum: 0 }]));
   // The longest prompt seen per family: a chain of estimated turns grows no further (clients compact).
   const longest = new Map<ModelFamily, number>(MODEL_FAMILIES.map((f) => [f, 0]));
-  // A chain of estimated turns that outgrows the longest prompt the family shows is compacted, as
-  // clients do: it starts again from a typical first request.
+  // Served turns whose prompt fell to less than half their conversation's previous one (the client
+  // compacted the context, or started it over): the prompt before the fall and after it.
+  const restarts = new Map<ModelFamily, { n: number; before: number; after: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, before: 0, after: 0 }]));
+  // A chain of estimated turns is compacted as the trace shows its family's conversations are:
+  // past the prompt they fall from, it starts again from the prompt they fall to. Without such a
+  // fall in the trace, past the longest prompt the family shows, from a typical first request.
   const compacted = (prefix: number, family: ModelFamily): number => {
+    const fall = restarts.get(family) as { n: number; before: number; after: number };
+    const turn = freshPerTurn.get(family) as { n: number; sum: number };
+    if (fall.n > 0 && turn.n > 0) {
+      // The turn that compacts is the first past the limit: on average half a turn's new tokens past it.
+      const fresh = turn.sum / turn.n;
+      if (prefix <= fall.before / fall.n - fresh / 2) return prefix;
+      // The turn after a fall reads the restarted prefix and adds a turn's new tokens.
+      return Math.max(0, fall.after / fall.n - fresh);
+    }
     const limit = longest.get(family) as number;
     if (limit === 0 || prefix <= limit) return prefix;
     const first = firstTurn.get(family) as { n: number; sum: number };
@@ -279,6 +294,12 @@ function createTokenPricer(weights: TokenWeights): {
           first.n++;
           first.sum += total;
         }
+        if (conversation?.measured === true && total < conversation.prefix / 2) {
+          const fall = restarts.get(family) as { n: number; before: number; after: number };
+          fall.n++;
+          fall.before += conversation.prefix;
+          fall.after += total;
+        }
         if (tokens.cacheRead > 0) {
           const turn = freshPerTurn.get(family) as { n: number; sum: number };
           turn.n++;
@@ -333,7 +354,7 @@ function createTokenPricer(weights: TokenWeights): {
       if (tokens === null) estimatedCredits += full;
       if (session !== null) {
         if (conversation === undefined) {
-          conversation = { prefix: 0, input: 0, output: 0, fresh: 0, oneHour: false, shadowPrefix: 0, shadowPredicted: 0, shadowActual: 0 };
+          conversation = { prefix: 0, input: 0, output: 0, fresh: 0, oneHour: false, measured: false, shadowPrefix: 0, shadowPredicted: 0, shadowActual: 0 };
           current.set(session, conversation);
         }
         if (shadow !== null) {
@@ -348,6 +369,7 @@ function createTokenPricer(weights: TokenWeights): {
           }
         }
         conversation.prefix = tokens === null ? compacted(read + fresh, family) : read + fresh;
+        conversation.measured = tokens !== null;
         conversation.input = input;
         conversation.output = output;
         conversation.fresh = fresh;

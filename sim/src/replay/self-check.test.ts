@@ -49,4 +49,18 @@ describe('createSelfCheck', () => {
     check.push(T0 + MIN, null, [attempt(T0 + MIN, 429)], cost(1));
     expect(check.finish(context)).toMatchObject({ recorded429s: 1, reproduced429s: 1, good: true });
   });
+
+  it('should follow the recording into the next window when jitter in the resets leaves the model\'s window open a second longer', () => {
+    const pool = [{ name: 'a', capacity: { window5hCredits: 10, window7dCredits: 1_000 }, start: { weeklyAnchorMs: null } }];
+    const check = createSelfCheck(pool, T0);
+    const HOUR = 60 * MIN;
+    // Held since 10 minutes before the window opened at T0; its reset reads 2 s late (jitter), so
+    // the model's window, opened at the inferred T0 + 2 s, resets at T0 + 5 h + 2 s. It fills it.
+    check.push(T0 - 10 * MIN, null, [{ ...attempt(T0 - 10 * MIN, 200), utilization5h: 1, reset5hSecs: (T0 + 5 * HOUR) / 1000 + 2 }], cost(10));
+    // Held until the true reset at T0 + 5 h and served in the next window, whose reset reads on time.
+    const next = { utilization5h: 0.1, reset5hSecs: (T0 + 10 * HOUR) / 1000 };
+    check.push(T0 + 5 * HOUR - 5 * MIN, null, [{ ...attempt(T0 + 5 * HOUR - 5 * MIN, 200), ...next }], cost(1));
+    check.push(T0 + 5 * HOUR - 4 * MIN, null, [{ ...attempt(T0 + 5 * HOUR - 4 * MIN, 200), ...next, utilization5h: 0.2 }], cost(1));
+    expect(check.finish(context)).toMatchObject({ recorded429s: 0, spurious429s: 0, good: true });
+  });
 });

@@ -46,6 +46,9 @@ export interface FidelityContext {
   readonly r2: number;
 }
 
+/** Resets further apart than this belong to different windows (jitter is about a second). */
+const SAME_WINDOW_MS = 600_000;
+
 /** Half a step of the utilization headers' 4 decimals. */
 const HALF_STEP = 0.00005;
 
@@ -86,26 +89,27 @@ export function createSelfCheck(pool: readonly PoolAccount[], startMs: number): 
   const judge = (attempt: Pending): void => {
     const index = attempt.account;
     const model = models[index] as AccountModel;
+    const tsMs = chargedAt(model, attempt);
     const served = attempt.status === undefined || (attempt.status >= 200 && attempt.status <= 299);
     let extra = 0;
     let expiries: Float64Array | undefined;
     if (attempt.session !== null) {
-      expiries = cache.get(attempt.session, attempt.tsMs);
-      if (!((expiries[index] as number) > attempt.tsMs)) extra = attempt.cost.cacheMissCredits;
+      expiries = cache.get(attempt.session, tsMs);
+      if (!((expiries[index] as number) > tsMs)) extra = attempt.cost.cacheMissCredits;
     }
     // A window this attempt opens started at its own ts when the attempt time came from that window.
-    const opensAtMs = attempt.tsMs - attempt.arrivalMs <= OPENED_BY_ROW_MS ? attempt.arrivalMs : attempt.tsMs;
+    const opensAtMs = tsMs - attempt.arrivalMs <= OPENED_BY_ROW_MS ? attempt.arrivalMs : tsMs;
     // How full the model was, to within the headers' resolution: the readings it was fitted to are
     // rounded to 4 decimals, so a window within half a step of 100 % is at the boundary either way.
-    const fullest = Math.max(model.utilization5hAt(attempt.tsMs), model.utilization7dAt(attempt.tsMs));
-    const strict = model.replayRecorded(attempt.tsMs, attempt.cost.credits5h + extra, attempt.cost.credits7d + extra, served, opensAtMs);
+    const fullest = Math.max(model.utilization5hAt(tsMs), model.utilization7dAt(tsMs));
+    const strict = model.replayRecorded(tsMs, attempt.cost.credits5h + extra, attempt.cost.credits7d + extra, served, opensAtMs);
     const refused = attempt.status === 429 ? strict || fullest >= 1 - HALF_STEP : strict && fullest >= 1 + HALF_STEP;
-    if (served && expiries !== undefined) expiries[index] = attempt.tsMs + attempt.cost.cacheTtlMs;
-    if (refused && firstModelled[index] === null) firstModelled[index] = attempt.tsMs;
+    if (served && expiries !== undefined) expiries[index] = tsMs + attempt.cost.cacheTtlMs;
+    if (refused && firstModelled[index] === null) firstModelled[index] = tsMs;
     if (attempt.status === 429) {
       recorded++;
       if (refused) reproduced++;
-      if (firstRecorded[index] === null) firstRecorded[index] = attempt.tsMs;
+      if (firstRecorded[index] === null) firstRecorded[index] = tsMs;
     } else if (served && refused) {
       spurious++;
     }
@@ -127,7 +131,17 @@ export function createSelfCheck(pool: readonly PoolAccount[], startMs: number): 
         if (row.account === undefined) continue;
         const index = indexOf.get(row.account);
         if (index === undefined) continue;
-        pending.push({ tsMs: clock.at(row.account, row.tsMs, row.reset5hSecs, row.reset7dSecs), arrivalMs: row.tsMs, reading: row.utilization5h ?? 0, order: order++, account: index, status: row.status, session, cost });
+        pending.push({
+          tsMs: clock.at(row.account, row.tsMs, row.reset5hSecs, row.reset7dSecs),
+          arrivalMs: row.tsMs,
+          reading: row.utilization5h ?? 0,
+          reset5hSecs: row.reset5hSecs,
+          order: order++,
+          account: index,
+          status: row.status,
+          session,
+          cost,
+        });
       }
     },
     finish(context) {
@@ -180,9 +194,25 @@ interface Pending {
   readonly arrivalMs: number;
   /** The recorded 5-hour utilization (orders attempts with equal timestamps). */
   readonly reading: number;
+  /** The recorded 5-hour reset, epoch seconds. */
+  readonly reset5hSecs: number | undefined;
   readonly order: number;
   readonly account: number;
   readonly status: number | undefined;
   readonly session: string | null;
   readonly cost: RequestCost;
+}
+
+/**
+ * When `attempt` was charged on `model`. An attempt held until a reset gets its time from the
+ * reset its row reports (attempt-time.ts), and the model's window from the time of the attempt
+ * that opened it: jitter in the recorded resets can leave the model's window open a second or two
+ * after the recording shows the next one begun. The recording is right about which window charged
+ * it, so such an attempt comes at the model's reset (never more than that jitter later).
+ */
+function chargedAt(model: AccountModel, attempt: Pending): number {
+  const resetMs = model.reset5hAt(attempt.tsMs);
+  if (resetMs === null || attempt.reset5hSecs === undefined) return attempt.tsMs;
+  const laterWindow = attempt.reset5hSecs * 1000 - resetMs > SAME_WINDOW_MS;
+  return laterWindow && resetMs - attempt.tsMs <= OPENED_BY_ROW_MS ? resetMs : attempt.tsMs;
 }
