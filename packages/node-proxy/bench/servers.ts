@@ -37,7 +37,7 @@ const send = (message: unknown): void => void process.send?.(message);
 const gc = { youngMs: 0, oldMs: 0, old: 0 };
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) {
-    if ((entry.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.youngMs += entry.duration;
+    if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.youngMs += entry.duration;
     else {
       gc.oldMs += entry.duration;
       gc.old += 1;
@@ -112,7 +112,7 @@ if (mode === 'mock') {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      const headers = { ...req.headers, host: upstream.host, 'content-length': String(body.length) } as Record<string, string>;
+      const headers = { ...req.headers, host: upstream.host, 'content-length': String(body.length) } as unknown as Record<string, string>;
       agent.request({ origin: upstream.origin, path: req.url ?? '/', method: (req.method ?? 'GET') as 'POST', headers, body }).then(
         (up) => {
           res.writeHead(up.statusCode, up.headers);

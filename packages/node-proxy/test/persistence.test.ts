@@ -167,7 +167,7 @@ describe('persistentStore', () => {
     const counting: PersistTimers = { ...timers, setTimeout: (fn, ms) => (set++, timers.setTimeout(fn, ms)) };
     const store = persistentStore(memoryStore({ now: () => 1_000_000 }), { path: join(await tempDir(), 's.json'), timers: counting });
     for (let i = 0; i < 100; i++) {
-      store.updateRateLimits('a', { utilization5h: i / 100 });
+      store.updateRateLimits('a', { utilization5h: i / 100, updatedMs: 1_000_000 });
       store.setLastUsed('a');
     }
     expect(set).toBe(1);
