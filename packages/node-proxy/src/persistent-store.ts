@@ -128,8 +128,10 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
   // True when a mutation came after the pending timer was set, so the save may be due later.
   let movedLater = false;
   const dueMs = (): number => Math.min(lastMutationMs + debounceMs, (dirtySinceMs ?? lastMutationMs) + maxDelayMs);
+  let timerDueMs = 0;
   const saveIn = (ms: number): void => {
     movedLater = false;
+    timerDueMs = inner.now() + ms;
     timer = timers.setTimeout(() => {
       timer = null;
       const waitMs = movedLater && dirty && !closed ? dueMs() - inner.now() : 0;
@@ -142,10 +144,17 @@ export function persistentStore(inner: MemoryStore, options: PersistentStoreOpti
     const t = inner.now();
     dirtySinceMs ??= t;
     lastMutationMs = t;
-    // One timer per burst, not one per mutation: a request makes two or three mutations, and a
-    // timer set and cleared for each kept every request's state alive into the old generation.
-    if (timer === null) saveIn(Math.max(0, dueMs() - t));
-    else movedLater = true;
+    // One timer per burst, not one per mutation: a request makes two or three mutations, and
+    // setting and clearing a timer for each cost more than the mutations themselves.
+    if (timer === null) {
+      saveIn(Math.max(0, dueMs() - t));
+    } else if (timerDueMs > dueMs()) {
+      // A timer set for longer (a failed save's retry) gives way to the debounce.
+      timers.clearTimeout(timer);
+      saveIn(Math.max(0, dueMs() - t));
+    } else {
+      movedLater = true;
+    }
   };
   const mark = (): void => {
     dirty = true;

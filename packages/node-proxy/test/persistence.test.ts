@@ -48,6 +48,36 @@ function manualTimers(): PersistTimers & { readonly pending: Array<{ fn: () => v
   };
 }
 
+/** Timers driven by a clock of their own: `advanceTo` runs every timer due by then, in order. */
+function clockTimers(startMs: number): PersistTimers & { now(): number; readonly pending: unknown[]; advanceTo(ms: number): Promise<void> } {
+  let t = startMs;
+  const pending: Array<{ at: number; fn: () => void }> = [];
+  return {
+    now: () => t,
+    pending,
+    setTimeout(fn, ms) {
+      const entry = { at: t + ms, fn };
+      pending.push(entry);
+      return entry;
+    },
+    clearTimeout(handle) {
+      const at = pending.indexOf(handle as (typeof pending)[number]);
+      if (at !== -1) pending.splice(at, 1);
+    },
+    async advanceTo(ms) {
+      for (;;) {
+        const due = pending.filter((entry) => entry.at <= ms).sort((a, b) => a.at - b.at)[0];
+        if (due === undefined) break;
+        t = due.at;
+        pending.splice(pending.indexOf(due), 1);
+        due.fn();
+        await new Promise((resolve) => setTimeout(resolve, 20)); // the save's file I/O
+      }
+      t = ms;
+    },
+  };
+}
+
 /** A credentials file with nothing in it that takes no writes. */
 const nullCredentialsFile: CredentialsFile = { path: '/nowhere', readAll: async () => new Map(), get: async () => null, put: async () => {} };
 
@@ -115,53 +145,52 @@ describe('persistentStore', () => {
 
   it('should save within maxDelayMs while mutations keep coming, and debounceMs after the last one', async () => {
     const dir = await tempDir();
-    let t = 1_000_000;
-    // Timers that fire when the store's clock reaches them.
-    const pending: Array<{ at: number; fn: () => void }> = [];
-    const timers: PersistTimers = {
-      setTimeout(fn, ms) {
-        const entry = { at: t + ms, fn };
-        pending.push(entry);
-        return entry;
-      },
-      clearTimeout(handle) {
-        const at = pending.indexOf(handle as (typeof pending)[number]);
-        if (at !== -1) pending.splice(at, 1);
-      },
-    };
-    const advanceTo = async (time: number): Promise<void> => {
-      for (;;) {
-        const due = pending.filter((entry) => entry.at <= time).sort((a, b) => a.at - b.at)[0];
-        if (due === undefined) break;
-        t = due.at;
-        pending.splice(pending.indexOf(due), 1);
-        due.fn();
-        await new Promise((resolve) => setTimeout(resolve, 20)); // the save's file I/O
-      }
-      t = time;
-    };
+    const clock = clockTimers(1_000_000);
     const saves: number[] = [];
     const fs: PersistFs = {
       ...nodeFs,
       rename: async (from, to) => {
-        saves.push(t - 1_000_000);
+        saves.push(clock.now() - 1_000_000);
         return nodeFs.rename(from, to);
       },
     };
-    const store = persistentStore(memoryStore({ now: () => t }), { path: join(dir, 's.json'), debounceMs: 1000, maxDelayMs: 3000, timers, fs });
+    const store = persistentStore(memoryStore({ now: clock.now }), { path: join(dir, 's.json'), debounceMs: 1000, maxDelayMs: 3000, timers: clock, fs });
     // A mutation every 500 ms, from 0 to 3500.
     for (let i = 0; i < 8; i++) {
       store.setSticky(`c${i}`, 'a', 60_000);
-      await advanceTo(t + 500);
+      await clock.advanceTo(clock.now() + 500);
     }
-    await advanceTo(1_000_000 + 10_000);
+    await clock.advanceTo(1_000_000 + 10_000);
     // The first unsaved mutation (0) is 3 s old at 3000; the last (3500) is 1 s old at 4500.
     expect(saves).toEqual([3000, 4500]);
     // One timer at a time, whatever the number of mutations.
-    expect(pending).toHaveLength(0);
+    expect(clock.pending).toHaveLength(0);
   });
 
-  it('should set one timer for a burst of mutations, not one per mutation (each kept its request alive into the old generation)', async () => {
+  it('should save a mutation that follows a failed save after the debounce, not after the retry wait', async () => {
+    const dir = await tempDir();
+    const clock = clockTimers(1_000_000);
+    let fail = true;
+    const saves: number[] = [];
+    const fs: PersistFs = {
+      ...nodeFs,
+      rename: async (from, to) => {
+        if (fail) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+        saves.push(clock.now() - 1_000_000);
+        return nodeFs.rename(from, to);
+      },
+    };
+    const store = persistentStore(memoryStore({ now: clock.now }), { path: join(dir, 's.json'), debounceMs: 1000, maxDelayMs: 10_000, timers: clock, fs });
+    store.setSticky('c1', 'a', 60_000);
+    await clock.advanceTo(1_000_000 + 1000); // the debounced save fails: a retry in 10 s
+    fail = false;
+    await clock.advanceTo(1_000_000 + 2000);
+    store.setSticky('c2', 'a', 60_000);
+    await clock.advanceTo(1_000_000 + 20_000);
+    expect(saves).toEqual([3000]);
+  });
+
+  it('should set one timer for a burst of mutations, not one per mutation', async () => {
     const timers = manualTimers();
     let set = 0;
     const counting: PersistTimers = { ...timers, setTimeout: (fn, ms) => (set++, timers.setTimeout(fn, ms)) };
