@@ -457,15 +457,19 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       const fingerprintForPick = countTokens ? null : conversation;
       // Faults are counted per request, by its body: a client's retry of a poison request is the
       // same request, and must not count as a second one against every account.
+      // The key (a digest of the body) is made only for a fault that needs confirming. Not as a
+      // lazy getter on an object literal: V8 builds such a literal's accessor in the old
+      // generation, and one per request ran old-generation collections under load (about 10 µs
+      // per request; docs/benchmarks.md).
       let requestKey: string | null = null;
-      const recordOptions = { get requestKey(): string { return (requestKey ??= requestDigest(body)); } };
       /** Apply an action to the store; returns the cooldown it actually started (0 for none). */
       const record = (account: ProxyAccount, action: ResponseAction): number => {
         if (countTokens && action.kind === 'failover' && action.reason !== 'window_exhausted') {
           recordResponse(store, account, { kind: 'ignore', rateLimits: action.rateLimits });
           return 0;
         }
-        return recordResponse(store, account, action, recordOptions);
+        const unconfirmed = action.kind === 'failover' && action.fault === 'unconfirmed';
+        return recordResponse(store, account, action, unconfirmed ? { requestKey: (requestKey ??= requestDigest(body)) } : undefined);
       };
       const failover = (
         account: ProxyAccount,
