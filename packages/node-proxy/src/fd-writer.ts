@@ -72,9 +72,9 @@ export function batchedFdWriter(options: BatchedFdWriterOptions): BatchedFdWrite
   const maxPendingBytes = options.maxPendingBytes ?? 1024 * 1024;
   const ops = options.ops ?? { write: (f, b, cb) => fsWrite(f, b, 0, b.length, null, cb), writeSync: (f, b) => fsWriteSync(f, b) };
   // Queued text, encoded as it arrives: the caller's string (a rope of the pieces it was built
-  // from) dies young instead of surviving in the queue until the batch is written, which under load
-  // promoted every log line to the old generation. `filled` are full blocks, `block` the one being
-  // filled; `carry` is the unwritten rest of a batch that EAGAIN or a short write left over.
+  // from) can die young instead of waiting in the queue, through young-generation collections,
+  // until its batch is written. `filled` are full blocks, `block` the one being filled; `carry` is
+  // the unwritten rest of a batch that EAGAIN or a short write left over.
   let filled: Buffer[] = [];
   let block: Buffer | null = null;
   let used = 0;
