@@ -218,7 +218,9 @@ describe('usage of a JSON answer', () => {
   const member = fc.tuple(fc.constantFrom('usage', 'content', 'id', 'stop_reason'), fc.oneof(usage, nested));
   const answer = fc.tuple(fc.array(member, { maxLength: 5 }), fc.constantFrom('', ' ', '\n', '  \r\n'), fc.boolean());
 
-  test.prop([answer])('should read the usage JSON.parse sees, wherever "usage" occurs', ([members, trailing, pretty]) => {
+  // The answer arrives in any chunking: one read, single bytes, or random pieces.
+  const cuts = fc.oneof(fc.constant('whole' as const), fc.constant('bytes' as const), fc.array(fc.nat({ max: 400 }), { maxLength: 6 }));
+  test.prop([answer, cuts])('should read the usage JSON.parse sees, wherever "usage" occurs, in any chunking', ([members, trailing, pretty], cut) => {
     const text = `{${members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v, null, pretty ? 1 : 0)}`).join(',')}}${trailing}`;
     const top = (JSON.parse(text) as { usage?: unknown }).usage;
     const expected: Record<string, number> = {};
@@ -228,7 +230,13 @@ describe('usage of a JSON answer', () => {
       if (typeof u['output_tokens'] === 'number' && Number.isSafeInteger(u['output_tokens']) && u['output_tokens'] >= 0) expected['outputTokens'] = u['output_tokens'];
     }
     const scanner = jsonUsageScanner();
-    scanner.push(Buffer.from(text));
+    const bytes = Buffer.from(text);
+    const at = cut === 'whole' ? [] : cut === 'bytes' ? Array.from({ length: bytes.length - 1 }, (_, i) => i + 1) : [...new Set(cut.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+    let from = 0;
+    for (const to of [...at, bytes.length]) {
+      if (to > from) scanner.push(bytes.subarray(from, to));
+      from = Math.max(from, to);
+    }
     scanner.end();
     expect(scanner.tokens()).toEqual(expected);
   });
