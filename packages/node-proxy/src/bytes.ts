@@ -62,7 +62,8 @@ export function asksForOneHourCache(body: Uint8Array): boolean {
   return false;
 }
 
-function skipWhitespaceBack(bytes: Uint8Array, from: number): number {
+/** The index of the last byte at or before `from` that is not JSON whitespace, or -1. */
+export function skipWhitespaceBack(bytes: Uint8Array, from: number): number {
   let i = from;
   while (i >= 0 && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i--;
   return i;

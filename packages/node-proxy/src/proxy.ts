@@ -1095,7 +1095,6 @@ function bothObservers(a: BodyObserver, b: BodyObserver): BodyObserver {
 
 const ONE_HOUR_MS = 3_600_000;
 
-
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | typeof TOO_LARGE | typeof ABORTED> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];

@@ -10,7 +10,7 @@ import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSy
 import { dirname } from 'node:path';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { TRACE_COLUMNS, TRACE_FORMAT_MARKER, TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
-import { asBuffer, bytesAt, includesBytes, indexOfByte } from './bytes.js';
+import { asBuffer, bytesAt, includesBytes, indexOfByte, skipWhitespaceBack } from './bytes.js';
 import type { Logger } from './logger.js';
 
 /** The file operations the recorder uses (tests swap in failing ones). */
@@ -478,9 +478,8 @@ const USAGE_KEY = Buffer.from('"usage"');
 function usageOf(body: Buffer): unknown {
   const at = body.lastIndexOf(USAGE_KEY);
   if (at !== -1) {
-    let close = body.length - 1;
-    while (close > at && (body[close] === 0x20 || body[close] === 0x0a || body[close] === 0x0d || body[close] === 0x09)) close--;
-    if (body[close] === 0x7d) {
+    const close = skipWhitespaceBack(body, body.length - 1);
+    if (close > at && body[close] === 0x7d) {
       try {
         return (JSON.parse(`{${body.toString('utf8', at, close)}}`) as { usage?: unknown }).usage;
       } catch {
