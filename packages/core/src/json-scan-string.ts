@@ -36,7 +36,7 @@ export class StringJsonScanner implements JsonCursor {
     this.strStart = 0;
     this.strEnd = 0;
     this.strEscaped = false;
-    this.stack = new Uint8Array(MAX_NESTING);
+    this.stack = NESTING_STACK;
   }
 
   /** Skips whitespace and returns the next code unit without consuming it, or -1 at the end. */
@@ -180,6 +180,9 @@ const STRING_CHUNK =
 // the scan time.
 const QUOTE = 0x22;
 const COLON = 0x3a;
+
+/** The open-container stack every scanner shares, as in json-scan.ts (there is the reason). */
+const NESTING_STACK = /* @__PURE__ */ new Uint8Array(MAX_NESTING);
 
 /** JSON number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`. */
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;

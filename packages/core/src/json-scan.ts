@@ -61,6 +61,14 @@ const RBRACE = 0x7d;
 const BACKSLASH = 0x5c;
 
 /**
+ * The open-container stack every {@link ByteJsonScanner} shares. `skipValue` fills it from depth 0
+ * and is done with it before it returns (scanning is synchronous), so one is enough; a fresh 128-byte
+ * array per scanner is stored outside the JS heap (V8 keeps only typed arrays of up to 64 bytes on
+ * it), and making one cost about as much as scanning a kilobyte.
+ */
+const NESTING_STACK = /* @__PURE__ */ new Uint8Array(MAX_NESTING);
+
+/**
  * Cursor over one UTF-8 JSON document whose bytes are already known to be valid UTF-8, so only ASCII
  * structure is examined and every byte >= 0x80 is string content. Methods return `false` on a syntax
  * error (the cursor is then meaningless) instead of throwing: corrupt bodies are expected input.
@@ -92,7 +100,7 @@ export class ByteJsonScanner implements JsonCursor {
     this.strEnd = 0;
     this.strEscaped = false;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.stack = new Uint8Array(MAX_NESTING);
+    this.stack = NESTING_STACK;
     this.escapedSeen = false;
   }
 
