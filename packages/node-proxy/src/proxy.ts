@@ -40,7 +40,7 @@ import { jsonLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { plainBackend, type StateBackend } from './state.js';
 import { createTraceRecorder, jsonUsageScanner, requestModel, sseUsageScanner, traceRateLimitFields, type TraceRecorder, type UsageScanner, type UsageTokens } from './recorder.js';
-import { ownBody, type BodyObserver, type HeldOpening, type UpstreamBody } from './relay.js';
+import type { BodyObserver, HeldOpening, UpstreamBody } from './relay.js';
 import { isEventStream, sseErrorSniffer, sseOpeningScanner, type SseErrorSniffer, type StreamOpening } from './sse.js';
 import { cancellation, type Cancellation } from './cancellation.js';
 import { upstreamClient, type UpstreamResponse } from './upstream.js';
@@ -628,8 +628,8 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           if (signal.aborted) return;
           transportError = error;
         }
-        // The body has its one owner from here on, whatever happens next.
-        const answerBody = response === null ? null : ownBody(response.body);
+        // The body has had its one owner since the response started (upstream.ts), whatever happens next.
+        const answerBody = response === null ? null : response.body;
         metrics.observeUpstream(account.name, now() - attemptMs);
         const outcomeOf: UpstreamOutcome =
           response === null ? { transportError } : { status: response.statusCode, headers: response.headers };

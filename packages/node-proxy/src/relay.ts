@@ -1,14 +1,14 @@
 /**
  * @module
- * One owner for an upstream body, from its first byte to its close. The body's `data`, `end` and
- * `error` listeners are attached once, when the answer arrives, and are never taken off: reading
- * the opening of a stream, relaying it to the client and abandoning it on failover are modes of
- * the same owner, not readers that hand the body to one another. So no byte, end or error can
- * fall between two readers (a body that arrived in one read ended before the relay attached and
- * hung the client; an abort error emitted after the opening's reader left crashed the process).
+ * One owner for an upstream body, from its first byte to its close. The upstream client feeds it
+ * every chunk, the end and any error, from the moment the response starts, whoever reads it:
+ * reading the opening of a stream, relaying it to the client and abandoning it on failover are
+ * modes of the same owner, not readers that hand the body to one another. So no byte, end or
+ * error can fall between two readers (a body that arrived in one read ended before the relay
+ * attached and hung the client; an abort error emitted after the opening's reader left crashed
+ * the process).
  */
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 
 /** Sees every relayed chunk, unchanged (error sniffing, usage for the log and the trace). */
 export interface BodyObserver {
@@ -44,151 +44,186 @@ export interface UpstreamBody {
   discard(): void;
 }
 
-/** Take ownership of an upstream body. Call at once, before anything else listens to it. */
-export function ownBody(body: Readable): UpstreamBody {
-  const held: Buffer[] = [];
-  let mode: 'hold' | 'relay' | 'gone' = 'hold';
-  let ended = false;
-  let failure: unknown = null;
-  let failed = false;
-  // What the current mode wants to hear about: the hold's waiter, or the relay's settle.
-  let onHoldEvent: ((chunk: Buffer | null) => void) | null = null;
-  let relayTarget: ServerResponse | null = null;
-  let relayObserver: BodyObserver | null = null;
-  let relayError: ((error: unknown) => void) | null = null;
+/** The upstream response an {@link OwnedBody} reads from: its flow control. */
+export interface BodySource {
+  /** Stop delivering chunks (one already on its way may still arrive). */
+  pause(): void;
+  /** Deliver chunks again. */
+  resume(): void;
+  /** Abort the response; its error, if any, arrives at {@link BodyFeed.error} and is ignored once discarded. */
+  abort(): void;
+}
 
-  const onDrain = (): void => {
-    if (mode === 'relay') body.resume();
-  };
+/** How the upstream client hands an {@link OwnedBody} what arrives, in order: chunks, then an end or an error. */
+export interface BodyFeed {
+  data(chunk: Buffer): void;
+  end(): void;
+  error(error: unknown): void;
+}
+
+/** An upstream body and the feed its client fills. */
+export type OwnedBody = UpstreamBody & BodyFeed;
+
+/**
+ * Take ownership of an upstream body as its response starts, before any chunk can arrive: what
+ * arrives before a reader asks for it is held.
+ */
+export function ownBody(source: BodySource): OwnedBody {
+  return new Body(source);
+}
+
+// A class rather than closures: one object per response on the request path.
+class Body implements OwnedBody {
+  readonly held: Buffer[] = [];
+  private mode: 'hold' | 'relay' | 'gone' = 'hold';
+  private ended = false;
+  private failed = false;
+  private failure: unknown = null;
+  // What the current mode wants to hear about: the hold's waiter, or the relay's settle.
+  private onHoldEvent: ((chunk: Buffer | null) => void) | null = null;
+  private relayTarget: ServerResponse | null = null;
+  private relayObserver: BodyObserver | null = null;
+  private relayError: ((error: unknown) => void) | null = null;
+  // Made on the first backpressure only.
+  private onDrain: (() => void) | null = null;
+  corked: ServerResponse | null = null;
+
+  constructor(private readonly source: BodySource) {}
+
+  data(chunk: Buffer): void {
+    if (this.mode === 'relay') {
+      const res = this.relayTarget as ServerResponse;
+      this.relayObserver?.push(chunk);
+      this.cork(res);
+      // A client slower than the upstream holds the upstream body until its socket drains.
+      if (!res.write(chunk)) this.waitForDrain(res);
+      return;
+    }
+    if (this.mode === 'hold') {
+      this.held.push(chunk);
+      this.onHoldEvent?.(chunk);
+    }
+  }
+
+  end(): void {
+    this.ended = true;
+    if (this.mode === 'relay') {
+      this.relayObserver?.end();
+      (this.relayTarget as ServerResponse).end();
+    } else if (this.mode === 'hold') {
+      this.onHoldEvent?.(null);
+    }
+  }
+
+  error(error: unknown): void {
+    if (this.mode === 'gone' || this.failed || this.ended) return;
+    this.failed = true;
+    this.failure = error;
+    if (this.mode === 'relay') this.relayError?.(error);
+    else this.onHoldEvent?.(null);
+  }
+
+  hold(complete: (chunk: Buffer) => boolean, timeoutMs: number): Promise<HeldOpening> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | null = null;
+      const stop = (why: HeldOpening['stop']): void => {
+        this.onHoldEvent = null;
+        if (timer !== null) clearTimeout(timer);
+        if (why === 'complete' || why === 'timeout') this.source.pause();
+        resolve({ stop: why, error: why === 'failed' ? this.failure : null });
+      };
+      if (this.failed) return stop('failed');
+      if (this.mode === 'gone') return stop('ended');
+      // Chunks already held (read before the hold began) are judged first.
+      for (const chunk of this.held) if (complete(chunk)) return stop('complete');
+      if (this.ended) return stop('ended');
+      this.onHoldEvent = (chunk) => {
+        if (chunk !== null) {
+          if (complete(chunk)) stop('complete');
+        } else {
+          stop(this.failed ? 'failed' : 'ended');
+        }
+      };
+      timer = setTimeout(() => stop('timeout'), Math.max(0, timeoutMs));
+      this.source.resume();
+    });
+  }
+
+  relay(res: ServerResponse, observer: BodyObserver | null, clientGone: Error): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const settle = (error: unknown): void => {
+        res.off('finish', onFinish);
+        res.off('close', onClose);
+        if (this.onDrain !== null) res.off('drain', this.onDrain);
+        this.relayError = null;
+        if (error === null) resolve();
+        else reject(error);
+      };
+      const onFinish = (): void => settle(null);
+      const onClose = (): void => {
+        // Closed before it finished: the client went away.
+        this.discard();
+        settle(clientGone);
+      };
+      res.on('finish', onFinish);
+      res.on('close', onClose);
+      if (this.failed) {
+        settle(this.failure);
+        return;
+      }
+      const opening = this.held.splice(0, this.held.length);
+      for (const chunk of opening) observer?.push(chunk);
+      if (this.ended) {
+        observer?.end();
+        res.end(opening.length === 1 ? opening[0] : Buffer.concat(opening));
+        return;
+      }
+      this.mode = 'relay';
+      this.relayTarget = res;
+      this.relayObserver = observer;
+      this.relayError = settle;
+      // The opening goes out with whatever else this turn brings; the body resumes once the
+      // client's socket can take more.
+      if (opening.length > 0) this.cork(res);
+      const opened = opening.length === 0 || res.write(opening.length === 1 ? (opening[0] as Buffer) : Buffer.concat(opening));
+      if (opened) this.source.resume();
+      else this.waitForDrain(res);
+    });
+  }
+
+  discard(): void {
+    if (this.mode === 'gone') return;
+    this.mode = 'gone';
+    this.onHoldEvent = null;
+    this.held.length = 0;
+    if (!this.ended && !this.failed) this.source.abort();
+  }
+
+  private waitForDrain(res: ServerResponse): void {
+    this.source.pause();
+    this.onDrain ??= () => {
+      if (this.mode === 'relay') this.source.resume();
+    };
+    res.once('drain', this.onDrain);
+  }
+
   // What is relayed in one turn of the event loop leaves in one system call: the client's socket is
   // corked at the first write and uncorked once the turn's I/O callbacks, ticks and promise jobs are
   // done (setImmediate). So a stream that came in one read (its opening, the rest, and the end's
   // terminator, which `res.end()` flushes at once) goes out as one write instead of three; nothing
   // waits for a later read.
-  let corked: ServerResponse | null = null;
-  const uncork = (): void => {
-    const res = corked as ServerResponse;
-    corked = null;
-    // After end() (which uncorks fully) or once the socket went to the connection's next response,
-    // this does nothing.
-    res.uncork();
-  };
-  const cork = (res: ServerResponse): void => {
-    if (corked !== null) return;
-    corked = res;
+  private cork(res: ServerResponse): void {
+    if (this.corked !== null) return;
+    this.corked = res;
     res.cork();
-    setImmediate(uncork);
-  };
-  body.on('data', (chunk: Buffer) => {
-    if (mode === 'relay') {
-      const res = relayTarget as ServerResponse;
-      relayObserver?.push(chunk);
-      cork(res);
-      // A client slower than the upstream holds the upstream body until its socket drains.
-      if (!res.write(chunk)) {
-        body.pause();
-        res.once('drain', onDrain);
-      }
-      return;
-    }
-    if (mode === 'hold') {
-      held.push(chunk);
-      onHoldEvent?.(chunk);
-    }
-  });
-  body.on('end', () => {
-    ended = true;
-    if (mode === 'relay') {
-      relayObserver?.end();
-      (relayTarget as ServerResponse).end();
-    } else if (mode === 'hold') {
-      onHoldEvent?.(null);
-    }
-  });
-  // Never removed: an undici body emits its abort error whenever it is destroyed unfinished.
-  body.on('error', (error: unknown) => {
-    if (mode === 'gone' || failed) return;
-    failed = true;
-    failure = error;
-    if (mode === 'relay') relayError?.(error);
-    else onHoldEvent?.(null);
-  });
+    setImmediate(uncork, this);
+  }
+}
 
-  return {
-    held,
-    hold(complete, timeoutMs) {
-      return new Promise((resolve) => {
-        let timer: NodeJS.Timeout | null = null;
-        const stop = (why: HeldOpening['stop']): void => {
-          onHoldEvent = null;
-          if (timer !== null) clearTimeout(timer);
-          if (why === 'complete' || why === 'timeout') body.pause();
-          resolve({ stop: why, error: why === 'failed' ? failure : null });
-        };
-        if (failed) return stop('failed');
-        if (mode === 'gone') return stop('ended');
-        // Chunks already held (read before the hold began) are judged first.
-        for (const chunk of held) if (complete(chunk)) return stop('complete');
-        if (ended) return stop('ended');
-        onHoldEvent = (chunk) => {
-          if (chunk !== null) {
-            if (complete(chunk)) stop('complete');
-          } else {
-            stop(failed ? 'failed' : 'ended');
-          }
-        };
-        timer = setTimeout(() => stop('timeout'), Math.max(0, timeoutMs));
-        body.resume();
-      });
-    },
-    relay(res, observer, clientGone) {
-      return new Promise((resolve, reject) => {
-        const settle = (error: unknown): void => {
-          res.off('finish', onFinish);
-          res.off('close', onClose);
-          res.off('drain', onDrain);
-          relayError = null;
-          if (error === null) resolve();
-          else reject(error);
-        };
-        const onFinish = (): void => settle(null);
-        const onClose = (): void => {
-          // Closed before it finished: the client went away.
-          mode = 'gone';
-          body.destroy();
-          settle(clientGone);
-        };
-        res.on('finish', onFinish);
-        res.on('close', onClose);
-        if (failed) {
-          settle(failure);
-          return;
-        }
-        const opening = held.splice(0, held.length);
-        for (const chunk of opening) observer?.push(chunk);
-        if (ended) {
-          observer?.end();
-          res.end(opening.length === 1 ? opening[0] : Buffer.concat(opening));
-          return;
-        }
-        mode = 'relay';
-        relayTarget = res;
-        relayObserver = observer;
-        relayError = (error) => settle(error);
-        // The opening goes out with whatever else this turn brings; the body resumes once the
-        // client's socket can take more.
-        if (opening.length > 0) cork(res);
-        const opened = opening.length === 0 || res.write(opening.length === 1 ? (opening[0] as Buffer) : Buffer.concat(opening));
-        if (opened) body.resume();
-        else res.once('drain', onDrain);
-      });
-    },
-    discard() {
-      if (mode === 'gone') return;
-      mode = 'gone';
-      onHoldEvent = null;
-      held.length = 0;
-      if (!ended) body.destroy();
-    },
-  };
+function uncork(body: Body): void {
+  const res = body.corked as ServerResponse;
+  body.corked = null;
+  // After end() (which uncorks fully) or once the socket went to the connection's next response,
+  // this does nothing.
+  res.uncork();
 }
