@@ -131,7 +131,11 @@ export function createRequestAssembler(options: RequestAssemblerOptions): Reques
       const next = pending[i] as Pending;
       if (next.arrivalMs > toMs) break;
       const other = next.startsSession;
-      if (other !== null && other !== session && other.firstMs === next.arrivalMs) count++;
+      // Once per conversation, though two of its requests may share its first millisecond.
+      if (other !== null && other !== session && other.firstMs === next.arrivalMs && other.countedBy !== session) {
+        other.countedBy = session;
+        count++;
+      }
     }
     recentStarts.push(session);
     return count;
@@ -183,7 +187,7 @@ export function createRequestAssembler(options: RequestAssemblerOptions): Reques
       if (row.session !== undefined) {
         session = sessions.get(row.session) ?? null;
         if (session === null) {
-          session = { firstMs: row.tsMs, startedWith: -1 };
+          session = { firstMs: row.tsMs, startedWith: -1, countedBy: null };
         } else if (row.tsMs < session.firstMs && session.startedWith < 0) {
           // Its earlier request was written later (rows are appended when responses finish).
           session.firstMs = row.tsMs;
@@ -297,6 +301,8 @@ interface SessionStart {
   firstMs: number;
   /** Other conversations it started with; -1 until its first request is released. */
   startedWith: number;
+  /** The conversation whose count last included it (so that it is counted once). */
+  countedBy: SessionStart | null;
 }
 
 function complete(entry: Pending, seq: number): TraceRequest {
