@@ -196,6 +196,29 @@ interface ContextStats {
   longest: number;
 }
 
+/** Learn from a served request whose prompt was `total` tokens, `fresh` of them new; `fallFrom` is its conversation's previous prompt when it fell to less than half of it, else NaN. */
+function learnContext(stats: ContextStats, total: number, fresh: number, isFirst: boolean, fallFrom: number, hit: boolean): void {
+  stats.served++;
+  if (total > stats.longest) stats.longest = total;
+  if (isFirst) {
+    stats.first.n++;
+    stats.first.sum += total;
+  }
+  if (!Number.isNaN(fallFrom)) {
+    stats.fall.n++;
+    stats.fall.before += fallFrom;
+    stats.fall.after += total;
+  }
+  if (hit) {
+    stats.turn.n++;
+    stats.turn.sum += fresh;
+  }
+}
+
+function newContextStats(): ContextStats {
+  return { served: 0, turn: { n: 0, sum: 0 }, first: { n: 0, sum: 0 }, fall: { n: 0, before: 0, after: 0 }, longest: 0 };
+}
+
 /**
  * Prices requests from their tokens, split into what depends on routing and what does not:
  * the cacheable prefix it shares with its conversation's previous request is read when it lands
@@ -224,24 +247,19 @@ function createTokenPricer(weights: TokenWeights): {
   let chainAbsError = 0;
   let chainActual = 0;
   let chainCount = 0;
-  // How contexts start, grow and are compacted, per family and per family and kind of conversation.
-  const contexts = new Map<string, ContextStats>();
-  const context = (key: string): ContextStats => {
-    let found = contexts.get(key);
-    if (found === undefined) {
-      found = { served: 0, turn: { n: 0, sum: 0 }, first: { n: 0, sum: 0 }, fall: { n: 0, before: 0, after: 0 }, longest: 0 };
-      contexts.set(key, found);
-    }
-    return found;
-  };
+  // How contexts start, grow and are compacted, per family: both kinds together, and each kind.
+  const contexts = new Map<ModelFamily, Record<'all' | ConversationKind, ContextStats>>(
+    MODEL_FAMILIES.map((f) => [f, { all: newContextStats(), together: newContextStats(), alone: newContextStats() }]),
+  );
   // The kind's own figure where it has enough samples, else its family's.
   const stat = <K extends 'turn' | 'first' | 'fall'>(family: ModelFamily, kind: ConversationKind, which: K): ContextStats[K] => {
-    const own = contexts.get(`${family}/${kind}`)?.[which];
-    return own !== undefined && own.n >= MIN_KIND_SAMPLES ? own : context(family)[which];
+    const of = contexts.get(family) as Record<'all' | ConversationKind, ContextStats>;
+    const own = of[kind][which];
+    return own.n >= MIN_KIND_SAMPLES ? own : of.all[which];
   };
   const longestOf = (family: ModelFamily, kind: ConversationKind): number => {
-    const own = contexts.get(`${family}/${kind}`);
-    return own !== undefined && own.served >= MIN_KIND_SAMPLES ? own.longest : context(family).longest;
+    const of = contexts.get(family) as Record<'all' | ConversationKind, ContextStats>;
+    return of[kind].served >= MIN_KIND_SAMPLES ? of[kind].longest : of.all.longest;
   };
   // A chain of estimated turns is compacted as the trace shows its family's conversations are:
   // past the prompt they fall from, it starts again from the prompt they fall to. Without such a
@@ -335,23 +353,11 @@ function createTokenPricer(weights: TokenWeights): {
         mean.prefix += read;
         mean.fresh += fresh;
         mean.oneHour += oneHourShare;
-        for (const stats of [context(family), context(`${family}/${kind}`)]) {
-          stats.served++;
-          if (total > stats.longest) stats.longest = total;
-          if (session !== null && conversation === undefined) {
-            stats.first.n++;
-            stats.first.sum += total;
-          }
-          if (conversation?.measured === true && total < conversation.prefix / 2) {
-            stats.fall.n++;
-            stats.fall.before += conversation.prefix;
-            stats.fall.after += total;
-          }
-          if (tokens.cacheRead > 0) {
-            stats.turn.n++;
-            stats.turn.sum += fresh;
-          }
-        }
+        const of = contexts.get(family) as Record<'all' | ConversationKind, ContextStats>;
+        const isFirst = session !== null && conversation === undefined;
+        const fallFrom = conversation?.measured === true && total < conversation.prefix / 2 ? conversation.prefix : Number.NaN;
+        learnContext(of.all, total, fresh, isFirst, fallFrom, tokens.cacheRead > 0);
+        learnContext(of[kind], total, fresh, isFirst, fallFrom, tokens.cacheRead > 0);
       } else {
         estimated++;
         const mean = means.get(family) as { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number };

@@ -185,15 +185,15 @@ export function createRequestAssembler(options: RequestAssemblerOptions): Reques
       }
       let session: SessionStart | null = null;
       if (row.session !== undefined) {
-        session = sessions.get(row.session) ?? null;
+        // Refreshed on every request, so an active conversation is never forgotten.
+        session = sessions.refresh(row.session) ?? null;
         if (session === null) {
           session = { firstMs: row.tsMs, startedWith: -1, countedBy: null };
+          sessions.set(row.session, session);
         } else if (row.tsMs < session.firstMs && session.startedWith < 0) {
           // Its earlier request was written later (rows are appended when responses finish).
           session.firstMs = row.tsMs;
         }
-        // Written again on every request, so an active conversation is never forgotten.
-        sessions.set(row.session, session);
       }
       const entry: Pending = {
         seq: -1,
@@ -256,6 +256,8 @@ const RELEASED = 0;
  */
 function createGenerationMemory<T>(periodMs: number): {
   get(key: string): T | undefined;
+  /** Like `get`, and remembers the key afresh (a key in use is never forgotten). */
+  refresh(key: string): T | undefined;
   set(key: string, value: T): void;
   /** The trace's newest time: rotate the generations when a period has passed. */
   advance(nowMs: number): void;
@@ -265,6 +267,13 @@ function createGenerationMemory<T>(periodMs: number): {
   let rotateAtMs = Number.NaN;
   return {
     get: (key) => current.get(key) ?? older.get(key),
+    refresh(key) {
+      const found = current.get(key);
+      if (found !== undefined) return found;
+      const old = older.get(key);
+      if (old !== undefined) current.set(key, old);
+      return old;
+    },
     set(key, value) {
       current.set(key, value);
     },
