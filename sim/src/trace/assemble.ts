@@ -124,14 +124,19 @@ export function createRequestAssembler(options: RequestAssemblerOptions): Reques
       recentStarts.splice(0, startsHead);
       startsHead = 0;
     }
-    let count = recentStarts.length - startsHead;
+    let count = 0;
+    for (let i = startsHead; i < recentStarts.length; i++) {
+      (recentStarts[i] as SessionStart).countedBy = session;
+      count++;
+    }
     // Later starts are still buffered: the buffer holds a reorder window past this request.
     const toMs = request.arrivalMs + STARTED_TOGETHER_MS;
     for (let i = head; i < pending.length; i++) {
       const next = pending[i] as Pending;
       if (next.arrivalMs > toMs) break;
       const other = next.startsSession;
-      // Once per conversation, though two of its requests may share its first millisecond.
+      // Once per conversation, though two of its requests may share its first millisecond (one
+      // released already, one still buffered).
       if (other !== null && other !== session && other.firstMs === next.arrivalMs && other.countedBy !== session) {
         other.countedBy = session;
         count++;
