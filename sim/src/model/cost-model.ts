@@ -223,8 +223,8 @@ function newContextStats(): ContextStats {
  * Prices requests from their tokens, split into what depends on routing and what does not:
  * the cacheable prefix it shares with its conversation's previous request is read when it lands
  * where that cache is live, and written otherwise. A request whose tokens are unknown (never
- * served, or empty cells) gets its conversation's previous request's tokens, else its family's
- * average: never zero.
+ * served, or empty cells) is estimated from its conversation so far and from served
+ * conversations of its family and kind, else from its family's average request: never zero.
  */
 function createTokenPricer(weights: TokenWeights): {
   price(request: TraceRequest, family: ModelFamily): RequestCost;
@@ -363,7 +363,8 @@ function createTokenPricer(weights: TokenWeights): {
         const mean = means.get(family) as { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number };
         const turn = stat(family, kind, 'turn');
         if (conversation !== undefined && mean.n > 0) {
-          // The conversation's prompt so far is the prefix; what a turn adds is typical of the family.
+          // The conversation's prompt so far is the prefix; a turn adds its kind's typical new
+          // tokens, and the family's typical input and output.
           input = mean.input / mean.n;
           output = mean.output / mean.n;
           read = conversation.prefix;
