@@ -131,6 +131,52 @@ describe('createCostAssigner', () => {
     expect((reads[fall] as number) + fresh).toBeCloseTo(26_000, 6);
   });
 
+  describe('conversations that started together (parallel sub-agents) and alone', () => {
+    const w = DEFAULT_TOKEN_WEIGHTS.sonnet;
+    const typical = 10 * w.input + 200 * w.output;
+    /** `count` served conversations of two turns: a first prompt of `first` tokens, then `turn` more. */
+    function serve(assigner: ReturnType<typeof createCostAssigner>, name: string, count: number, startedWith: number, first: number, turn: number): void {
+      for (let c = 0; c < count; c++) {
+        const session = `${name}${c}`;
+        const at = T0 + c * 60_000;
+        assigner.assign(request([{ tsMs: at, status: 200 }], { session, startedWith, arrivalMs: at, tokens: { input: 10, output: 200, cacheRead: 0, cacheCreation: first } }));
+        assigner.assign(request([{ tsMs: at + 5_000, status: 200 }], { session, startedWith, arrivalMs: at + 5_000, tokens: { input: 10, output: 200, cacheRead: first, cacheCreation: turn } }));
+      }
+    }
+    /** A never-served conversation's first two turns: the new tokens of the first, and the prefix and new tokens of the second. */
+    function estimate(assigner: ReturnType<typeof createCostAssigner>, session: string, startedWith: number): { first: number; prefix: number; fresh: number } {
+      const at = T0 + 3_600_000;
+      const first = assigner.assign(request([{ tsMs: at, status: 429 }], { session, startedWith, arrivalMs: at }));
+      const second = assigner.assign(request([{ tsMs: at + 5_000, status: 429 }], { session, startedWith, arrivalMs: at + 5_000 }));
+      const prefix = second.cacheMissCredits / (w.cacheCreation - w.cacheRead);
+      return { first: (first.credits5h - typical) / w.cacheCreation, prefix, fresh: (second.credits5h - typical - prefix * w.cacheRead) / w.cacheCreation };
+    }
+
+    it("should estimate each kind's unseen conversations from its own kind's first prompt and growth per turn", () => {
+      const assigner = createCostAssigner({ mode: 'tokens' });
+      // A person's conversations start at 20,000 tokens and add 5,000 a turn; sub-agents start at 15,000 and add 1,000.
+      serve(assigner, 'main', 12, 0, 20_000, 5_000);
+      serve(assigner, 'agent', 12, 3, 15_000, 1_000);
+      const agent = estimate(assigner, 'new-agent', 2);
+      expect(agent.first).toBeCloseTo(15_000, 6);
+      expect(agent.prefix).toBeCloseTo(15_000, 6);
+      expect(agent.fresh).toBeCloseTo(1_000, 6);
+      const main = estimate(assigner, 'new-main', 0);
+      expect(main.first).toBeCloseTo(20_000, 6);
+      expect(main.prefix).toBeCloseTo(20_000, 6);
+      expect(main.fresh).toBeCloseTo(5_000, 6);
+    });
+
+    it("should estimate a kind with too few served conversations from its family's, both kinds together", () => {
+      const assigner = createCostAssigner({ mode: 'tokens' });
+      serve(assigner, 'main', 12, 0, 20_000, 5_000);
+      serve(assigner, 'agent', 3, 3, 15_000, 1_000);
+      const agent = estimate(assigner, 'new-agent', 1);
+      expect(agent.first).toBeCloseTo((12 * 20_000 + 3 * 15_000) / 15, 6);
+      expect(agent.fresh).toBeCloseTo((12 * 5_000 + 3 * 1_000) / 15, 6);
+    });
+  });
+
   it('should split a recorded cache miss into the prefix a live cache would serve and what is new', () => {
     const assigner = createCostAssigner({ mode: 'tokens' });
     const w = DEFAULT_TOKEN_WEIGHTS.sonnet;

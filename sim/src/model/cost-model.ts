@@ -158,14 +158,73 @@ interface ConversationTokens {
   /** Served turns' credits as a chain of estimates would price them, and as recorded. */
   shadowPredicted: number;
   shadowActual: number;
+  /** Its kind, fixed when it is first seen. */
+  readonly kind: ConversationKind;
+}
+
+/**
+ * Conversations that started together with others (a burst of parallel sub-agents) and those that
+ * started alone (a person's). Their contexts differ: a sub-agent starts from a shorter prompt and
+ * adds less per turn than the conversation that spawned it.
+ */
+type ConversationKind = 'together' | 'alone';
+
+/** Below this many samples a kind's context figure is too noisy: its family's (both kinds) is used. */
+const MIN_KIND_SAMPLES = 10;
+
+function conversationKind(request: TraceRequest): ConversationKind {
+  return (request.startedWith ?? 0) > 0 ? 'together' : 'alone';
+}
+
+/** How a family's (or one kind of its conversations') context starts, grows and is compacted, from served requests. */
+interface ContextStats {
+  /** Served requests. */
+  served: number;
+  /**
+   * New prompt tokens per turn, from recorded hits only: a recorded miss cannot tell its new
+   * tokens from its prefix when the conversation's previous request is unknown.
+   */
+  readonly turn: { n: number; sum: number };
+  /** Conversations' first requests: what an unseen conversation's first turn is estimated at. */
+  readonly first: { n: number; sum: number };
+  /**
+   * Served turns whose prompt fell to less than half their conversation's previous one (the client
+   * compacted the context, or started it over): the prompt before the fall and after it.
+   */
+  readonly fall: { n: number; before: number; after: number };
+  /** The longest prompt seen: a chain of estimated turns grows no further (clients compact). */
+  longest: number;
+}
+
+/** Learn from a served request whose prompt was `total` tokens, `fresh` of them new; `fallFrom` is its conversation's previous prompt when it fell to less than half of it, else NaN. */
+function learnContext(stats: ContextStats, total: number, fresh: number, isFirst: boolean, fallFrom: number, hit: boolean): void {
+  stats.served++;
+  if (total > stats.longest) stats.longest = total;
+  if (isFirst) {
+    stats.first.n++;
+    stats.first.sum += total;
+  }
+  if (!Number.isNaN(fallFrom)) {
+    stats.fall.n++;
+    stats.fall.before += fallFrom;
+    stats.fall.after += total;
+  }
+  if (hit) {
+    stats.turn.n++;
+    stats.turn.sum += fresh;
+  }
+}
+
+function newContextStats(): ContextStats {
+  return { served: 0, turn: { n: 0, sum: 0 }, first: { n: 0, sum: 0 }, fall: { n: 0, before: 0, after: 0 }, longest: 0 };
 }
 
 /**
  * Prices requests from their tokens, split into what depends on routing and what does not:
  * the cacheable prefix it shares with its conversation's previous request is read when it lands
  * where that cache is live, and written otherwise. A request whose tokens are unknown (never
- * served, or empty cells) gets its conversation's previous request's tokens, else its family's
- * average: never zero.
+ * served, or empty cells) is estimated from its conversation so far and from served
+ * conversations of its family and kind, else from its family's average request: never zero.
  */
 function createTokenPricer(weights: TokenWeights): {
   price(request: TraceRequest, family: ModelFamily): RequestCost;
@@ -175,6 +234,7 @@ function createTokenPricer(weights: TokenWeights): {
   let current = new Map<string, ConversationTokens>();
   let older = new Map<string, ConversationTokens>();
   let rotateAtMs = Number.NaN;
+  // What one call sends and returns is the model's and the task's: averaged over the whole family.
   const means = new Map<ModelFamily, { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number }>(
     MODEL_FAMILIES.map((f) => [f, { n: 0, input: 0, output: 0, prefix: 0, fresh: 0, oneHour: 0 }]),
   );
@@ -187,22 +247,26 @@ function createTokenPricer(weights: TokenWeights): {
   let chainAbsError = 0;
   let chainActual = 0;
   let chainCount = 0;
-  // New prompt tokens per turn, from recorded hits only: a recorded miss cannot tell its new
-  // tokens from its prefix when the conversation's previous request is unknown.
-  const freshPerTurn = new Map<ModelFamily, { n: number; sum: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, sum: 0 }]));
-  // A conversation's first request: what an unseen conversation's first turn is estimated at.
-  const firstTurn = new Map<ModelFamily, { n: number; sum: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, sum: 0 }]));
-  // The longest prompt seen per family: a chain of estimated turns grows no further (clients compact).
-  const longest = new Map<ModelFamily, number>(MODEL_FAMILIES.map((f) => [f, 0]));
-  // Served turns whose prompt fell to less than half their conversation's previous one (the client
-  // compacted the context, or started it over): the prompt before the fall and after it.
-  const restarts = new Map<ModelFamily, { n: number; before: number; after: number }>(MODEL_FAMILIES.map((f) => [f, { n: 0, before: 0, after: 0 }]));
+  // How contexts start, grow and are compacted, per family: both kinds together, and each kind.
+  const contexts = new Map<ModelFamily, Record<'all' | ConversationKind, ContextStats>>(
+    MODEL_FAMILIES.map((f) => [f, { all: newContextStats(), together: newContextStats(), alone: newContextStats() }]),
+  );
+  // The kind's own figure where it has enough samples, else its family's.
+  const stat = <K extends 'turn' | 'first' | 'fall'>(family: ModelFamily, kind: ConversationKind, which: K): ContextStats[K] => {
+    const of = contexts.get(family) as Record<'all' | ConversationKind, ContextStats>;
+    const own = of[kind][which];
+    return own.n >= MIN_KIND_SAMPLES ? own : of.all[which];
+  };
+  const longestOf = (family: ModelFamily, kind: ConversationKind): number => {
+    const of = contexts.get(family) as Record<'all' | ConversationKind, ContextStats>;
+    return of[kind].served >= MIN_KIND_SAMPLES ? of[kind].longest : of.all.longest;
+  };
   // A chain of estimated turns is compacted as the trace shows its family's conversations are:
   // past the prompt they fall from, it starts again from the prompt they fall to. Without such a
   // fall in the trace, past the longest prompt the family shows, from a typical first request.
-  const compacted = (prefix: number, family: ModelFamily): number => {
-    const fall = restarts.get(family) as { n: number; before: number; after: number };
-    const turn = freshPerTurn.get(family) as { n: number; sum: number };
+  const compacted = (prefix: number, family: ModelFamily, kind: ConversationKind): number => {
+    const fall = stat(family, kind, 'fall');
+    const turn = stat(family, kind, 'turn');
     if (fall.n > 0 && turn.n > 0) {
       // The turn that compacts is the first past the limit: on average half a turn's new tokens past it.
       const fresh = turn.sum / turn.n;
@@ -210,26 +274,26 @@ function createTokenPricer(weights: TokenWeights): {
       // The turn after a fall reads the restarted prefix and adds a turn's new tokens.
       return Math.max(0, fall.after / fall.n - fresh);
     }
-    const limit = longest.get(family) as number;
+    const limit = longestOf(family, kind);
     if (limit === 0 || prefix <= limit) return prefix;
-    const first = firstTurn.get(family) as { n: number; sum: number };
+    const first = stat(family, kind, 'first');
     return first.n > 0 ? first.sum / first.n : limit;
   };
   // Price a turn as the estimating branch of `price` would if the conversation had been
   // estimated from its start (NaN where it would fall back to the documented typical turn), and
   // advance the conversation's shadow prefix.
-  const shadowStep = (family: ModelFamily, shadow: ConversationTokens | undefined): { credits: number; prefix: number } => {
+  const shadowStep = (family: ModelFamily, kind: ConversationKind, shadow: ConversationTokens | undefined): { credits: number; prefix: number } => {
     const mean = means.get(family) as { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number };
     if (mean.n === 0) return { credits: Number.NaN, prefix: 0 };
     const w = weights[family];
-    const turn = freshPerTurn.get(family) as { n: number; sum: number };
-    const first = firstTurn.get(family) as { n: number; sum: number };
+    const turn = stat(family, kind, 'turn');
+    const first = stat(family, kind, 'first');
     const typical = (mean.input / mean.n) * w.input + (mean.output / mean.n) * w.output;
     if (shadow !== undefined) {
       const share = shadow.oneHour ? 1 : 0;
       const write = (1 - share) * w.cacheCreation + share * w.cacheCreation1h;
       const fresh = turn.n > 0 ? turn.sum / turn.n : mean.fresh / mean.n;
-      return { credits: typical + shadow.shadowPrefix * w.cacheRead + fresh * write, prefix: compacted(shadow.shadowPrefix + fresh, family) };
+      return { credits: typical + shadow.shadowPrefix * w.cacheRead + fresh * write, prefix: compacted(shadow.shadowPrefix + fresh, family, kind) };
     }
     if (first.n === 0) return { credits: Number.NaN, prefix: 0 };
     const share = mean.oneHour / mean.n;
@@ -264,7 +328,8 @@ function createTokenPricer(weights: TokenWeights): {
         if (conversation !== undefined) current.set(session, conversation);
       }
       const tokens = request.tokens;
-      const shadow = session === null ? null : shadowStep(family, conversation);
+      const kind = conversation?.kind ?? conversationKind(request);
+      const shadow = session === null ? null : shadowStep(family, kind, conversation);
       let input: number;
       let output: number;
       let read: number;
@@ -288,29 +353,18 @@ function createTokenPricer(weights: TokenWeights): {
         mean.prefix += read;
         mean.fresh += fresh;
         mean.oneHour += oneHourShare;
-        if (total > (longest.get(family) as number)) longest.set(family, total);
-        if (session !== null && conversation === undefined) {
-          const first = firstTurn.get(family) as { n: number; sum: number };
-          first.n++;
-          first.sum += total;
-        }
-        if (conversation?.measured === true && total < conversation.prefix / 2) {
-          const fall = restarts.get(family) as { n: number; before: number; after: number };
-          fall.n++;
-          fall.before += conversation.prefix;
-          fall.after += total;
-        }
-        if (tokens.cacheRead > 0) {
-          const turn = freshPerTurn.get(family) as { n: number; sum: number };
-          turn.n++;
-          turn.sum += fresh;
-        }
+        const of = contexts.get(family) as Record<'all' | ConversationKind, ContextStats>;
+        const isFirst = session !== null && conversation === undefined;
+        const fallFrom = conversation?.measured === true && total < conversation.prefix / 2 ? conversation.prefix : Number.NaN;
+        learnContext(of.all, total, fresh, isFirst, fallFrom, tokens.cacheRead > 0);
+        learnContext(of[kind], total, fresh, isFirst, fallFrom, tokens.cacheRead > 0);
       } else {
         estimated++;
         const mean = means.get(family) as { n: number; input: number; output: number; prefix: number; fresh: number; oneHour: number };
-        const turn = freshPerTurn.get(family) as { n: number; sum: number };
+        const turn = stat(family, kind, 'turn');
         if (conversation !== undefined && mean.n > 0) {
-          // The conversation's prompt so far is the prefix; what a turn adds is typical of the family.
+          // The conversation's prompt so far is the prefix; a turn adds its kind's typical new
+          // tokens, and the family's typical input and output.
           input = mean.input / mean.n;
           output = mean.output / mean.n;
           read = conversation.prefix;
@@ -322,9 +376,9 @@ function createTokenPricer(weights: TokenWeights): {
           read = conversation.prefix;
           fresh = conversation.fresh;
           oneHourShare = conversation.oneHour ? 1 : 0;
-        } else if (session !== null && mean.n > 0 && (firstTurn.get(family) as { n: number }).n > 0) {
+        } else if (session !== null && mean.n > 0 && stat(family, kind, 'first').n > 0) {
           // An unseen conversation starts here: nothing of it is cached anywhere yet.
-          const first = firstTurn.get(family) as { n: number; sum: number };
+          const first = stat(family, kind, 'first');
           input = mean.input / mean.n;
           output = mean.output / mean.n;
           read = 0;
@@ -354,7 +408,7 @@ function createTokenPricer(weights: TokenWeights): {
       if (tokens === null) estimatedCredits += full;
       if (session !== null) {
         if (conversation === undefined) {
-          conversation = { prefix: 0, input: 0, output: 0, fresh: 0, oneHour: false, measured: false, shadowPrefix: 0, shadowPredicted: 0, shadowActual: 0 };
+          conversation = { prefix: 0, input: 0, output: 0, fresh: 0, oneHour: false, measured: false, shadowPrefix: 0, shadowPredicted: 0, shadowActual: 0, kind };
           current.set(session, conversation);
         }
         if (shadow !== null) {
@@ -368,7 +422,7 @@ function createTokenPricer(weights: TokenWeights): {
             chainCount++;
           }
         }
-        conversation.prefix = tokens === null ? compacted(read + fresh, family) : read + fresh;
+        conversation.prefix = tokens === null ? compacted(read + fresh, family, kind) : read + fresh;
         conversation.measured = tokens !== null;
         conversation.input = input;
         conversation.output = output;

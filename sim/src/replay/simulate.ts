@@ -286,6 +286,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulationResu
           requestId: request.attempts[0]?.requestId ?? null,
           model: request.model,
           tokens: request.tokens,
+          startedWith: request.startedWith,
           rowStart,
           rowEnd: warmRowCount,
         });
@@ -522,6 +523,7 @@ function build(
       session: request.session,
       model: request.model,
       tokens: request.tokens,
+      startedWith: request.startedWith,
       attempts: mode === 'deltas' ? rowsOf(rows, request) : NO_ROWS,
     }),
   );
@@ -613,6 +615,7 @@ interface WarmRequest {
   readonly requestId: string | null;
   readonly model: string | null;
   readonly tokens: TokenCounts | null;
+  readonly startedWith: number | undefined;
   readonly rowStart: number;
   readonly rowEnd: number;
 }

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { createRequestAssembler, type TraceRequest } from './assemble.js';
+import { createRequestAssembler, STARTED_TOGETHER_MS, type TraceRequest } from './assemble.js';
 import { TraceError } from './errors.js';
 import type { ReadRow } from './reader.js';
 
@@ -102,6 +102,80 @@ describe('createRequestAssembler', () => {
       expect(out).toHaveLength(offsets.length);
       const arrivals = out.map((r) => r.arrivalMs);
       expect(arrivals).toEqual([...arrivals].sort((a, b) => a - b));
+    },
+  );
+
+  it('should tell conversations that start together from one that starts alone, the first of a burst included', () => {
+    // A burst of three sub-agents 50-350 ms apart, each a few steps; a person's conversation 30 s later.
+    // Rows are written when responses finish, so a burst's later conversation may come first in the file.
+    const out = assemble([
+      row(0, T0 + 200, { session: 'b' }),
+      row(1, T0 + 50, { session: 'a' }),
+      row(2, T0 + 350, { session: 'c' }),
+      row(3, T0 + 4_000, { session: 'a' }),
+      row(4, T0 + 30_000, { session: 'main' }),
+      row(5, T0 + 31_000, { requestId: 'x' }),
+      row(6, T0 + 34_000, { session: 'main' }),
+    ]);
+    expect(out.map((r) => [r.session, r.arrivalMs - T0, r.startedWith])).toEqual([
+      ['a', 50, 2],
+      ['b', 200, 2],
+      ['c', 350, 2],
+      ['a', 4_000, 2],
+      ['main', 30_000, 0],
+      [null, 31_000, 0],
+      ['main', 34_000, 0],
+    ]);
+  });
+
+  it("should date a conversation's start by its earliest request, whichever row comes first", () => {
+    // 'late' is written before its first request (which started within the second of 'early') is.
+    const out = assemble([row(0, T0 + 5_000, { session: 'late' }), row(1, T0, { session: 'early' }), row(2, T0 + 900, { session: 'late' })]);
+    expect(out.map((r) => [r.session, r.startedWith])).toEqual([
+      ['early', 1],
+      ['late', 1],
+      ['late', 1],
+    ]);
+  });
+
+  it('should count a conversation once when two of its requests share its first millisecond', () => {
+    // 'a' sends two requests in the same millisecond as 'b' starts: released in between, 'b' sees
+    // one of them released and the other still buffered.
+    const out = assemble([row(0, T0, { session: 'a' }), row(1, T0, { session: 'b' }), row(2, T0, { session: 'a' })]);
+    expect(out.map((r) => [r.session, r.startedWith])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['a', 1],
+    ]);
+  });
+
+  test.prop([
+    fc.array(
+      fc.record({ startMs: fc.oneof(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 20_000 })), steps: fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 5_000 })), { minLength: 1, maxLength: 3 }) }),
+      { maxLength: 30 },
+    ),
+    fc.integer({ min: 0, max: 10_000 }),
+  ])(
+    'should count, for every request, the other conversations whose first request is within a second of its own',
+    (conversations, maxDelay) => {
+      // Each conversation's requests at increasing times (two may share a millisecond); rows in the
+      // order their responses finish.
+      const started = conversations.flatMap((c, k) => {
+        let at = c.startMs;
+        return c.steps.map((gap, j) => ({ session: `s${k}`, ts: T0 + (at += j === 0 ? 0 : gap), i: k * 10 + j }));
+      });
+      const fileOrder = started.map((r) => ({ ...r, finish: r.ts + ((r.i * 7919) % (maxDelay + 1)) })).sort((a, b) => a.finish - b.finish || a.i - b.i);
+      // The window covers the rows' lateness and a second's lookahead past it.
+      const out = assemble(
+        fileOrder.map((r, k) => row(k, r.ts, { session: r.session })),
+        maxDelay + STARTED_TOGETHER_MS,
+      );
+      const firstMs = new Map<string, number>();
+      for (const r of started) firstMs.set(r.session, Math.min(firstMs.get(r.session) ?? Infinity, r.ts));
+      const expected = (session: string): number =>
+        [...firstMs].filter(([other, ms]) => other !== session && Math.abs(ms - (firstMs.get(session) as number)) <= STARTED_TOGETHER_MS).length;
+      expect(out).toHaveLength(started.length);
+      for (const r of out) expect(r.startedWith, `${r.session} at ${r.arrivalMs - T0}`).toBe(expected(r.session as string));
     },
   );
 });

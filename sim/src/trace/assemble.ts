@@ -40,6 +40,12 @@ export interface TraceRequest {
   readonly tokens: TokenCounts | null;
   /** The attempts as recorded, in file order. */
   readonly attempts: readonly ReadRow[];
+  /**
+   * How many other conversations started within {@link STARTED_TOGETHER_MS} of this request's
+   * conversation, as far as the reorder buffer saw (0 without a conversation; absent: not known).
+   * Parallel sub-agents start together; a person starts one conversation at a time.
+   */
+  readonly startedWith?: number | undefined;
 }
 
 /** Options for {@link createRequestAssembler}. */
@@ -75,6 +81,15 @@ export interface RequestAssembler {
 /** Default reorder window: longer than any single request (Claude Code's client timeout is 10 minutes). */
 export const DEFAULT_REORDER_WINDOW_MS = 15 * 60_000;
 
+/**
+ * Conversations whose first requests are this close started together: Claude Code starts a burst
+ * of parallel sub-agents (the Task tool) within milliseconds, while a person types one prompt at
+ * a time. Such conversations differ in size from those a person starts (a shorter first prompt,
+ * less added per turn), which is what the cost model needs to know of a conversation it never saw
+ * served.
+ */
+export const STARTED_TOGETHER_MS = 1_000;
+
 /** How long (at least) a released request's id is remembered, to fold retries that come after the window. */
 const RELEASED_ID_MEMORY_MS = 60 * 60_000;
 
@@ -94,7 +109,42 @@ export function createRequestAssembler(options: RequestAssemblerOptions): Reques
   let head = 0;
   // Open requests by id, and, as RELEASED, the ids of requests released lately (to fold retries
   // that come after the window).
-  const byId = createIdMemory(Math.max(RELEASED_ID_MEMORY_MS, 2 * windowMs));
+  const memoryMs = Math.max(RELEASED_ID_MEMORY_MS, 2 * windowMs);
+  const byId = createGenerationMemory<Pending | typeof RELEASED>(memoryMs);
+  // Conversations by session, to tell which started together. One idle for longer than the memory
+  // counts as starting again when it resumes: harmless unless another starts in the same second.
+  const sessions = createGenerationMemory<SessionStart>(memoryMs);
+  // Released conversation starts of the last STARTED_TOGETHER_MS, oldest at `startsHead`.
+  const recentStarts: Array<SessionStart | undefined> = [];
+  let startsHead = 0;
+  const startedWith = (request: Pending, session: SessionStart): number => {
+    const fromMs = request.arrivalMs - STARTED_TOGETHER_MS;
+    while (startsHead < recentStarts.length && (recentStarts[startsHead] as SessionStart).firstMs < fromMs) recentStarts[startsHead++] = undefined;
+    if (startsHead > 1024 && startsHead * 2 > recentStarts.length) {
+      recentStarts.splice(0, startsHead);
+      startsHead = 0;
+    }
+    let count = 0;
+    for (let i = startsHead; i < recentStarts.length; i++) {
+      (recentStarts[i] as SessionStart).countedBy = session;
+      count++;
+    }
+    // Later starts are still buffered: the buffer holds a reorder window past this request.
+    const toMs = request.arrivalMs + STARTED_TOGETHER_MS;
+    for (let i = head; i < pending.length; i++) {
+      const next = pending[i] as Pending;
+      if (next.arrivalMs > toMs) break;
+      const other = next.startsSession;
+      // Once per conversation, though two of its requests may share its first millisecond (one
+      // released already, one still buffered).
+      if (other !== null && other !== session && other.firstMs === next.arrivalMs && other.countedBy !== session) {
+        other.countedBy = session;
+        count++;
+      }
+    }
+    recentStarts.push(session);
+    return count;
+  };
   let order = 0;
   let seq = 0;
   let newestMs = Number.NEGATIVE_INFINITY;
@@ -108,6 +158,9 @@ export function createRequestAssembler(options: RequestAssemblerOptions): Reques
       if (first.arrivalMs > untilMs) break;
       pending[head++] = undefined;
       if (first.id !== null) byId.set(first.id, RELEASED);
+      const session = first.startsSession;
+      if (session !== null && session.startedWith < 0) session.startedWith = startedWith(first, session);
+      first.startedWith = session === null ? 0 : session.startedWith;
       releasedUpToMs = first.arrivalMs;
       onRequest(complete(first, seq++));
     }
@@ -135,6 +188,18 @@ export function createRequestAssembler(options: RequestAssemblerOptions): Reques
         onLateRow(row, releasedUpToMs - row.tsMs);
         return;
       }
+      let session: SessionStart | null = null;
+      if (row.session !== undefined) {
+        // Refreshed on every request, so an active conversation is never forgotten.
+        session = sessions.refresh(row.session) ?? null;
+        if (session === null) {
+          session = { firstMs: row.tsMs, startedWith: -1, countedBy: null };
+          sessions.set(row.session, session);
+        } else if (row.tsMs < session.firstMs && session.startedWith < 0) {
+          // Its earlier request was written later (rows are appended when responses finish).
+          session.firstMs = row.tsMs;
+        }
+      }
       const entry: Pending = {
         seq: -1,
         arrivalMs: row.tsMs,
@@ -144,6 +209,8 @@ export function createRequestAssembler(options: RequestAssemblerOptions): Reques
         attempts: [row],
         order: order++,
         id,
+        startsSession: session,
+        startedWith: undefined,
       };
       let at = pending.length;
       while (at > head && (pending[at - 1] as Pending).arrivalMs > entry.arrivalMs) at--;
@@ -155,6 +222,7 @@ export function createRequestAssembler(options: RequestAssemblerOptions): Reques
         newestMs = row.tsMs;
         release(newestMs - windowMs);
         byId.advance(newestMs);
+        sessions.advance(newestMs);
       }
     },
     finish() {
@@ -182,28 +250,37 @@ export function lateRowError(file: string, row: ReadRow, latenessMs: number, win
 const RELEASED = 0;
 
 /**
- * Request ids and what is known of them, forgotten a generation at a time: ids go into the current
- * map, and each `periodMs` of trace time the older map is dropped whole and the current one becomes
- * the older. An id is so remembered for between one and two periods after it was last written. No
- * id is ever deleted one by one: a Map that has millions of keys inserted and deleted spends
- * most of its time rehashing around the holes (about 3x slower here).
+ * Request ids (or sessions) and what is known of them, forgotten a generation at a time: keys go
+ * into the current map, and each `periodMs` of trace time the older map is dropped whole and the
+ * current one becomes the older. A key is so remembered for between one and two periods after it
+ * was last written. No key is ever deleted one by one: a Map that has millions of keys inserted
+ * and deleted spends most of its time rehashing around the holes (about 3x slower here).
  *
  * The period is at least twice the reorder window, so an open request (released within one window
  * of its arrival) is never forgotten.
  */
-function createIdMemory(periodMs: number): {
-  get(id: string): Pending | typeof RELEASED | undefined;
-  set(id: string, value: Pending | typeof RELEASED): void;
+function createGenerationMemory<T>(periodMs: number): {
+  get(key: string): T | undefined;
+  /** Like `get`, and remembers the key afresh (a key in use is never forgotten). */
+  refresh(key: string): T | undefined;
+  set(key: string, value: T): void;
   /** The trace's newest time: rotate the generations when a period has passed. */
   advance(nowMs: number): void;
 } {
-  let current = new Map<string, Pending | typeof RELEASED>();
-  let older = new Map<string, Pending | typeof RELEASED>();
+  let current = new Map<string, T>();
+  let older = new Map<string, T>();
   let rotateAtMs = Number.NaN;
   return {
-    get: (id) => current.get(id) ?? older.get(id),
-    set(id, value) {
-      current.set(id, value);
+    get: (key) => current.get(key) ?? older.get(key),
+    refresh(key) {
+      const found = current.get(key);
+      if (found !== undefined) return found;
+      const old = older.get(key);
+      if (old !== undefined) current.set(key, old);
+      return old;
+    },
+    set(key, value) {
+      current.set(key, value);
     },
     advance(nowMs) {
       if (Number.isNaN(rotateAtMs)) rotateAtMs = nowMs + periodMs;
@@ -227,6 +304,19 @@ interface Pending {
   /** Arrival order among equal timestamps (kept by inserting after equal entries). */
   readonly order: number;
   readonly id: string | null;
+  /** Its conversation as its first row named it, or null. */
+  readonly startsSession: SessionStart | null;
+  startedWith: number | undefined;
+}
+
+/** A conversation, to tell which started together. */
+interface SessionStart {
+  /** Its earliest request's arrival seen so far. */
+  firstMs: number;
+  /** Other conversations it started with; -1 until its first request is released. */
+  startedWith: number;
+  /** The conversation whose count last included it (so that it is counted once). */
+  countedBy: SessionStart | null;
 }
 
 function complete(entry: Pending, seq: number): TraceRequest {
