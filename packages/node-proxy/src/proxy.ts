@@ -41,7 +41,7 @@ import { createMetrics } from './metrics.js';
 import { plainBackend, type StateBackend } from './state.js';
 import { createTraceRecorder, jsonUsageScanner, requestModel, sseUsageScanner, traceRateLimitFields, type TraceRecorder, type UsageScanner, type UsageTokens } from './recorder.js';
 import type { BodyObserver, HeldOpening, UpstreamBody } from './relay.js';
-import { isEventStream, sseErrorSniffer, sseOpeningScanner, type SseErrorSniffer, type StreamOpening } from './sse.js';
+import { isEventStream, sseErrorSniffer, sseOpeningScanner, type SseError, type SseErrorSniffer, type StreamOpening } from './sse.js';
 import { cancellation, type Cancellation } from './cancellation.js';
 import { upstreamClient, type UpstreamResponse } from './upstream.js';
 import { VERSION } from './version.js';
@@ -715,9 +715,9 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
                   : classifyResponse({ transportError: held.error ?? openingFailure.why }, { nowMs }, policy);
             const streamCooled = record(account, streamAction);
             const failure =
-              openingFailure.kind === 'transport'
+              openingFailure.kind === 'transport' || verdict?.kind !== 'error'
                 ? transportFailure(account.name)
-                : { account: account.name, status: answer.statusCode, headers: answer.headers, body: Buffer.concat(owned.held), transport: false };
+                : streamErrorFailure(account.name, openingFailure.traceStatus, answer.headers, verdict.error);
             owned.discard();
             const why = openingFailure.kind === 'transport' ? 'transport_error' : openingFailure.kind === 'server' ? 'server_error' : 'stream_error';
             failover(account, decision.reason, why, streamCooled, failure, { status: answer.statusCode, detail: openingFailure.why });
@@ -1126,6 +1126,29 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | type
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+/**
+ * A stream that opened with an error event, kept as the answer it stands for: the JSON error the
+ * API gives before a stream starts (429, 529 or 500, with the upstream's headers). It is what the
+ * client gets when every account failed this way, and what later requests get while the accounts
+ * cool (the most relevant error), streamed or not: a plain request must not be handed an event
+ * stream that the SDK then returns as if it were a message.
+ */
+function streamErrorFailure(
+  account: string,
+  status: number,
+  headers: BufferedResponse['headers'],
+  error: SseError,
+): BufferedResponse {
+  const message = error.message ?? `the upstream stream opened with ${error.type}`;
+  return {
+    account,
+    status,
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify({ type: 'error', error: { type: error.type, message } })),
+    transport: false,
+  };
 }
 
 function transportFailure(account: string): BufferedResponse {

@@ -4,7 +4,7 @@
  */
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeClock, messageParams, startStack, streamText, textOf, type Stack } from './helpers.js';
+import { fakeClock, messageParams, startStack, streamText, T0_MS, textOf, type Stack } from './helpers.js';
 
 let stack: Stack | null = null;
 afterEach(async () => {
@@ -65,6 +65,26 @@ describe('a whole stream in one read', () => {
 });
 
 describe('answers that must not mislead clients', () => {
+  it('should answer a stream whose opening failed on every account with the JSON error it stands for, and a plain request the same while they cool', async () => {
+    const clock = fakeClock();
+    stack = await startStack({ clock });
+    const apiError = { kind: 'stream-error', errorType: 'api_error', afterEvents: 1, delivery: 'one-write' } as const;
+    for (const name of ['a', 'b', 'c']) stack.mock.script(name, apiError, apiError);
+    const stream = (conversation: string): Promise<unknown> => streamText(stack.client, conversation).catch((e: unknown) => e);
+    // Two different requests meet an api_error on every account: each account's fault is confirmed.
+    for (const conversation of ['first', 'second']) {
+      expect(await stream(conversation)).toMatchObject({ status: 500, error: { error: { type: 'api_error', message: 'mock api_error' } } });
+    }
+    expect(stack.mock.requests).toHaveLength(6);
+    for (const name of ['a', 'b', 'c']) expect(stack.store.cooldownUntilMs(name), name).toBe(T0_MS + 10_000);
+    // While they cool, a plain request gets the same error at once, as JSON: not an event stream
+    // the SDK would hand back as if it were a message.
+    const plain = await stack.client.messages.create(messageParams('third')).catch((e: unknown) => e);
+    expect(plain).toMatchObject({ status: 500, error: { error: { type: 'api_error' } } });
+    expect(stack.mock.requests).toHaveLength(6);
+    expect(clock.sleeps).toEqual([]);
+  });
+
   it('should answer at once with the upstream 401 when every account refuses its key, not hold for the cooldown', async () => {
     const clock = fakeClock();
     stack = await startStack({ clock });

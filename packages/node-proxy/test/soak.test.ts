@@ -116,7 +116,8 @@ const FAULT_CLASSES: readonly FaultClass[] = [
     ],
   },
   {
-    // Cool nothing: a request-scoped 429, api_error inside a stream, a 400 passed on as it is.
+    // Cool nothing on their own: a request-scoped 429, api_error inside a stream (an account
+    // cools 10 s once a second request meets one on it, like a 5xx), a 400 passed on as it is.
     name: 'harmless',
     meanGapSecs: 0.15,
     faults: [
