@@ -67,10 +67,11 @@ describe('a whole stream in one read', () => {
 describe('answers that must not mislead clients', () => {
   it('should answer a stream whose opening failed on every account with the JSON error it stands for, and a plain request the same while they cool', async () => {
     const clock = fakeClock();
-    stack = await startStack({ clock });
+    const target = await startStack({ clock });
+    stack = target;
     const apiError = { kind: 'stream-error', errorType: 'api_error', afterEvents: 1, delivery: 'one-write' } as const;
-    for (const name of ['a', 'b', 'c']) stack.mock.script(name, apiError, apiError);
-    const stream = (conversation: string): Promise<unknown> => streamText(stack.client, conversation).catch((e: unknown) => e);
+    for (const name of ['a', 'b', 'c']) target.mock.script(name, apiError, apiError);
+    const stream = (conversation: string): Promise<unknown> => streamText(target.client, conversation).catch((e: unknown) => e);
     // Two different requests meet an api_error on every account: each account's fault is confirmed.
     for (const conversation of ['first', 'second']) {
       expect(await stream(conversation)).toMatchObject({ status: 500, error: { error: { type: 'api_error', message: 'mock api_error' } } });
