@@ -86,6 +86,7 @@ class Body implements OwnedBody {
   private relayError: ((error: unknown) => void) | null = null;
   // Made on the first backpressure only.
   private onDrain: (() => void) | null = null;
+  // The response corked this turn; read by uncork(), a module function so setImmediate needs no closure.
   corked: ServerResponse | null = null;
 
   constructor(private readonly source: BodySource) {}
