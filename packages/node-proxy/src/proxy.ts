@@ -34,14 +34,14 @@ import { hostName, isLoopbackHost, isLoopbackOrigin } from './address.js';
 import { asksForOneHourCache } from './bytes.js';
 import { createControlHandler, type ProxyStatus, statusReport } from './control.js';
 import { apiKeyCredential, NEEDS_LOGIN, type Credential } from './credentials.js';
-import { allAccountsSpent, anthropicError, noAccountUsable, requestTimedOut, type ProxyErrorResponse } from './errors.js';
+import { allAccountsSpent, anthropicError, anthropicErrorBody, noAccountUsable, requestTimedOut, type AnthropicErrorType, type ProxyErrorResponse } from './errors.js';
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import { jsonLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { plainBackend, type StateBackend } from './state.js';
 import { createTraceRecorder, jsonUsageScanner, requestModel, sseUsageScanner, traceRateLimitFields, type TraceRecorder, type UsageScanner, type UsageTokens } from './recorder.js';
 import type { BodyObserver, HeldOpening, UpstreamBody } from './relay.js';
-import { isEventStream, sseErrorSniffer, sseOpeningScanner, type SseError, type SseErrorSniffer, type StreamOpening } from './sse.js';
+import { isEventStream, sseErrorSniffer, sseOpeningScanner, type SseErrorSniffer, type StreamOpening } from './sse.js';
 import { cancellation, type Cancellation } from './cancellation.js';
 import { upstreamClient, type UpstreamResponse } from './upstream.js';
 import { VERSION } from './version.js';
@@ -715,9 +715,9 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
                   : classifyResponse({ transportError: held.error ?? openingFailure.why }, { nowMs }, policy);
             const streamCooled = record(account, streamAction);
             const failure =
-              openingFailure.kind === 'transport' || verdict?.kind !== 'error'
+              openingFailure.kind === 'transport'
                 ? transportFailure(account.name)
-                : streamErrorFailure(account.name, openingFailure.traceStatus, answer.headers, verdict.error);
+                : streamErrorFailure(account.name, openingFailure, answer.headers);
             owned.discard();
             const why = openingFailure.kind === 'transport' ? 'transport_error' : openingFailure.kind === 'server' ? 'server_error' : 'stream_error';
             failover(account, decision.reason, why, streamCooled, failure, { status: answer.statusCode, detail: openingFailure.why });
@@ -988,8 +988,15 @@ function streamOpeningFailure(
   held: HeldOpening,
   verdict: StreamOpening | null,
 ):
-  | { readonly kind: 'transport' | 'server'; readonly why: string; readonly traceStatus: number }
-  | { readonly kind: 'capacity'; readonly errorType: string; readonly why: string; readonly traceStatus: number }
+  | { readonly kind: 'transport'; readonly why: string; readonly traceStatus: number }
+  | {
+      readonly kind: 'capacity' | 'server';
+      readonly errorType: 'rate_limit_error' | 'overloaded_error' | 'api_error';
+      /** The event's own message, if it had one. */
+      readonly message: string | undefined;
+      readonly why: string;
+      readonly traceStatus: number;
+    }
   | null {
   if (held.stop === 'failed') return { kind: 'transport', why: 'the stream broke off before any content', traceStatus: 502 };
   if (held.stop === 'timeout') return { kind: 'transport', why: 'no content within the time allowed', traceStatus: 504 };
@@ -997,9 +1004,10 @@ function streamOpeningFailure(
   if (verdict.kind === 'ended') return { kind: 'transport', why: 'the stream ended before any content', traceStatus: 502 };
   const type = verdict.error.type;
   const why = `stream opened with ${type}`;
-  if (type === 'rate_limit_error') return { kind: 'capacity', errorType: type, why, traceStatus: 429 };
-  if (type === 'overloaded_error') return { kind: 'capacity', errorType: type, why, traceStatus: 529 };
-  if (type === 'api_error') return { kind: 'server', why, traceStatus: 500 };
+  const message = verdict.error.message;
+  if (type === 'rate_limit_error') return { kind: 'capacity', errorType: type, message, why, traceStatus: 429 };
+  if (type === 'overloaded_error') return { kind: 'capacity', errorType: type, message, why, traceStatus: 529 };
+  if (type === 'api_error') return { kind: 'server', errorType: type, message, why, traceStatus: 500 };
   // Any other error (invalid_request_error, …) is about the request: every account would say it.
   return null;
 }
@@ -1137,16 +1145,14 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | type
  */
 function streamErrorFailure(
   account: string,
-  status: number,
+  error: { readonly errorType: AnthropicErrorType; readonly message: string | undefined; readonly traceStatus: number },
   headers: BufferedResponse['headers'],
-  error: SseError,
 ): BufferedResponse {
-  const message = error.message ?? `the upstream stream opened with ${error.type}`;
   return {
     account,
-    status,
+    status: error.traceStatus,
     headers: { ...headers, 'content-type': 'application/json' },
-    body: Buffer.from(JSON.stringify({ type: 'error', error: { type: error.type, message } })),
+    body: Buffer.from(anthropicErrorBody(error.errorType, error.message ?? `the upstream stream opened with ${error.errorType}`)),
     transport: false,
   };
 }

@@ -91,8 +91,8 @@ export function upstreamClient(timeoutMs: number): UpstreamClient {
  */
 class Exchange implements Dispatcher.DispatchHandler, BodySource {
   private controller: Dispatcher.DispatchController | null = null;
+  // Set when the response starts: the request's promise is then resolved.
   private body: OwnedBody | null = null;
-  private settled = false;
   // Aborts the request when the client goes away (or the proxy shuts down).
   private readonly onAbort = (): void => {
     this.controller?.abort(abortError(this.signal));
@@ -114,8 +114,7 @@ class Exchange implements Dispatcher.DispatchHandler, BodySource {
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     // An informational answer (103 Early Hints) is not the response; the real one follows.
-    if (statusCode < 200 || this.settled) return;
-    this.settled = true;
+    if (statusCode < 200 || this.body !== null) return;
     this.body = ownBody(this);
     this.resolve({ statusCode, headers, body: this.body });
   }
@@ -131,12 +130,9 @@ class Exchange implements Dispatcher.DispatchHandler, BodySource {
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     this.signal.off('abort', this.onAbort);
-    if (this.body !== null) {
-      this.body.error(error);
-    } else if (!this.settled) {
-      this.settled = true;
-      this.reject(error);
-    }
+    // undici reports at most one error per request: before the response starts it is the request's.
+    if (this.body !== null) this.body.error(error);
+    else this.reject(error);
   }
 
   pause(): void {
