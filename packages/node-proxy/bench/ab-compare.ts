@@ -64,7 +64,9 @@ const start = async (file: string, mode: string, arg: string, name?: Name): Prom
   // SERVER_NODE_ARGS: V8 or Node flags for the proxies (not the mock), e.g. to try a GC setting.
   if (name !== undefined && process.env['SERVER_NODE_ARGS'] !== undefined) execArgv.push(...process.env['SERVER_NODE_ARGS'].split(' ').filter(Boolean));
   const out = name !== undefined && process.env['OUT_DIR'] !== undefined ? openSync(join(process.env['OUT_DIR'], name + '.log'), 'w') : 'ignore';
-  const child = fork(file, [mode, arg], { execArgv, stdio: ['ignore', out, 'ignore', 'ipc'] });
+  // HEAD_ENV="K=V ...": environment for the head's proxy only (e.g. BENCH_LOG_LEVEL=warn, to price the log line).
+  const env = name === 'head' && process.env['HEAD_ENV'] !== undefined ? { ...process.env, ...Object.fromEntries(process.env['HEAD_ENV'].split(' ').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string])) } : process.env;
+  const child = fork(file, [mode, arg], { execArgv, env, stdio: ['ignore', out, 'ignore', 'ipc'] });
   const port = await new Promise<number>((done) => child.once('message', (m) => done((m as { port: number }).port)));
   return { child, url: `http://127.0.0.1:${port}` };
 };
