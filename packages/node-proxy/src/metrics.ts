@@ -168,11 +168,19 @@ export function createMetrics(source: MetricsSource): ProxyMetrics {
     });
   }
 
+  // Every request counts here, so the request path adds to a plain tally (account, then outcome) and
+  // prom-client gets the sums when it is read: its own `inc` builds and hashes the label set on
+  // every call.
+  const finished = new Map<string, Map<string, number>>();
   const requests = new Counter({
     name: 'shunt_requests_total',
     help: 'Finished requests by the account that answered ("none" when the proxy answered itself) and outcome (served, failed_over_out, spent, rejected, client_gone, stream_failed).',
     labelNames: ['account', 'outcome'],
     registers: [registry],
+    collect() {
+      for (const [account, byOutcome] of finished) for (const [outcome, n] of byOutcome) this.inc({ account, outcome }, n);
+      finished.clear();
+    },
   });
   const failovers = new Counter({
     name: 'shunt_failovers_total',
@@ -192,21 +200,23 @@ export function createMetrics(source: MetricsSource): ProxyMetrics {
     buckets: [0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600],
     registers: [registry],
   });
-  const upstreamLatency = new Histogram({
+  const upstreamLatency = histogramByLabel(registry, {
     name: 'shunt_upstream_latency_seconds',
     help: 'Time from sending a request upstream to its response headers (time to first byte for a stream), by account.',
-    labelNames: ['account'],
+    labelName: 'account',
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-    registers: [registry],
   });
 
   return {
     registry,
     observeUpstream(account, latencyMs) {
-      upstreamLatency.observe({ account }, Math.max(0, latencyMs) / 1000);
+      upstreamLatency.observe(account, Math.max(0, latencyMs) / 1000);
     },
     observeRequest(record) {
-      requests.inc({ account: record.account ?? 'none', outcome: record.outcome });
+      const account = record.account ?? 'none';
+      let byOutcome = finished.get(account);
+      if (byOutcome === undefined) finished.set(account, (byOutcome = new Map()));
+      byOutcome.set(record.outcome, (byOutcome.get(record.outcome) ?? 0) + 1);
       if (record.heldMs > 0) {
         holds.inc();
         holdSeconds.observe(record.heldMs / 1000);
@@ -217,6 +227,63 @@ export function createMetrics(source: MetricsSource): ProxyMetrics {
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+/** One series of {@link histogramByLabel}: cumulative-ready bucket counts, the sum and the count. */
+interface HistogramSeries {
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+/**
+ * A histogram with one label, registered on `registry`, whose `observe` is a bucket search and three
+ * additions. prom-client's `Histogram#observe` makes a closure and builds and hashes the label set
+ * on every call (about a microsecond, on every upstream attempt); this one renders the same series
+ * through the same registry (`_bucket` with `le`, then `_sum` and `_count`, per label value).
+ */
+function histogramByLabel(
+  registry: Registry,
+  options: { readonly name: string; readonly help: string; readonly labelName: string; readonly buckets: readonly number[] },
+): { observe(labelValue: string, value: number): void } {
+  const { name, help, labelName, buckets } = options;
+  const series = new Map<string, HistogramSeries>();
+  const values = (): Array<{ labels: Record<string, string | number>; value: number; metricName: string }> => {
+    const out: Array<{ labels: Record<string, string | number>; value: number; metricName: string }> = [];
+    for (const [labelValue, s] of series) {
+      let cumulative = 0;
+      for (let k = 0; k < buckets.length; k++) {
+        cumulative += s.counts[k] as number;
+        out.push({ labels: { le: buckets[k] as number, [labelName]: labelValue }, value: cumulative, metricName: `${name}_bucket` });
+      }
+      out.push({ labels: { le: '+Inf', [labelName]: labelValue }, value: s.count, metricName: `${name}_bucket` });
+      out.push({ labels: { [labelName]: labelValue }, value: s.sum, metricName: `${name}_sum` });
+      out.push({ labels: { [labelName]: labelValue }, value: s.count, metricName: `${name}_count` });
+    }
+    return out;
+  };
+  // The shape a registry reads (prom-client's Metric: name, help, type, aggregator, get, reset).
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: async () => ({ name, help, type: 'histogram', aggregator: 'sum', values: values() }),
+    reset: () => series.clear(),
+  };
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+  return {
+    observe(labelValue, value) {
+      let s = series.get(labelValue);
+      if (s === undefined) series.set(labelValue, (s = { counts: buckets.map(() => 0), sum: 0, count: 0 }));
+      // A value above the last bound counts only in +Inf (the count).
+      let k = 0;
+      while (k < buckets.length && value > (buckets[k] as number)) k++;
+      if (k < buckets.length) s.counts[k] = (s.counts[k] as number) + 1;
+      s.sum += value;
+      s.count += 1;
     },
   };
 }

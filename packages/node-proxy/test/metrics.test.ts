@@ -2,6 +2,8 @@
  * `GET /metrics`: Prometheus text from the proxy's own registry, gauges read from the store at
  * scrape time, counters fed by the request path, behind the control token.
  */
+import fc from 'fast-check';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStore } from '@shunt/core';
 import { createMetrics } from '../src/metrics.js';
@@ -107,5 +109,51 @@ describe('/metrics', () => {
     expect((await control(stack, 'GET', '/nope', undefined, { authorization: 'Bearer control-secret-1' })).json).toMatchObject({
       routes: expect.arrayContaining(['GET /metrics']),
     });
+  });
+
+  it('should render the request counter and the latency histogram exactly as prom-client would', async () => {
+    // The hot-path series are tallied outside prom-client and must read as its own Counter and
+    // Histogram fed the same observations (bounds hit exactly, above the last bound, zero, read twice).
+    const outcome = fc.constantFrom('served', 'spent', 'failed_over_out', 'client_gone');
+    const event = fc.oneof(
+      fc.record({ kind: fc.constant('request' as const), account: fc.constantFrom('a', 'b', null), outcome }),
+      fc.record({
+        kind: fc.constant('upstream' as const),
+        account: fc.constantFrom('a', 'b', 'c'),
+        ms: fc.oneof(fc.constantFrom(0, 50, 100, 250, 120_000, 120_001, 1e7), fc.double({ min: 0, max: 200_000, noNaN: true })),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(event, { maxLength: 30 }), { minLength: 1, maxLength: 3 }), async (batches) => {
+        const store = memoryStore();
+        const metrics = createMetrics({ accounts: [{ name: 'a' }, { name: 'b' }], store, state: plainBackend(store, 'custom') });
+        const reference = new Registry();
+        const requests = new Counter({ name: 'shunt_requests_total', help: 'x', labelNames: ['account', 'outcome'], registers: [reference] });
+        const latency = new Histogram({
+          name: 'shunt_upstream_latency_seconds',
+          help: 'x',
+          labelNames: ['account'],
+          buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+          registers: [reference],
+        });
+        const seriesOf = (text: string, prefix: string): string[] => text.split('\n').filter((line) => line.startsWith(prefix)).sort();
+        for (const batch of batches) {
+          for (const e of batch) {
+            if (e.kind === 'request') {
+              metrics.observeRequest({ account: e.account, outcome: e.outcome, attempts: [], heldMs: 0 });
+              requests.inc({ account: e.account ?? 'none', outcome: e.outcome });
+            } else {
+              metrics.observeUpstream(e.account, e.ms);
+              latency.observe({ account: e.account }, e.ms / 1000);
+            }
+          }
+          // Read after every batch: the tally is handed over on each read and must not count twice.
+          const { body } = await metrics.render();
+          const expected = await reference.metrics();
+          for (const prefix of ['shunt_requests_total{', 'shunt_upstream_latency_seconds_']) expect(seriesOf(body, prefix)).toEqual(seriesOf(expected, prefix));
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
