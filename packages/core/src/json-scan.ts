@@ -255,6 +255,9 @@ export class ByteJsonScanner implements JsonCursor {
       let hits = 0;
       while (i <= last) {
         // Unaligned little-endian reads (DataView) so that byte k of the word is b[i + k] on any platform.
+        // Measured instead (Node 20): aligned Int32Array words were no faster on one long string, two words
+        // per step 10-18% faster there, and both 7-25% slower on Claude-Code-like bodies, where a quote or
+        // escape comes every ~16 bytes and the extra setup per run costs more than the reads it saves.
         const x = view.getInt32(i, true);
         const q = x ^ 0x22222222;
         const s = x ^ 0x5c5c5c5c;
