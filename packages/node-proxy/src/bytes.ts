@@ -73,3 +73,14 @@ export function skipWhitespaceBack(bytes: Uint8Array, from: number): number {
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
+
+/**
+ * The index of the last `pattern` (not empty) in `bytes`, or -1. The last {@link NATIVE_FROM} bytes,
+ * where a JSON answer's closing member sits, are searched by a plain loop, the rest natively.
+ */
+export function lastIndexOfBytes(bytes: Uint8Array, pattern: Uint8Array): number {
+  const first = pattern[0];
+  const stop = Math.max(0, bytes.length - NATIVE_FROM);
+  for (let i = bytes.length - pattern.length; i >= stop; i--) if (bytes[i] === first && bytesAt(bytes, i, pattern)) return i;
+  return stop === 0 ? -1 : asBuffer(bytes).lastIndexOf(asBuffer(pattern), stop - 1);
+}
