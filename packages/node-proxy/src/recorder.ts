@@ -624,7 +624,9 @@ function objectEnd(body: Buffer, open: number, close: number, level: number, dep
   for (;;) {
     if (body[p] !== QUOTE) return -1;
     const slot = level === OTHER_LEVEL ? OTHER_KEY : keySlot(body, p + 1, level);
-    const keyEnd = slot === OTHER_KEY ? keyClose(body, p + 1, close) : p + keyEndAt;
+    // A key with an escape could name a count (`input\u005ftokens`): only where no count is read
+    // (OTHER_LEVEL) is it passed over.
+    const keyEnd = slot !== OTHER_KEY ? p + keyEndAt : level === OTHER_LEVEL ? stringClose(body, p + 1, close) : keyClose(body, p + 1, close);
     if (keyEnd === -1) return -1;
     p = skipWhitespace(body, keyEnd + 1, close);
     if (body[p] !== COLON) return -1;
@@ -682,9 +684,10 @@ function arrayEnd(body: Buffer, open: number, close: number, depth: number): num
 
 /**
  * The index after the JSON number at `start`, storing it in `counts[slot]` (when `slot` is one)
- * if it is a count; -1 when it is not a JSON number. A plain integer of up to 15 digits, the usual
- * count, is summed from its digits; any other form (a sign, a fraction, an exponent, more digits)
- * is converted by `Number` as `JSON.parse` would, so `1e3` and `1.0` count as they do there.
+ * if it is a count; -1 when it is not a JSON number. A plain integer, the usual count, is summed
+ * from its digits (exact up to 2^53; past that the sum, like JSON.parse's value, is no safe
+ * integer); any other form (a sign, a fraction, an exponent) is converted by `Number` as
+ * `JSON.parse` would, so `1e3` and `1.0` count there too, and `-0` is kept as `-0`.
  */
 function numberEnd(body: Buffer, start: number, close: number, slot: number): number {
   let p = start;
@@ -700,7 +703,6 @@ function numberEnd(body: Buffer, start: number, close: number, slot: number): nu
     const first = p;
     while (p < close && isDigit(body[p])) value = value * 10 + ((body[p++] as number) - 0x30);
     if (p === first) return -1;
-    if (p - first > 15) plain = false;
   }
   if (body[p] === 0x2e) { // .
     plain = false;
