@@ -79,8 +79,15 @@ export function asBuffer(bytes: Uint8Array): Buffer {
  * where a JSON answer's closing member sits, are searched by a plain loop, the rest natively.
  */
 export function lastIndexOfBytes(bytes: Uint8Array, pattern: Uint8Array): number {
-  const first = pattern[0];
   const stop = Math.max(0, bytes.length - NATIVE_FROM);
-  for (let i = bytes.length - pattern.length; i >= stop; i--) if (bytes[i] === first && bytesAt(bytes, i, pattern)) return i;
+  // Horspool's search, backwards: a window whose first byte is not the pattern's moves back to the
+  // nearest place that byte holds in the pattern (its length when none), several bytes a step.
+  for (let i = bytes.length - pattern.length; i >= stop; ) {
+    const byte = bytes[i];
+    if (byte === pattern[0] && bytesAt(bytes, i, pattern)) return i;
+    let shift = 1;
+    while (shift < pattern.length && pattern[shift] !== byte) shift++;
+    i -= shift;
+  }
   return stop === 0 ? -1 : asBuffer(bytes).lastIndexOf(asBuffer(pattern), stop - 1);
 }

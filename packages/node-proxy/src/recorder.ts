@@ -447,7 +447,7 @@ export function jsonUsageScanner(): UsageScanner {
       if (chunks === null) return;
       size += chunk.length;
       if (size > MAX_JSON_BODY) chunks = null;
-      else chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+      else chunks.push(asBuffer(chunk));
     },
     end() {},
     tokens() {
