@@ -10,7 +10,7 @@ import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSy
 import { dirname } from 'node:path';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { TRACE_COLUMNS, TRACE_FORMAT_MARKER, TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
-import { asBuffer, bytesAt, includesBytes, indexOfByte, lastIndexOfBytes, skipWhitespaceBack } from './bytes.js';
+import { asBuffer, bytesAt, includesBytes, indexOfByte, lastIndexFinder, skipWhitespaceBack } from './bytes.js';
 import type { Logger } from './logger.js';
 
 /** The file operations the recorder uses (tests swap in failing ones). */
@@ -468,6 +468,7 @@ export function jsonUsageScanner(): UsageScanner {
 }
 
 const USAGE_KEY = Buffer.from('"usage"');
+const lastUsageKey = lastIndexFinder(USAGE_KEY);
 
 /**
  * The tokens of a JSON answer's top-level `usage`. The API writes it as the body's last member, so
@@ -477,7 +478,7 @@ const USAGE_KEY = Buffer.from('"usage"');
  * that of the whole body. The byte reader spares a string of the tail and its object tree per request.
  */
 function readJsonUsage(body: Buffer, into: UsageTokens): void {
-  const at = lastIndexOfBytes(body, USAGE_KEY);
+  const at = lastUsageKey(body);
   if (at !== -1) {
     const close = skipWhitespaceBack(body, body.length - 1);
     // A member's key follows `{` or `,`; a `"usage"` after anything else is not a key (or not the
