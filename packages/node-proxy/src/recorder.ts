@@ -617,7 +617,7 @@ function usageFromBytes(body: Buffer, from: number, close: number, into: UsageTo
   return true;
 }
 
-/** The index after the object opening at `p`, its counts (at `level`) stored as they come; -1 when not understood. */
+/** The index after the object opening at `open`, its counts (at `level`) stored as they come; -1 when not understood. */
 function objectEnd(body: Buffer, open: number, close: number, level: number, depth: number): number {
   if (depth > MAX_DEPTH) return -1;
   let p = skipWhitespace(body, open + 1, close);
