@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect } from 'vitest';
-import { asksForOneHourCache, bytesAt, includesBytes, indexOfByte, lastLineBreak } from './bytes.js';
+import { describe, expect, it } from 'vitest';
+import { asksForOneHourCache, bytesAt, includesBytes, indexOfByte, lastIndexFinder, lastLineBreak } from './bytes.js';
 
 // Lengths on both sides of the switch to the native search, and bytes drawn from a small alphabet so
 // that patterns and line breaks occur.
@@ -18,6 +18,25 @@ describe('byte searches', () => {
 
   test.prop([bytes, fc.constantFrom('error', 'ab', 'r', 'rere\n')])('should find a pattern where Buffer#includes does', (b, pattern) => {
     expect(includesBytes(b, Buffer.from(pattern))).toBe(Buffer.from(b).includes(pattern));
+  });
+
+  // Patterns that repeat their own bytes (`aaa`, `erre`) test the steps over windows.
+  const pattern = fc.oneof(fc.constantFrom('error', 'ab', 'r', 'rere\n', 'aaa', 'erre', 'bea').map((p) => Buffer.from(p)), bytes.filter((b) => b.length > 0).map((b) => b.subarray(0, 7)));
+  // The pattern planted a few bytes before the end, where a step too long passes over it.
+  const planted = fc.tuple(bytes, pattern, fc.nat({ max: 6 })).map(([b, p, tail]) => ({ p, b: Buffer.concat([b, p, b.subarray(0, tail)]) }));
+  test.prop([fc.oneof(fc.tuple(bytes, pattern).map(([b, p]) => ({ b, p })), planted)])('should find the last pattern where Buffer#lastIndexOf does', ({ b, p }) => {
+    expect(lastIndexFinder(p)(b)).toBe(Buffer.from(b).lastIndexOf(Buffer.from(p)));
+  });
+
+  it('should find the last pattern on either side of where the plain loop hands over to the native search', () => {
+    const p = Buffer.from('"usage"');
+    for (const length of [520, 600, 1200]) {
+      for (let at = Math.max(0, length - 512 - p.length - 2); at <= length - 512 + 2; at++) {
+        const b = Buffer.alloc(length, 0x61);
+        p.copy(b, at);
+        expect(lastIndexFinder(p)(b)).toBe(at);
+      }
+    }
   });
 
   test.prop([bytes, fc.nat({ max: 1300 }), fc.uint8Array({ minLength: 1, maxLength: 4 })])('should say whether a pattern sits at an offset', (b, offset, pattern) => {

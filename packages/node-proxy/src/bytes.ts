@@ -73,3 +73,27 @@ export function skipWhitespaceBack(bytes: Uint8Array, from: number): number {
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
+
+/**
+ * A search for the last `pattern` (not empty) in a body: the index of its start, or -1. The last
+ * {@link NATIVE_FROM} bytes, where a JSON answer's closing member sits, are searched in place by
+ * Horspool's method run backwards (a window moves back to the nearest place its first byte holds in
+ * the pattern, several bytes a step); the bytes before them natively.
+ */
+export function lastIndexFinder(pattern: Uint8Array): (bytes: Uint8Array) => number {
+  const length = pattern.length;
+  const first = pattern[0];
+  // skips[b]: the nearest k >= 1 where pattern[k] is b (capped at 255: a shorter step is always safe).
+  const skips = new Uint8Array(256).fill(Math.min(length, 255));
+  for (let k = Math.min(length - 1, 255); k >= 1; k--) skips[pattern[k] as number] = k;
+  const needle = asBuffer(pattern);
+  return (bytes) => {
+    const stop = Math.max(0, bytes.length - NATIVE_FROM);
+    for (let i = bytes.length - length; i >= stop; ) {
+      const byte = bytes[i] as number;
+      if (byte === first && bytesAt(bytes, i, pattern)) return i;
+      i -= skips[byte] as number;
+    }
+    return stop === 0 ? -1 : asBuffer(bytes).lastIndexOf(needle, stop - 1);
+  };
+}

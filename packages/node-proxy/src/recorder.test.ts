@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TRACE_PREAMBLE } from '@shunt/core/trace';
 import { fc, test } from '@fast-check/vitest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { jsonLogger } from './logger.js';
 import {
   TraceFileError,
@@ -222,13 +222,7 @@ describe('usage of a JSON answer', () => {
   const cuts = fc.oneof(fc.constant('whole' as const), fc.constant('bytes' as const), fc.array(fc.nat({ max: 400 }), { maxLength: 6 }));
   test.prop([answer, cuts])('should read the usage JSON.parse sees, wherever "usage" occurs, in any chunking', ([members, trailing, pretty], cut) => {
     const text = `{${members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v, null, pretty ? 1 : 0)}`).join(',')}}${trailing}`;
-    const top = (JSON.parse(text) as { usage?: unknown }).usage;
-    const expected: Record<string, number> = {};
-    if (typeof top === 'object' && top !== null && !Array.isArray(top)) {
-      const u = top as Record<string, unknown>;
-      if (typeof u['input_tokens'] === 'number' && Number.isSafeInteger(u['input_tokens']) && u['input_tokens'] >= 0) expected['inputTokens'] = u['input_tokens'];
-      if (typeof u['output_tokens'] === 'number' && Number.isSafeInteger(u['output_tokens']) && u['output_tokens'] >= 0) expected['outputTokens'] = u['output_tokens'];
-    }
+    const expected = parsedTokens(text);
     const scanner = jsonUsageScanner();
     const bytes = Buffer.from(text);
     const at = cut === 'whole' ? [] : cut === 'bytes' ? Array.from({ length: bytes.length - 1 }, (_, i) => i + 1) : [...new Set(cut.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
@@ -239,6 +233,117 @@ describe('usage of a JSON answer', () => {
     }
     scanner.end();
     expect(scanner.tokens()).toEqual(expected);
+  });
+});
+
+describe('usage read from the bytes', () => {
+  // Usage objects written by hand, not by JSON.stringify: counts in every number form JSON allows,
+  // duplicate keys, any whitespace, nested objects and arrays, strings holding `}`, `"` and escapes.
+  // The tokens must be those readUsage takes from JSON.parse's object, and an answer the byte
+  // reader understands must not be parsed at all.
+  const ws = fc.string({ unit: fc.constantFrom(' ', '\t', '\n', '\r'), maxLength: 3 });
+  const numberText = fc.oneof(
+    { weight: 8, arbitrary: fc.nat().map(String) },
+    fc.maxSafeNat().map(String),
+    fc.bigInt({ min: 0n, max: 10n ** 22n }).map(String),
+    fc.integer({ min: -1000, max: -1 }).map(String),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => JSON.stringify(n)),
+    fc
+      .tuple(fc.constantFrom('', '-'), fc.nat({ max: 999 }), fc.constantFrom('', '.0', '.5', '.000'), fc.constantFrom('', 'e', 'E', 'e+', 'e-', 'E-'), fc.nat({ max: 400 }))
+      .map(([sign, int, fraction, e, exponent]) => `${sign}${int}${fraction}${e === '' ? '' : `${e}${exponent}`}`),
+    fc.constantFrom('0', '-0', '1e3', '1E3', '1e-400', '-1e-400', '1e400', '9007199254740991', '9007199254740992', '9007199254740993'),
+  );
+  const stringText = fc.oneof(
+    { weight: 4, arbitrary: fc.string({ unit: fc.constantFrom('}', '{', ']', '"', '\\', ',', ':', 'a', '_', 'é', '\n', '\u2028', '\u0001', '😀'), maxLength: 8 }).map((t) => JSON.stringify(t)) },
+    fc.constantFrom('"\\/\\u00e9\\uD83D\\uDE00"', '"\\b\\f\\n\\r\\t\\"}"', '"x\\"usage"', '"usage"', '""'),
+  );
+  const literalText = fc.constantFrom('true', 'false', 'null');
+  const member = (key: fc.Arbitrary<string>, value: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+    fc.tuple(ws, key, ws, ws, value, ws).map(([a, k, b, c, v, d]) => `${a}${k}${b}:${c}${v}${d}`);
+  const objectText = (members: fc.Arbitrary<string>, maxLength: number): fc.Arbitrary<string> =>
+    fc.tuple(fc.array(members, { maxLength }), ws).map(([ms, w]) => (ms.length === 0 ? `{${w}}` : `{${ms.join(',')}}`));
+  // Keys anywhere else: any text, "usage" among them.
+  const anyKey = fc.oneof(fc.constantFrom('usage', 'input_tokens', 'x', 'ephemeral_5m_input_tokens'), fc.string({ unit: fc.constantFrom('a', '"', '\\', '}', '_'), maxLength: 4 })).map((k) => JSON.stringify(k));
+  const { value } = fc.letrec<{ value: string; array: string; object: string }>((tie) => ({
+    value: fc.oneof({ depthSize: 'small', withCrossShrink: true }, numberText, stringText, literalText, tie('array'), tie('object')),
+    array: fc.tuple(fc.array(fc.tuple(ws, tie('value'), ws), { maxLength: 3 }), ws).map(([items, w]) => `[${items.length === 0 ? w : items.map(([a, v, b]) => `${a}${v}${b}`).join(',')}]`),
+    object: objectText(member(anyKey, tie('value')), 3),
+  }));
+  // Keys of usage and of cache_creation: the ones read (the first `reads` names, most often), near misses, and the ones read written with an
+  // escape (`\u005f` for `_`): where a count is read, such a key sends the answer to JSON.parse.
+  const namedKey = (names: readonly string[], reads: number): fc.Arbitrary<{ name: string; text: string; escaped: boolean }> =>
+    fc.tuple(fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...names.slice(0, reads)) }, fc.constantFrom(...names)), fc.nat({ max: 30 })).map(([name, dice]) => {
+      const escaped = dice === 0 && name.includes('_');
+      return { name, text: escaped ? JSON.stringify(name).replace('_', '\\u005f') : JSON.stringify(name), escaped };
+    });
+  // `escaped`: whether a key the byte reader reads is written with an escape; null when a member's
+  // value is an object of anyKey's keys read as cache_creation (its keys are not tracked).
+  const namedObject = (members: fc.Arbitrary<{ text: string; escaped: boolean | null }>, maxLength: number): fc.Arbitrary<{ text: string; escaped: boolean | null }> =>
+    fc.tuple(fc.array(members, { maxLength }), ws).map(([ms, w]) => ({
+      text: ms.length === 0 ? `{${w}}` : `{${ms.map((m) => m.text).join(',')}}`,
+      escaped: ms.some((m) => m.escaped === true) ? true : ms.some((m) => m.escaped === null) ? null : false,
+    }));
+  const namedMember = <V extends { text: string; escaped: boolean | null }>(key: fc.Arbitrary<{ name: string; text: string; escaped: boolean }>, value: fc.Arbitrary<V>) =>
+    fc.tuple(ws, key, ws, ws, value, ws).map(([a, k, b, c, v, d]) => ({ name: k.name, text: `${a}${k.text}${b}:${c}${v.text}${d}`, keyEscaped: k.escaped, valueEscaped: v.escaped }));
+  const countValue = fc
+    .oneof({ weight: 6, arbitrary: numberText }, { weight: 1, arbitrary: stringText }, { weight: 1, arbitrary: literalText }, { weight: 1, arbitrary: value })
+    .map((text) => ({ text, escaped: text.startsWith('{') ? null : false }));
+  const splitText = namedObject(
+    namedMember(namedKey(['ephemeral_5m_input_tokens', 'ephemeral_1h_input_tokens', 'ephemeral_5m', 'input_tokens', 'e'], 2), countValue).map((m) => ({ text: m.text, escaped: m.keyEscaped })),
+    5,
+  );
+  const usageKey = namedKey(['input_tokens', 'output_tokens', 'cache_read_input_tokens', 'cache_creation_input_tokens', 'cache_creation', 'service_tier', 'server_tool_use', 'input_token', 'cache_creation_input', 'ephemeral_5m_input_tokens', 'i', 'o', 'c', ''], 5);
+  // An escaped key inside cache_creation matters only there (elsewhere no count is read from it).
+  const usageMember = namedMember(usageKey, fc.oneof({ weight: 4, arbitrary: countValue }, { weight: 1, arbitrary: splitText })).map((m) => ({
+    text: m.text,
+    escaped: m.keyEscaped ? true : m.name === 'cache_creation' ? m.valueEscaped : false,
+  }));
+  // Mostly a usage object as above; now and then any value (its keys are anyKey's, so whether it is
+  // parsed is not predicted: `understood` is null, as for an untracked cache_creation).
+  const usageText = fc.oneof(
+    { weight: 12, arbitrary: namedObject(usageMember, 10).map(({ text, escaped }) => ({ text, understood: escaped === null ? null : !escaped && !text.includes('"usage"') })) },
+    { weight: 1, arbitrary: value.map((text) => ({ text, understood: null })) },
+  );
+  const answerText = fc
+    .tuple(fc.array(member(fc.constantFrom('"id"', '"content"', '"usage"', '"model"'), value), { maxLength: 3 }), ws, ws, usageText, ws, ws)
+    .map(([before, a, b, usage, c, d]) => ({ usage, text: `{${before.map((m) => `${m},`).join('')}${a}"usage"${b}:${usage.text}${c}}${d}` }));
+
+  test.prop([answerText], { numRuns: 500 })('should read the counts readUsage takes from JSON.parse, parsing only what the byte reader does not understand', ({ usage, text }) => {
+    const expected = parsedTokens(text);
+    const scanner = jsonUsageScanner();
+    scanner.push(Buffer.from(text));
+    scanner.end();
+    const parse = vi.spyOn(JSON, 'parse');
+    let tokens: unknown;
+    let parsed: number;
+    try {
+      tokens = scanner.tokens();
+      parsed = parse.mock.calls.length;
+    } finally {
+      parse.mockRestore();
+    }
+    expect(tokens).toEqual(expected);
+    // The byte reader understands every generated usage object but one with an escape in a key it
+    // reads, or one holding a later `"usage"` (the search finds that one, and the answer is parsed).
+    if (usage.understood !== null) expect(parsed === 0).toBe(usage.understood);
+  });
+
+  it('should count 1e3 and 1.0 as JSON.parse does, and take the last of duplicate keys', () => {
+    const scanner = jsonUsageScanner();
+    scanner.push(
+      Buffer.from(
+        '{"type":"message","usage":{"input_tokens":1e3,"output_tokens":7.0,"cache_read_input_tokens":1.5,"output_tokens":2,"cache_creation_input_tokens":-3,' +
+          '"cache_creation":{"ephemeral_5m_input_tokens":5},"cache_creation":{"ephemeral_1h_input_tokens":9007199254740993,"ephemeral_1h_input_tokens":6}}}',
+      ),
+    );
+    expect(scanner.tokens()).toEqual({ inputTokens: 1000, outputTokens: 2, cacheCreation1hTokens: 6 });
+  });
+
+  it('should take no usage from a key that only ends in "usage"', () => {
+    // `{"\"usage": …}` has no usage member, though its bytes end in `"usage": {…}}`.
+    const scanner = jsonUsageScanner();
+    scanner.push(Buffer.from('{"\\"usage":{"input_tokens":1}}'));
+    expect(scanner.tokens()).toEqual({});
   });
 });
 
@@ -277,3 +382,26 @@ describe('record_trace in the config', () => {
     expect(() => parseConfig({ ...base, server: { record_trace_max_mb: 0 } }, { file: '/c.toml', env: {} })).toThrow(/server\.record_trace_max_mb: must be a number greater than 0/);
   });
 });
+
+/** The tokens readUsage takes from the `usage` JSON.parse finds in `text` (the reference for the byte reader). */
+function parsedTokens(text: string): Record<string, number> {
+  const top = (JSON.parse(text) as { usage?: unknown }).usage;
+  const expected: Record<string, number> = {};
+  if (typeof top !== 'object' || top === null) return expected;
+  const u = top as Record<string, unknown>;
+  const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  for (const [key, field] of [
+    ['input_tokens', 'inputTokens'],
+    ['output_tokens', 'outputTokens'],
+    ['cache_read_input_tokens', 'cacheReadTokens'],
+    ['cache_creation_input_tokens', 'cacheCreationTokens'],
+  ] as const) {
+    if (count(u[key])) expected[field] = u[key];
+  }
+  const split = u['cache_creation'];
+  if (typeof split !== 'object' || split === null) return expected;
+  const s = split as Record<string, unknown>;
+  if (count(s['ephemeral_5m_input_tokens'])) expected['cacheCreation5mTokens'] = s['ephemeral_5m_input_tokens'];
+  if (count(s['ephemeral_1h_input_tokens'])) expected['cacheCreation1hTokens'] = s['ephemeral_1h_input_tokens'];
+  return expected;
+}

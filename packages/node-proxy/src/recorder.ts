@@ -10,7 +10,7 @@ import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, statSy
 import { dirname } from 'node:path';
 import { appendFile, rename, rm, stat } from 'node:fs/promises';
 import { TRACE_COLUMNS, TRACE_FORMAT_MARKER, TRACE_PREAMBLE, TRACE_WINDOW_STATUSES, formatTraceRow, type TraceRecord } from '@shunt/core/trace';
-import { asBuffer, bytesAt, includesBytes, indexOfByte, skipWhitespaceBack } from './bytes.js';
+import { asBuffer, bytesAt, includesBytes, indexOfByte, lastIndexFinder, skipWhitespaceBack } from './bytes.js';
 import type { Logger } from './logger.js';
 
 /** The file operations the recorder uses (tests swap in failing ones). */
@@ -447,7 +447,7 @@ export function jsonUsageScanner(): UsageScanner {
       if (chunks === null) return;
       size += chunk.length;
       if (size > MAX_JSON_BODY) chunks = null;
-      else chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+      else chunks.push(asBuffer(chunk));
     },
     end() {},
     tokens() {
@@ -456,7 +456,7 @@ export function jsonUsageScanner(): UsageScanner {
       if (chunks !== null && chunks.length > 0) {
         try {
           const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-          readUsage(usageOf(body), tokens);
+          readJsonUsage(body, tokens);
         } catch {
           // Not JSON after all: no tokens.
         }
@@ -468,26 +468,33 @@ export function jsonUsageScanner(): UsageScanner {
 }
 
 const USAGE_KEY = Buffer.from('"usage"');
+const lastUsageKey = lastIndexFinder(USAGE_KEY);
 
 /**
- * The top-level `usage` of a JSON answer. The API writes it as the body's last member, so only
- * that member is parsed (`{` + `"usage": {…}` + `}`): a `"usage"` found anywhere else (a nested
- * key, a string) does not make a valid object of that text, and then the whole body is parsed. It
- * spares a full `JSON.parse` of every answer (a string of the body and its object tree per request).
+ * The tokens of a JSON answer's top-level `usage`. The API writes it as the body's last member, so
+ * only that member is read, straight from the bytes ({@link usageFromBytes}); a `"usage"` that is
+ * not a key opening the last member (a nested key, a string) or bytes the byte reader does not
+ * fully understand send it to `JSON.parse`, of the member (`{` + `"usage": {…}` + `}`) and failing
+ * that of the whole body. The byte reader spares a string of the tail and its object tree per request.
  */
-function usageOf(body: Buffer): unknown {
-  const at = body.lastIndexOf(USAGE_KEY);
+function readJsonUsage(body: Buffer, into: UsageTokens): void {
+  const at = lastUsageKey(body);
   if (at !== -1) {
     const close = skipWhitespaceBack(body, body.length - 1);
-    if (close > at && body[close] === 0x7d) {
+    // A member's key follows `{` or `,`; a `"usage"` after anything else is not a key (or not the
+    // top level's), whatever its tail looks like.
+    const before = skipWhitespaceBack(body, at - 1);
+    if (close > at && body[close] === CLOSE_BRACE && before !== -1 && (body[before] === OPEN_BRACE || body[before] === COMMA)) {
+      if (usageFromBytes(body, at + USAGE_KEY.length, close, into)) return;
       try {
-        return (JSON.parse(`{${body.toString('utf8', at, close)}}`) as { usage?: unknown }).usage;
+        readUsage((JSON.parse(`{${body.toString('utf8', at, close)}}`) as { usage?: unknown }).usage, into);
+        return;
       } catch {
         // Not the last top-level member after all.
       }
     }
   }
-  return (JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage;
+  readUsage((JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage, into);
 }
 
 const MESSAGE_START = Buffer.from('"message_start"');
@@ -543,4 +550,255 @@ function epochSecs(raw: string | string[] | undefined): number | undefined {
 function windowStatus(raw: string | string[] | undefined): string | undefined {
   const v = headerValue(raw);
   return v !== undefined && TRACE_WINDOW_STATUSES.includes(v) ? v : undefined;
+}
+
+// The byte reader of a `usage` member's value: a JSON object read in place, its six counts picked
+// out as `readUsage` would pick them from `JSON.parse`'s object (the last of duplicate keys wins,
+// a count is a safe non-negative integer). It answers false for anything it does not fully
+// understand (an escape in a key, nesting past MAX_DEPTH, bytes that are not JSON), and the caller
+// then parses. Module state, not objects, carries its results: it is synchronous and allocates
+// nothing on the usual answer.
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const MAX_DEPTH = 32;
+const UNKNOWN = -1;
+
+// Slots of `counts`, in `UsageTokens` order; `usage`'s keys fill the first four, `cache_creation`'s the last two.
+const INPUT = 0;
+const OUTPUT = 1;
+const CACHE_READ = 2;
+const CACHE_CREATION = 3;
+const CACHE_5M = 4;
+const CACHE_1H = 5;
+const counts = new Float64Array(6);
+/** What {@link keySlot} answers for `cache_creation`, and for a key that is not read. */
+const SPLIT_KEY = -2;
+const OTHER_KEY = -1;
+/** Levels: the `usage` object, its `cache_creation` object, and any other object. */
+const USAGE_LEVEL = 0;
+const SPLIT_LEVEL = 1;
+const OTHER_LEVEL = 2;
+
+// The keys read, each with its closing quote: a key that matches one byte for byte ends there.
+const INPUT_TOKENS = Buffer.from('input_tokens"');
+const OUTPUT_TOKENS = Buffer.from('output_tokens"');
+const CACHE_READ_TOKENS = Buffer.from('cache_read_input_tokens"');
+const CACHE_CREATION_TOKENS = Buffer.from('cache_creation_input_tokens"');
+const CACHE_CREATION_SPLIT = Buffer.from('cache_creation"');
+const EPHEMERAL_5M_TOKENS = Buffer.from('ephemeral_5m_input_tokens"');
+const EPHEMERAL_1H_TOKENS = Buffer.from('ephemeral_1h_input_tokens"');
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const NULL = Buffer.from('null');
+
+/** Read `: {…}` from `from` (just after the `"usage"` key) into `into`; false when it must be parsed instead. */
+function usageFromBytes(body: Buffer, from: number, close: number, into: UsageTokens): boolean {
+  for (let i = 0; i < counts.length; i++) counts[i] = UNKNOWN;
+  let p = skipWhitespace(body, from, close);
+  if (body[p] !== COLON) return false;
+  p = skipWhitespace(body, p + 1, close);
+  if (body[p] !== OPEN_BRACE) return false;
+  p = objectEnd(body, p, close, USAGE_LEVEL, 0);
+  // The object must be all that is left before the body's closing brace.
+  if (p === -1 || skipWhitespace(body, p, close) !== close) return false;
+  if (counts[INPUT] !== UNKNOWN) into.inputTokens = counts[INPUT] as number;
+  if (counts[OUTPUT] !== UNKNOWN) into.outputTokens = counts[OUTPUT] as number;
+  if (counts[CACHE_READ] !== UNKNOWN) into.cacheReadTokens = counts[CACHE_READ] as number;
+  if (counts[CACHE_CREATION] !== UNKNOWN) into.cacheCreationTokens = counts[CACHE_CREATION] as number;
+  if (counts[CACHE_5M] !== UNKNOWN) into.cacheCreation5mTokens = counts[CACHE_5M] as number;
+  if (counts[CACHE_1H] !== UNKNOWN) into.cacheCreation1hTokens = counts[CACHE_1H] as number;
+  return true;
+}
+
+/** The index after the object opening at `open`, its counts (at `level`) stored as they come; -1 when not understood. */
+function objectEnd(body: Buffer, open: number, close: number, level: number, depth: number): number {
+  if (depth > MAX_DEPTH) return -1;
+  let p = skipWhitespace(body, open + 1, close);
+  if (body[p] === CLOSE_BRACE) return p + 1;
+  for (;;) {
+    if (body[p] !== QUOTE) return -1;
+    const slot = level === OTHER_LEVEL ? OTHER_KEY : keySlot(body, p + 1, level);
+    // A key with an escape could name a count (`input\u005ftokens`): only where no count is read
+    // (OTHER_LEVEL) is it passed over.
+    const keyEnd = slot !== OTHER_KEY ? p + keyEndAt : level === OTHER_LEVEL ? stringClose(body, p + 1, close) : keyClose(body, p + 1, close);
+    if (keyEnd === -1) return -1;
+    p = skipWhitespace(body, keyEnd + 1, close);
+    if (body[p] !== COLON) return -1;
+    p = skipWhitespace(body, p + 1, close);
+    if (slot === SPLIT_KEY) {
+      // A later `cache_creation` replaces an earlier one whole, as in JSON.parse's object.
+      counts[CACHE_5M] = UNKNOWN;
+      counts[CACHE_1H] = UNKNOWN;
+      p = body[p] === OPEN_BRACE ? objectEnd(body, p, close, SPLIT_LEVEL, depth + 1) : valueEnd(body, p, close, depth + 1);
+    } else if (slot >= 0) {
+      // A string, null or object there is no count: the slot stays unknown.
+      counts[slot] = UNKNOWN;
+      p = isNumberStart(body[p]) ? numberEnd(body, p, close, slot) : valueEnd(body, p, close, depth + 1);
+    } else {
+      p = valueEnd(body, p, close, depth + 1);
+    }
+    if (p === -1) return -1;
+    p = skipWhitespace(body, p, close);
+    if (body[p] === CLOSE_BRACE) return p + 1;
+    if (body[p] !== COMMA) return -1;
+    p = skipWhitespace(body, p + 1, close);
+  }
+}
+
+/** The index after the value starting at `p`; -1 when not understood. */
+function valueEnd(body: Buffer, p: number, close: number, depth: number): number {
+  const c = body[p];
+  if (c === QUOTE) {
+    const end = stringClose(body, p + 1, close);
+    return end === -1 ? -1 : end + 1;
+  }
+  if (c === OPEN_BRACE) return objectEnd(body, p, close, OTHER_LEVEL, depth);
+  if (c === OPEN_BRACKET) return arrayEnd(body, p, close, depth);
+  if (isNumberStart(c)) return numberEnd(body, p, close, -1);
+  if (c === 0x74) return bytesAt(body, p, TRUE) ? p + TRUE.length : -1; // t
+  if (c === 0x66) return bytesAt(body, p, FALSE) ? p + FALSE.length : -1; // f
+  if (c === 0x6e) return bytesAt(body, p, NULL) ? p + NULL.length : -1; // n
+  return -1;
+}
+
+/** The index after the array opening at `open`; -1 when not understood. */
+function arrayEnd(body: Buffer, open: number, close: number, depth: number): number {
+  if (depth > MAX_DEPTH) return -1;
+  let p = skipWhitespace(body, open + 1, close);
+  if (body[p] === CLOSE_BRACKET) return p + 1;
+  for (;;) {
+    p = valueEnd(body, p, close, depth + 1);
+    if (p === -1) return -1;
+    p = skipWhitespace(body, p, close);
+    if (body[p] === CLOSE_BRACKET) return p + 1;
+    if (body[p] !== COMMA) return -1;
+    p = skipWhitespace(body, p + 1, close);
+  }
+}
+
+/**
+ * The index after the JSON number at `start`, storing it in `counts[slot]` (when `slot` is one)
+ * if it is a count; -1 when it is not a JSON number. A plain integer, the usual count, is summed
+ * from its digits (exact up to 2^53; past that the sum, like JSON.parse's value, is no safe
+ * integer); any other form (a sign, a fraction, an exponent) is converted by `Number` as
+ * `JSON.parse` would, so `1e3` and `1.0` count there too, and `-0` is kept as `-0`.
+ */
+function numberEnd(body: Buffer, start: number, close: number, slot: number): number {
+  let p = start;
+  let plain = true;
+  if (body[p] === 0x2d) { // -
+    plain = false;
+    p++;
+  }
+  let value = 0;
+  if (body[p] === 0x30) { // 0: no digit may follow
+    p++;
+  } else {
+    const first = p;
+    while (p < close && isDigit(body[p])) value = value * 10 + ((body[p++] as number) - 0x30);
+    if (p === first) return -1;
+  }
+  if (body[p] === 0x2e) { // .
+    plain = false;
+    const first = ++p;
+    while (p < close && isDigit(body[p])) p++;
+    if (p === first) return -1;
+  }
+  if (body[p] === 0x65 || body[p] === 0x45) { // e, E
+    plain = false;
+    p++;
+    if (body[p] === 0x2b || body[p] === 0x2d) p++; // +, -
+    const first = p;
+    while (p < close && isDigit(body[p])) p++;
+    if (p === first) return -1;
+  }
+  if (slot >= 0) {
+    if (!plain) value = Number(body.toString('latin1', start, p));
+    counts[slot] = count(value) ?? UNKNOWN;
+  }
+  return p;
+}
+
+/** Where the key matched by the last {@link keySlot} closes, from its opening quote. */
+let keyEndAt = 0;
+
+/**
+ * The slot the key starting at `start` fills at `level` (its first bytes tell which it can be, and
+ * that one is compared whole, closing quote included), or OTHER_KEY.
+ */
+function keySlot(body: Buffer, start: number, level: number): number {
+  const first = body[start];
+  if (level === SPLIT_LEVEL) {
+    if (first !== 0x65) return OTHER_KEY; // e: ephemeral_5m… or ephemeral_1h…
+    return body[start + 10] === 0x35 ? matched(body, start, EPHEMERAL_5M_TOKENS, CACHE_5M) : matched(body, start, EPHEMERAL_1H_TOKENS, CACHE_1H);
+  }
+  if (first === 0x69) return matched(body, start, INPUT_TOKENS, INPUT); // i
+  if (first === 0x6f) return matched(body, start, OUTPUT_TOKENS, OUTPUT); // o
+  if (first !== 0x63) return OTHER_KEY; // c: cache_read…, cache_creation" or cache_creation_…
+  if (body[start + 6] === 0x72) return matched(body, start, CACHE_READ_TOKENS, CACHE_READ);
+  return body[start + 14] === QUOTE ? matched(body, start, CACHE_CREATION_SPLIT, SPLIT_KEY) : matched(body, start, CACHE_CREATION_TOKENS, CACHE_CREATION);
+}
+
+/** `slot` when `key` is at `start`, noting where it closes; OTHER_KEY otherwise. */
+function matched(body: Buffer, start: number, key: Buffer, slot: number): number {
+  if (start + key.length > body.length) return OTHER_KEY;
+  for (let j = 0; j < key.length; j++) if (body[start + j] !== key[j]) return OTHER_KEY;
+  keyEndAt = key.length;
+  return slot;
+}
+
+/** The index of the quote closing a key that starts at `p`; -1 for a key with an escape (its name is then not its bytes). */
+function keyClose(body: Buffer, p: number, close: number): number {
+  for (let i = p; i < close; i++) {
+    const c = body[i] as number;
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH || c < 0x20) return -1;
+  }
+  return -1;
+}
+
+/** The index of the quote closing a string that starts at `p`; -1 when it is not a JSON string. */
+function stringClose(body: Buffer, p: number, close: number): number {
+  for (let i = p; i < close; i++) {
+    const c = body[i] as number;
+    if (c === QUOTE) return i;
+    if (c < 0x20) return -1;
+    if (c === BACKSLASH) {
+      const e = body[++i];
+      if (e === 0x75) { // u: four hex digits
+        if (i + 4 >= close) return -1;
+        for (let k = 1; k <= 4; k++) if (!isHex(body[i + k])) return -1;
+        i += 4;
+      } else if (!(e === QUOTE || e === BACKSLASH || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74)) {
+        return -1; // not one of " \ / b f n r t
+      }
+    }
+  }
+  return -1;
+}
+
+/** The index of the first byte at or after `p` (and before `close`) that is not JSON whitespace, or `close`. */
+function skipWhitespace(body: Buffer, p: number, close: number): number {
+  let i = p;
+  while (i < close && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
+  return i;
+}
+
+function isNumberStart(c: number | undefined): boolean {
+  return c === 0x2d || isDigit(c);
+}
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x30 && c <= 0x39;
+}
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46));
 }
