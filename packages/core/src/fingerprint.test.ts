@@ -393,4 +393,81 @@ describe('fingerprint', () => {
       both(text);
     });
   });
+
+  // validate: false (the proxy's setting: the API checks the body) only skims skipped strings for
+  // their closing quote; on valid JSON it must give exactly the validating digest.
+  describe('without validation', { timeout: 30_000 }, () => {
+    const HEX64 = /^[0-9a-f]{64}$/;
+    const skim = (body: string | Uint8Array): string | null => fingerprint(body, { validate: false });
+    /** Where the validating fingerprint is a digest, the skimming one is the same digest, for text and bytes. */
+    const sameWhereValid = (text: string): void => {
+      const validated = fingerprint(text);
+      const skimmed = skim(text);
+      const skimmedBytes = skim(Buffer.from(text, 'utf8'));
+      if (validated !== null) {
+        expect(skimmed).toBe(validated);
+        expect(skimmedBytes).toBe(validated);
+      }
+      for (const result of [skimmed, skimmedBytes]) if (result !== null) expect(result).toMatch(HEX64);
+    };
+
+    it('should give the validating digest for a Claude-Code-like body and null where nothing identifies the conversation', () => {
+      expect(skim(JSON.stringify(CLAUDE_BODY))).toBe(digestOf(CLAUDE_MESSAGE));
+      expect(skim(utf8(JSON.stringify(CLAUDE_BODY)))).toBe(digestOf(CLAUDE_MESSAGE));
+      for (const body of ['{"messages":[]}', '[]', '{"system":"s"}', '"x"', '', '{"system":"","messages":[{"role":"user","content":""}]}']) {
+        expect(skim(body)).toBeNull();
+        expect(skim(utf8(body))).toBeNull();
+      }
+    });
+
+    it('should find the end of long skipped strings whatever runs of backslashes precede their quotes', () => {
+      // Long enough (> 32 bytes) for the native search, with escaped quotes and backslash runs of every parity.
+      const piece = fc.constantFrom('\\', '"', '\\"', '\\\\"', 'a', 'é', '\n', '\u0000', '}', ']', ',');
+      fc.assert(
+        fc.property(fc.array(piece, { minLength: 20, maxLength: 200 }), fc.array(piece, { maxLength: 40 }), (a, b) => {
+          const long = a.join('');
+          const body = JSON.stringify({
+            system: 's',
+            messages: [{ role: 'user', content: b.join('') || 'u' }, { role: 'assistant', content: long }, { role: 'user', content: [{ type: 'text', text: long }] }],
+            x: { [long]: long, y: [long, 1, true, null] },
+            tools: [{ name: `t${b.length}`, description: long }],
+          });
+          const validated = fingerprint(body);
+          expect(validated).toMatch(HEX64);
+          expect(skim(body)).toBe(validated);
+          expect(skim(Buffer.from(body, 'utf8'))).toBe(validated);
+        }),
+        { numRuns: runs(500) },
+      );
+    });
+
+    it('should agree on large Claude-Code-like bodies', () => {
+      for (const [size, seed] of [[20_000, 1], [200_000, 2], [1_000_000, 3]] as const) sameWhereValid(claudeLikeBody(size, seed));
+    });
+
+    test.prop([claudeBodyTextArb], { numRuns: runs(600) })('should agree on Claude-like bodies', sameWhereValid);
+
+    test.prop([jsonTextArb], { numRuns: runs(400) })('should agree on arbitrary JSON values', sameWhereValid);
+
+    test.prop([corruptedTextArb], { numRuns: runs(1500) })('should return a digest or null on corrupted bodies, never throw', sameWhereValid);
+
+    test.prop([corruptedBytesArb], { numRuns: runs(1000) })('should return a digest or null on corrupted bytes, never throw', (bytes) => {
+      const result = skim(bytes);
+      if (result !== null) expect(result).toMatch(HEX64);
+      if (fingerprint(bytes) !== null) expect(result).toBe(fingerprint(bytes));
+    });
+
+    test.prop([fc.uint8Array({ maxLength: 200 })], { numRuns: runs(1000) })('should return a digest or null on arbitrary bytes', (bytes) => {
+      const result = skim(bytes);
+      if (result !== null) expect(result).toMatch(HEX64);
+    });
+
+    test.prop([fc.string({ unit: fc.constantFrom(...'{}[]":,\\ 0-1eE.tfnrul"sytemag'.split('')), maxLength: 60 })], { numRuns: runs(1200) })(
+      'should agree on strings made of JSON punctuation and key letters',
+      (text) => {
+        sameWhereValid(`{"system":"s","messages":[],"x":${text}}`);
+        sameWhereValid(text);
+      },
+    );
+  });
 });

@@ -4,7 +4,7 @@
  * rate-limit headroom. Zero dependencies; time, randomness and I/O are injected, so it runs
  * unchanged in Node, Bun, Deno, Workers and browsers, and in the simulator's virtual time.
  */
-export { fingerprint } from './fingerprint.js';
+export { fingerprint, type FingerprintOptions } from './fingerprint.js';
 
 export {
   WINDOW_5H_SECS,

@@ -29,8 +29,15 @@ export class StringJsonScanner implements JsonCursor {
   // Holds each open container's closing code.
   private readonly stack: Uint8Array;
 
-  /** Scanner positioned at the start of `text`. */
-  constructor(text: string) {
+  // Whether skipped strings are only skimmed for their end (see the constructor).
+  private readonly skim: boolean;
+
+  /**
+   * Scanner positioned at the start of `text`. With `skim`, the strings `skipValue` passes over are
+   * only searched for their closing quote, not validated (as ByteJsonScanner's).
+   */
+  constructor(text: string, skim = false) {
+    this.skim = skim;
     this.text = text;
     this.pos = 0;
     this.strStart = 0;
@@ -100,7 +107,7 @@ export class StringJsonScanner implements JsonCursor {
       // A value starts here.
       while ((c = s.charCodeAt(i)) === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
       if (c === QUOTE) {
-        i = skipStringBody(s, i + 1);
+        i = this.skim ? skimStringBody(s, i + 1) : skipStringBody(s, i + 1);
         if (i < 0) return false;
       } else if (c === 0x7b || c === 0x5b) {
         // serde_json refuses the MAX_NESTING-th nested container, empty or not.
@@ -209,6 +216,21 @@ function skipStringBody(s: string, i: number): number {
     // No progress: the unit at `end` can neither continue nor close the string (or the text ended).
     if (end === i) return -1;
     i = end;
+  }
+}
+
+/**
+ * The offset just after the closing quote of the string whose content starts at `i`, for text taken
+ * to be JSON (nothing is validated), or -1: the first `"` not preceded by an odd run of backslashes.
+ */
+function skimStringBody(s: string, i: number): number {
+  for (;;) {
+    const q = s.indexOf('"', i);
+    if (q < 0) return -1;
+    let k = q - 1;
+    while (k >= i && s.charCodeAt(k) === 0x5c) k--;
+    if (((q - 1 - k) & 1) === 0) return q + 1;
+    i = q + 1;
   }
 }
 

@@ -11,6 +11,7 @@
  * directly, because encoding a two-byte string to UTF-8 first would cost a third of `JSON.parse` itself.
  * Like serde_json (and unlike `JSON.parse`), both reject a `\u` escape of a lone surrogate.
  */
+import { builtinModule } from './platform.js';
 
 /** What `fingerprint` needs from a scanner, whatever the input type. Offsets are in input units. */
 export interface JsonCursor {
@@ -91,9 +92,17 @@ export class ByteJsonScanner implements JsonCursor {
   private readonly stack: Uint8Array;
   // Set by skipStringBody: whether the string just skipped had an escape.
   private escapedSeen: boolean;
+  // Whether skipped strings are only skimmed for their end (see the constructor).
+  private readonly skim: boolean;
 
-  /** Scanner positioned at the start of `bytes`. */
-  constructor(bytes: Uint8Array) {
+  /**
+   * Scanner positioned at the start of `bytes`. With `skim`, the strings `skipValue` passes over are
+   * not validated, only searched for their closing quote (the native byte search where there is
+   * one): for a document known, or about to be checked elsewhere, to be JSON. Everything else, and
+   * every string read, is still checked.
+   */
+  constructor(bytes: Uint8Array, skim = false) {
+    this.skim = skim;
     this.bytes = bytes;
     this.pos = 0;
     this.strStart = 0;
@@ -169,7 +178,7 @@ export class ByteJsonScanner implements JsonCursor {
       while (i < n && ((c = b[i] as number) === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) i++;
       if (i >= n) return false;
       if (c === QUOTE) {
-        i = this.skipStringBody(i + 1);
+        i = this.skim ? skimStringBody(b, i + 1) : this.skipStringBody(i + 1);
         if (i < 0) return false;
       } else if (c === LBRACE || c === LBRACKET) {
         // serde_json refuses the MAX_NESTING-th nested container, empty or not.
@@ -288,6 +297,41 @@ export class ByteJsonScanner implements JsonCursor {
         i++;
       }
     }
+  }
+}
+
+/** `Buffer.prototype.indexOf` (a memchr) where `node:buffer` is reachable; it takes any Uint8Array. */
+const nativeIndexOf = /* @__PURE__ */ (() =>
+  builtinModule<{ Buffer: { prototype: { indexOf(this: Uint8Array, value: number, from: number): number } } }>('node:buffer')?.Buffer.prototype.indexOf)();
+
+/** The first `byte` at or after `from` in `b`, or -1. */
+function indexOfByte(b: Uint8Array, byte: number, from: number): number {
+  return nativeIndexOf === undefined ? b.indexOf(byte, from) : nativeIndexOf.call(b, byte, from);
+}
+
+/** Strings shorter than this are skimmed in JS: a native search costs a call (about 20 ns in Node). */
+const SHORT_STRING = 32;
+
+/**
+ * The offset just after the closing quote of the string whose content starts at `i`, for input taken
+ * to be JSON (nothing is validated), or -1 when there is none. The closing quote is the first `"`
+ * not escaped: not preceded by an odd run of backslashes.
+ */
+function skimStringBody(b: Uint8Array, i: number): number {
+  const limit = Math.min(b.length, i + SHORT_STRING);
+  while (i < limit) {
+    const c = b[i] as number;
+    if (c === QUOTE) return i + 1;
+    // An escape is two bytes (a \u escape's hex digits are not quotes); `i` never stops inside one.
+    i += c === BACKSLASH ? 2 : 1;
+  }
+  for (;;) {
+    const q = indexOfByte(b, QUOTE, i);
+    if (q < 0) return -1;
+    let k = q - 1;
+    while (k >= i && b[k] === BACKSLASH) k--;
+    if (((q - 1 - k) & 1) === 0) return q + 1;
+    i = q + 1;
   }
 }
 

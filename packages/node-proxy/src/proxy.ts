@@ -1079,9 +1079,12 @@ function tooLarge(maxBodyMb: number): ProxyErrorResponse {
   return anthropicError(413, 'request_too_large', `shunt: the request body is larger than max_body_mb (${maxBodyMb} MiB)`);
 }
 
+// The body's JSON is the API's to check (an invalid body gets its 400 from upstream, as it would
+// directly), so the fingerprint checks only what it reads and skims the rest of the conversation:
+// about 3 µs instead of 8 on a 10 KB body, the largest single piece of the proxy's own work.
 function safeFingerprint(body: Buffer): string | null {
   try {
-    return fingerprint(body);
+    return fingerprint(body, { validate: false });
   } catch {
     return null;
   }
