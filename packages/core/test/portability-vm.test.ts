@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { failoverOnAVirtualClock, SAMPLE_BODY, SAMPLE_FINGERPRINT } from './runtimes/scenarios.js';
+import { failoverOnAVirtualClock, SAMPLE_BODY, SAMPLE_FINGERPRINT, SKIM_BODY } from './runtimes/scenarios.js';
 
 type Core = typeof import('../src/index.ts');
 
@@ -39,6 +39,13 @@ describe('@shunt/core in a realm without Node globals', () => {
     expect(expected).toBe(SAMPLE_FINGERPRINT);
     expect(core.fingerprint(SAMPLE_BODY)).toBe(expected);
     expect(core.fingerprint(new TextEncoder().encode(SAMPLE_BODY))).toBe(expected);
+  });
+
+  it('should skim a body without node:buffer (validate: false) to the same digest', () => {
+    for (const body of [SKIM_BODY, new TextEncoder().encode(SKIM_BODY)]) {
+      expect(core.fingerprint(body)).toBe(SAMPLE_FINGERPRINT);
+      expect(core.fingerprint(body, { validate: false })).toBe(SAMPLE_FINGERPRINT);
+    }
   });
 
   it('should pick, classify and record on a virtual clock', () => {

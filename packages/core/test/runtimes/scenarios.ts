@@ -30,6 +30,19 @@ export const SAMPLE_BODY: string = JSON.stringify({
   tools: [{ name: 'Read' }, { name: 'Bash' }],
 });
 
+/**
+ * SAMPLE_BODY's conversation with a later message the fingerprint skips: long (past the 32 bytes the
+ * skim reads in JS before the runtime's byte search) and full of escaped quotes behind backslash runs.
+ */
+export const SKIM_BODY: string = JSON.stringify({
+  system: 'You are Claude Code.',
+  messages: [
+    { role: 'user', content: [{ type: 'text', text: 'fix the bug' }] },
+    { role: 'assistant', content: `${'say "hi" \\ then \\"quote\\" '.repeat(20)}done` },
+  ],
+  tools: [{ name: 'Read' }, { name: 'Bash' }],
+});
+
 /** SAMPLE_BODY's fingerprint: node:crypto's SHA-256 of "You are Claude Code.\0fix the bug\0Bash,Read". */
 export const SAMPLE_FINGERPRINT = '3f61df75c1667b53c7ded8912db4fedff377bc0402bcb5d58163da57cfc7877f';
 

@@ -19,7 +19,7 @@ import {
   lawStickyStaysPut,
 } from '@shunt/core/testing';
 // The shim itself, not `vitest`: the bundle aliases `vitest` to the same file, so the suites register here.
-import { failoverOnAVirtualClock, least7d, SAMPLE_BODY, SAMPLE_FINGERPRINT } from './scenarios.js';
+import { failoverOnAVirtualClock, least7d, SAMPLE_BODY, SAMPLE_FINGERPRINT, SKIM_BODY } from './scenarios.js';
 import { describe, expect, it, runRegistered, type RunResult } from './vitest-shim.js';
 
 /** What one runtime reports back: the counts, and where it ran. */
@@ -77,6 +77,13 @@ function registerAll(): void {
     it('should fingerprint with the pure TypeScript SHA-256 or the native one, to the same digest', () => {
       expect(core.fingerprint(SAMPLE_BODY)).toBe(SAMPLE_FINGERPRINT);
       expect(core.fingerprint(new TextEncoder().encode(SAMPLE_BODY))).toBe(SAMPLE_FINGERPRINT);
+    });
+
+    it('should skim a body with the runtime byte search (validate: false) to the same digest', () => {
+      for (const body of [SKIM_BODY, new TextEncoder().encode(SKIM_BODY)]) {
+        expect(core.fingerprint(body)).toBe(SAMPLE_FINGERPRINT);
+        expect(core.fingerprint(body, { validate: false })).toBe(SAMPLE_FINGERPRINT);
+      }
     });
 
     it('should pick, classify a 429 and fail over on a virtual clock', () => {
