@@ -182,6 +182,12 @@ export function createMetrics(source: MetricsSource): ProxyMetrics {
       finished.clear();
     },
   });
+  // A reset (`registry.resetMetrics()`) must also drop what has not been handed over yet.
+  const resetRequests = requests.reset.bind(requests);
+  requests.reset = () => {
+    finished.clear();
+    resetRequests();
+  };
   const failovers = new Counter({
     name: 'shunt_failovers_total',
     help: 'Upstream attempts that failed over to another account, by the account left and why (window_exhausted, retry_after, rate_limited, overloaded, server_error, transport_error, stream_error, …).',

@@ -111,6 +111,19 @@ describe('/metrics', () => {
     });
   });
 
+  it('should forget untallied requests and latencies on a registry reset', async () => {
+    const store = memoryStore();
+    const metrics = createMetrics({ accounts: [{ name: 'a' }], store, state: plainBackend(store, 'custom') });
+    metrics.observeRequest({ account: 'a', outcome: 'served', attempts: [], heldMs: 0 });
+    metrics.observeUpstream('a', 20);
+    metrics.registry.resetMetrics();
+    metrics.observeRequest({ account: 'a', outcome: 'spent', attempts: [], heldMs: 0 });
+    const { body } = await metrics.render();
+    expect(sample(body, 'shunt_requests_total{account="a",outcome="served"}')).toBeUndefined();
+    expect(sample(body, 'shunt_requests_total{account="a",outcome="spent"}')).toBe(1);
+    expect(sample(body, 'shunt_upstream_latency_seconds_count{account="a"}')).toBeUndefined();
+  });
+
   it('should render the request counter and the latency histogram exactly as prom-client would', async () => {
     // The hot-path series are tallied outside prom-client and must read as its own Counter and
     // Histogram fed the same observations (bounds hit exactly, above the last bound, zero, read twice).
