@@ -7,7 +7,8 @@
  * each proxy under dir/bare, dir/base and dir/head, and the requests each answered (to divide by).
  * PROF_KIND=heap makes them sampling heap profiles (`--heap-prof`: where the allocations are made).
  * HEAP_SNAPSHOT=dir writes a heap snapshot of each proxy under load at the end. SERVER_NODE_ARGS adds
- * Node/V8 flags to the proxies (e.g. `--trace-gc`), OUT_DIR=dir keeps their stdout. BASE=bare-undici
+ * Node/V8 flags to the proxies (e.g. `--trace-gc`), OUT_DIR=dir keeps their stdout; HEAD_ENV and BASE_ENV add
+ * environment variables to one proxy (BENCH_LOG_LEVEL=warn, BENCH_LOG_SINK=none: see servers.ts). BASE=bare-undici
  * puts the bare pass-through forwarding through undici (shunt's client) in the base's place.
  * BASE_NODE_PATH=dir adds a node_modules directory for the base's bundle (a dependency the
  * working tree dropped).
@@ -64,8 +65,10 @@ const start = async (file: string, mode: string, arg: string, name?: Name): Prom
   // SERVER_NODE_ARGS: V8 or Node flags for the proxies (not the mock), e.g. to try a GC setting.
   if (name !== undefined && process.env['SERVER_NODE_ARGS'] !== undefined) execArgv.push(...process.env['SERVER_NODE_ARGS'].split(' ').filter(Boolean));
   const out = name !== undefined && process.env['OUT_DIR'] !== undefined ? openSync(join(process.env['OUT_DIR'], name + '.log'), 'w') : 'ignore';
-  // HEAD_ENV="K=V ...": environment for the head's proxy only (e.g. BENCH_LOG_LEVEL=warn, to price the log line).
-  const env = name === 'head' && process.env['HEAD_ENV'] !== undefined ? { ...process.env, ...Object.fromEntries(process.env['HEAD_ENV'].split(' ').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string])) } : process.env;
+  // HEAD_ENV / BASE_ENV="K=V ...": environment for the head's (base's) proxy only, e.g.
+  // BENCH_LOG_LEVEL=warn to price the log line.
+  const extra = name === 'head' ? process.env['HEAD_ENV'] : name === 'base' ? process.env['BASE_ENV'] : undefined;
+  const env = extra === undefined ? process.env : { ...process.env, ...Object.fromEntries(extra.split(' ').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string])) };
   const child = fork(file, [mode, arg], { execArgv, env, stdio: ['ignore', out, 'ignore', 'ipc'] });
   const port = await new Promise<number>((done) => child.once('message', (m) => done((m as { port: number }).port)));
   return { child, url: `http://127.0.0.1:${port}` };

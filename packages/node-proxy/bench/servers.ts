@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { parseConfig } from '../src/config.js';
 import { createMockUpstream } from '../src/mock-upstream.js';
+import { jsonLogger } from '../src/logger.js';
 import { createProxy } from '../src/proxy.js';
 
 const [mode, arg] = process.argv.slice(2);
@@ -136,7 +137,8 @@ if (mode === 'mock') {
     },
     { file: '<bench>', env: { BENCH_KEY_A: 'key-a', BENCH_KEY_B: 'key-b', BENCH_KEY_C: 'key-c' } },
   );
-  const proxy = createProxy({ config });
+  // BENCH_LOG_SINK=none: the default log, its lines built and written nowhere (to price the writing apart from the building).
+  const proxy = createProxy({ config, ...(process.env['BENCH_LOG_SINK'] === 'none' ? { logger: jsonLogger({ level: config.server.logLevel, write: () => {} }) } : {}) });
   const { proxyUrl } = await proxy.listen();
   send({ port: Number(new URL(proxyUrl).port) });
 } else {
