@@ -11,7 +11,7 @@
 import { ByteJsonScanner, type JsonCursor } from './json-scan.js';
 import { StringJsonScanner } from './json-scan-string.js';
 import { sha256Hex } from './sha256.js';
-import { validUtf8 } from './utf8.js';
+import { plainBytes, validUtf8 } from './utf8.js';
 
 /**
  * Conversation fingerprint of a Messages API request body: lowercase hex SHA-256 of
@@ -84,9 +84,7 @@ function fingerprintString(body: string, validate: boolean): string | null {
 
 /** {@link fingerprint} of UTF-8 bytes: the hashed message is assembled from views of the input. */
 function fingerprintBytes(body: Uint8Array, validate: boolean): string | null {
-  // A Buffer or other subclass would make the scanner's element loads polymorphic (validUtf8 makes
-  // the same plain view).
-  const bytes = validate ? validUtf8(body) : body.constructor === Uint8Array ? body : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  const bytes = validate ? validUtf8(body) : plainBytes(body);
   if (bytes === null) return null;
   const sc = new ByteJsonScanner(bytes, !validate);
   const parts = scanRequest(sc);

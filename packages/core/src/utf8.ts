@@ -17,11 +17,14 @@ interface NodeBuffer {
  * surrogates or code points above U+10FFFF, exactly what `TextDecoder` with `fatal` accepts), else null.
  */
 export function validUtf8(bytes: Uint8Array): Uint8Array | null {
-  // A Buffer or other subclass would make the scanner's element loads polymorphic.
-  const plain =
-    bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const plain = plainBytes(bytes);
   const native = nodeBuffer().isUtf8;
   return (native === undefined ? isUtf8Portable(plain) : native(plain)) ? plain : null;
+}
+
+/** `bytes` as a plain Uint8Array (a view, never a copy): a Buffer or other subclass would make the scanners' element loads polymorphic. */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Pure TypeScript UTF-8 validation, for runtimes without `node:buffer`; exported for tests. */
