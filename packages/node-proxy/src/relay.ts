@@ -30,7 +30,8 @@ export interface UpstreamBody {
   readonly held: readonly Buffer[];
   /**
    * Read and hold back chunks until `complete(chunk)` returns true, the body ends or fails, or
-   * `timeoutMs` passes; then stop reading (nothing is lost: the body is paused).
+   * `timeoutMs` passes. Chunks that arrive after that are held too, until {@link relay} or
+   * {@link discard}: the caller is to call one of them without waiting for anything else.
    */
   hold(complete: (chunk: Buffer) => boolean, timeoutMs: number): Promise<HeldOpening>;
   /**
@@ -130,7 +131,10 @@ class Body implements OwnedBody {
       const stop = (why: HeldOpening['stop']): void => {
         this.onHoldEvent = null;
         if (timer !== null) clearTimeout(timer);
-        if (why === 'complete' || why === 'timeout') this.source.pause();
+        // The body keeps flowing: what arrives until the relay starts (the caller goes straight on to
+        // it, or discards the body) is held behind the opening. Pausing and resuming undici's parser
+        // here cost a stream about as much throughput as all of its error sniffing
+        // (docs/benchmarks.md, sixth round).
         resolve({ stop: why, error: why === 'failed' ? this.failure : null });
       };
       if (this.failed) return stop('failed');
