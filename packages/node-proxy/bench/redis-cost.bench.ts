@@ -42,7 +42,7 @@ interface Proxy {
 // 0 by default: a window far from full reports the same utilization on every response. USAGE=0.0005
 // makes every response report a new value (each one then goes to Redis at once).
 const USAGE_PER_REQUEST = Number(process.env['USAGE'] ?? 0);
-const mock = createMockUpstream({ accounts: ACCOUNTS.map((name) => ({ name, key: `key-${name}` })), usagePerRequest: USAGE_PER_REQUEST });
+const mock = createMockUpstream({ accounts: ACCOUNTS.map((name) => ({ name, key: `key-${name}` })), usagePerRequest: USAGE_PER_REQUEST, requestLog: 0 });
 const upstreamUrl = await mock.listen();
 const dir = await mkdtemp(join(tmpdir(), 'shunt-redis-cost-'));
 let redis: RedisServer | undefined;

@@ -80,6 +80,8 @@ if (mode === 'mock') {
       { name: 'c', key: 'key-c' },
     ],
     usagePerRequest: 0,
+    // Keep no request log: over a whole benchmark it would hold gigabytes of bodies.
+    requestLog: 0,
   });
   const url = await mock.listen(Number(arg ?? 0));
   send({ port: Number(new URL(url).port) });

@@ -93,6 +93,14 @@ export interface MockUpstreamOptions {
    * @default 'per-event'
    */
   readonly delivery?: MockDelivery;
+  /**
+   * How many of the latest requests {@link MockUpstream.requests} keeps, bodies and all; older ones
+   * are dropped. A long benchmark sets 0: a log of every request grows without bound (1 MB bodies
+   * at a hundred a second took the mock past 14 GB in five minutes, and its collections stalled
+   * every target it served).
+   * @default Infinity
+   */
+  readonly requestLog?: number;
 }
 
 /** One request as the mock received it. */
@@ -180,6 +188,8 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
     byName.set(account.name, state);
   }
   const requests: MockRequest[] = [];
+  const requestLog = options.requestLog ?? Number.POSITIVE_INFINITY;
+  if (!(requestLog >= 0)) throw new RangeError(`createMockUpstream: requestLog must be a number ≥ 0, got ${String(options.requestLog)}`);
   let seq = 0;
   let url = '';
   let server: Server | null = null;
@@ -206,22 +216,25 @@ export function createMockUpstream(options: MockUpstreamOptions): MockUpstream {
       const scripted = state !== undefined && reply === 'auto' ? state.queue.shift() : undefined;
       const chosen: MockReply = scripted ?? { kind: 'auto' };
       if (reply === 'auto') reply = chosen.kind;
-      const closed = new Promise<'finished' | 'aborted'>((resolve) => {
-        res.on('close', () => resolve(res.writableFinished ? 'finished' : 'aborted'));
-      });
       seq += 1;
       const sent: MockRequest['sent'] = { status: null, body: [] };
-      requests.push({
-        seq,
-        account: state?.name ?? null,
-        method: req.method ?? 'GET',
-        url: req.url ?? '/',
-        headers: { ...req.headers },
-        body,
-        reply,
-        closed,
-        sent,
-      });
+      if (requestLog > 0) {
+        const closed = new Promise<'finished' | 'aborted'>((resolve) => {
+          res.on('close', () => resolve(res.writableFinished ? 'finished' : 'aborted'));
+        });
+        if (requests.length >= requestLog) requests.splice(0, requests.length - requestLog + 1);
+        requests.push({
+          seq,
+          account: state?.name ?? null,
+          method: req.method ?? 'GET',
+          url: req.url ?? '/',
+          headers: { ...req.headers },
+          body,
+          reply,
+          closed,
+          sent,
+        });
+      }
       const out = writer(res, sent, chosen.delivery ?? defaultDelivery);
       const id = `req_mock_${seq}`;
       if (state === undefined) {
