@@ -7,6 +7,7 @@ import { openSync, writeSync } from 'node:fs';
 import { classifyResponse, explainPick, fingerprint, memoryStore, recordResponse, resolveStrategy } from '@shunt/core';
 import { clientResponseHeaders, upstreamRequestHeaders } from '../src/headers.js';
 import { jsonLogger } from '../src/logger.js';
+import { sseUsageScanner } from '../src/recorder.js';
 import { sseErrorSniffer } from '../src/sse.js';
 import { requestBody } from './load.js';
 
@@ -73,15 +74,24 @@ export function benchWork(): WorkRow[] {
     upstreamRequestHeaders(clientHeaders, { 'x-api-key': 'account' });
     clientResponseHeaders(upstreamHeaders, 'a');
   });
+  // A short stream as the API writes it: usage in message_start and message_delta.
   const events = Buffer.from(
-    'event: message_start\ndata: {"type":"message_start","message":{"id":"m","content":[]}}\n\n' +
+    'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-sonnet-4-5","id":"msg_01","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,' +
+      '"usage":{"input_tokens":3,"cache_creation_input_tokens":1602,"cache_read_input_tokens":19641,"cache_creation":{"ephemeral_5m_input_tokens":1602,"ephemeral_1h_input_tokens":0},"output_tokens":1,"service_tier":"standard"}}}\n\n' +
       'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello there"}}\n\n'.repeat(8) +
+      'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":188}}\n\n' +
       'event: message_stop\ndata: {"type":"message_stop"}\n\n',
   );
-  time('SSE error sniffer, a 1.3 KB stream', 50_000, () => {
+  time(`SSE error sniffer, a ${(events.length / 1024).toFixed(1)} KB stream`, 50_000, () => {
     const sniffer = sseErrorSniffer(() => {});
     sniffer.push(events);
     sniffer.end();
+  });
+  time(`SSE usage scanner, the same stream (tokens for the log line and the trace)`, 50_000, () => {
+    const usage = sseUsageScanner();
+    usage.push(events);
+    usage.end();
+    return usage.tokens();
   });
   const devNull = openSync('/dev/null', 'w');
   const logger = jsonLogger({ write: (line) => writeSync(devNull, line) });

@@ -224,14 +224,7 @@ describe('usage of a JSON answer', () => {
     const text = `{${members.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v, null, pretty ? 1 : 0)}`).join(',')}}${trailing}`;
     const expected = parsedTokens(text);
     const scanner = jsonUsageScanner();
-    const bytes = Buffer.from(text);
-    const at = cut === 'whole' ? [] : cut === 'bytes' ? Array.from({ length: bytes.length - 1 }, (_, i) => i + 1) : [...new Set(cut.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-    let from = 0;
-    for (const to of [...at, bytes.length]) {
-      if (to > from) scanner.push(bytes.subarray(from, to));
-      from = Math.max(from, to);
-    }
-    scanner.end();
+    pushInCuts(scanner, Buffer.from(text), cut);
     expect(scanner.tokens()).toEqual(expected);
   });
 });
@@ -339,6 +332,70 @@ describe('usage read from the bytes', () => {
     expect(scanner.tokens()).toEqual({ inputTokens: 1000, outputTokens: 2, cacheCreation1hTokens: 6 });
   });
 
+  // Stream events: `type` first (as the API writes them) or not, `message` and `usage` members
+  // anywhere, twice, or holding any value, other members around them, now and then a second `type`.
+  const eventType = fc.constantFrom('"message_start"', '"message_delta"', '"content_block_delta"', '"message_start" ', '"message_delta"\t');
+  const messageText = fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(fc.array(member(fc.constantFrom('"id"', '"content"', '"model"', '"x\u0075"'), value), { maxLength: 3 }), ws, usageText, fc.array(member(fc.constantFrom('"stop_reason"', '"usage"'), value), { maxLength: 1 })).map(([before, w, usage, after]) => `{${[...before, `${w}"usage":${usage.text}`, ...after].join(',')}}`) },
+    { weight: 1, arbitrary: value },
+  );
+  const eventMember = fc.oneof(
+    { weight: 3, arbitrary: member(fc.constant('"message"'), messageText) },
+    { weight: 3, arbitrary: usageText.chain((usage) => member(fc.constant('"usage"'), fc.constant(usage.text))) },
+    { weight: 2, arbitrary: member(fc.constantFrom('"index"', '"delta"', '"usage"', '"message"', '"\u0075sage"'), value) },
+    { weight: 1, arbitrary: member(fc.constant('"type"'), eventType) },
+  );
+  const eventText = fc
+    .tuple(fc.boolean(), ws, eventType, fc.array(eventMember, { maxLength: 4 }), ws)
+    .map(([typeFirst, w, type, members, tail]) => {
+      const typed = [`${w}"type":${type}`, ...members];
+      const ordered = typeFirst ? typed : [...members, typed[0] as string];
+      // A data line holds no line break: JSON's own whitespace here is spaces and tabs only (a string
+      // holds none raw, JSON.stringify escapes it).
+      return `{${ordered.join(',')}}${tail}`.replace(/[\r\n]/g, ' ');
+    });
+  const sseCuts = fc.oneof(fc.constant('whole' as const), fc.constant('bytes' as const), fc.array(fc.nat({ max: 600 }), { maxLength: 4 }));
+
+  test.prop([fc.array(eventText, { minLength: 1, maxLength: 3 }), fc.constantFrom('\n', '\r\n'), sseCuts], { numRuns: 400 })(
+    'should read the stream events\' usage JSON.parse sees, in any chunking',
+    (events, eol, cut) => {
+      const expected: Record<string, number> = {};
+      for (const text of events) Object.assign(expected, parsedEventTokens(text));
+      const scanner = sseUsageScanner();
+      pushInCuts(scanner, Buffer.from(events.map((text) => `event: x${eol}data: ${text}${eol}${eol}`).join('')), cut);
+      expect(scanner.tokens()).toEqual(expected);
+    },
+  );
+
+  it('should take the last of repeated message members whole, usage or none', () => {
+    const start = sseUsageScanner();
+    start.push(Buffer.from('data: {"type":"message_start","message":{"usage":{"input_tokens":5}},"message":{"id":"x"}}\n\n'));
+    start.end();
+    expect(start.tokens()).toEqual({});
+    const delta = sseUsageScanner();
+    delta.push(Buffer.from('data: {"type":"message_delta","usage":{"output_tokens":5},"usage":{"input_tokens":7}}\n\n'));
+    delta.end();
+    expect(delta.tokens()).toEqual({ inputTokens: 7 });
+  });
+
+  // The API's own events, counts of any size: read without a parse.
+  const apiCount = fc.oneof(fc.nat(), fc.maxSafeNat());
+  test.prop([apiCount, apiCount, apiCount, apiCount, apiCount])('should read message_start and message_delta as the API writes them without JSON.parse', (input, cacheWrite, cacheRead, first, output) => {
+    const start = `{"type":"message_start","message":{"model":"claude-sonnet-4-5","id":"msg_01","type":"message","role":"assistant","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":${input},"cache_creation_input_tokens":${cacheWrite},"cache_read_input_tokens":${cacheRead},"cache_creation":{"ephemeral_5m_input_tokens":${cacheWrite},"ephemeral_1h_input_tokens":0},"output_tokens":${first},"service_tier":"standard"}}}`;
+    const delta = `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"input_tokens":${input},"cache_creation_input_tokens":${cacheWrite},"cache_read_input_tokens":${cacheRead},"output_tokens":${output},"server_tool_use":{"web_search_requests":0}}}`;
+    const scanner = sseUsageScanner();
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      scanner.push(Buffer.from(`event: message_start\ndata: ${start}\n\nevent: message_delta\ndata: ${delta}\n\n`));
+      scanner.end();
+      expect(parse).not.toHaveBeenCalled();
+    } finally {
+      parse.mockRestore();
+    }
+    expect(scanner.tokens()).toEqual({ ...parsedEventTokens(start), ...parsedEventTokens(delta) });
+    expect(scanner.tokens()).toEqual({ inputTokens: input, cacheCreationTokens: cacheWrite, cacheReadTokens: cacheRead, cacheCreation5mTokens: cacheWrite, cacheCreation1hTokens: 0, outputTokens: output });
+  });
+
   it('should take no usage from a key that only ends in "usage"', () => {
     // `{"\"usage": …}` has no usage member, though its bytes end in `"usage": {…}}`.
     const scanner = jsonUsageScanner();
@@ -384,8 +441,33 @@ describe('record_trace in the config', () => {
 });
 
 /** The tokens readUsage takes from the `usage` JSON.parse finds in `text` (the reference for the byte reader). */
+/** Push `bytes` into `scanner` cut as `cut` says (one read, single bytes, or at the given offsets), then end it. */
+function pushInCuts(scanner: { push(chunk: Uint8Array): void; end(): void }, bytes: Buffer, cut: 'whole' | 'bytes' | readonly number[]): void {
+  const at = cut === 'whole' ? [] : cut === 'bytes' ? Array.from({ length: bytes.length - 1 }, (_, i) => i + 1) : [...new Set(cut.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  let from = 0;
+  for (const to of [...at, bytes.length]) {
+    if (to > from) scanner.push(bytes.subarray(from, to));
+    from = Math.max(from, to);
+  }
+  scanner.end();
+}
+
 function parsedTokens(text: string): Record<string, number> {
-  const top = (JSON.parse(text) as { usage?: unknown }).usage;
+  return tokensOf((JSON.parse(text) as { usage?: unknown }).usage);
+}
+
+/**
+ * The tokens of a stream event's data as JSON.parse sees them (message_start's message.usage,
+ * message_delta's usage), its type being the first member's when `type` comes first, written
+ * plainly (the API never repeats a key; the scanner reads that first one in place).
+ */
+function parsedEventTokens(text: string): Record<string, number> {
+  const event = JSON.parse(text) as { type?: unknown; message?: { usage?: unknown }; usage?: unknown };
+  const type = /^[ \t\n\r]*\{[ \t\n\r]*"type"[ \t\n\r]*:[ \t\n\r]*"([^"\\]*)"/.exec(text)?.[1] ?? event.type;
+  return tokensOf(type === 'message_start' ? event.message?.usage : type === 'message_delta' ? event.usage : undefined);
+}
+
+function tokensOf(top: unknown): Record<string, number> {
   const expected: Record<string, number> = {};
   if (typeof top !== 'object' || top === null) return expected;
   const u = top as Record<string, unknown>;

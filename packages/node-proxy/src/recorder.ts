@@ -379,9 +379,13 @@ export function sseUsageScanner(): UsageScanner {
       const data = buf.subarray(start, end);
       if (!(includesBytes(data, MESSAGE_START) || includesBytes(data, MESSAGE_DELTA))) return;
     }
+    // The usual event is read in place ({@link eventUsageFromBytes}); one it does not fully understand is parsed.
+    if (eventUsageFromBytes(buf, start + 5, end, tokens)) return;
     try {
-      const event = JSON.parse(buf.toString('utf8', start + 5, end)) as { type?: unknown; message?: { usage?: unknown }; usage?: unknown };
-      const usage = event.type === 'message_start' ? event.message?.usage : event.type === 'message_delta' ? event.usage : undefined;
+      const text = buf.toString('utf8', start + 5, end);
+      const event = JSON.parse(text) as { type?: unknown; message?: { usage?: unknown }; usage?: unknown };
+      const type = eventType(text, event);
+      const usage = type === 'message_start' ? event.message?.usage : type === 'message_delta' ? event.usage : undefined;
       readUsage(usage, tokens);
     } catch {
       // Not JSON: not an event this scanner reads.
@@ -497,6 +501,16 @@ function readJsonUsage(body: Buffer, into: UsageTokens): void {
   readUsage((JSON.parse(body.toString('utf8')) as { usage?: unknown }).usage, into);
 }
 
+/**
+ * An event's type: its first member's, when that is `type` written plainly, as the API writes
+ * every event (and as the scanner reads it in place); otherwise the `type` JSON.parse keeps. The
+ * API never repeats a key, so the two differ only for an event no API sends.
+ */
+function eventType(text: string, event: { type?: unknown }): unknown {
+  return FIRST_TYPE.exec(text)?.[1] ?? event.type;
+}
+
+const FIRST_TYPE = /^\s*\{\s*"type"\s*:\s*"([^"\\]*)"/;
 const MESSAGE_START = Buffer.from('"message_start"');
 const MESSAGE_DELTA = Buffer.from('"message_delta"');
 const DATA_TYPE = Buffer.from('data: {"type":"');
@@ -581,10 +595,14 @@ const counts = new Float64Array(6);
 /** What {@link keySlot} answers for `cache_creation`, and for a key that is not read. */
 const SPLIT_KEY = -2;
 const OTHER_KEY = -1;
+/** What {@link keySlot} answers for `usage` in a `message_start` event's message. */
+const USAGE_SLOT = -3;
 /** Levels: the `usage` object, its `cache_creation` object, and any other object. */
 const USAGE_LEVEL = 0;
 const SPLIT_LEVEL = 1;
 const OTHER_LEVEL = 2;
+/** A `message_start` event's message, whose `usage` is read. */
+const MESSAGE_LEVEL = 3;
 
 // The keys read, each with its closing quote: a key that matches one byte for byte ends there.
 const INPUT_TOKENS = Buffer.from('input_tokens"');
@@ -594,27 +612,96 @@ const CACHE_CREATION_TOKENS = Buffer.from('cache_creation_input_tokens"');
 const CACHE_CREATION_SPLIT = Buffer.from('cache_creation"');
 const EPHEMERAL_5M_TOKENS = Buffer.from('ephemeral_5m_input_tokens"');
 const EPHEMERAL_1H_TOKENS = Buffer.from('ephemeral_1h_input_tokens"');
+const USAGE_KEY_NAME = Buffer.from('usage"');
+// A stream event's members, with their quotes.
+const TYPE_KEY = Buffer.from('"type"');
+const MESSAGE_KEY = Buffer.from('"message"');
+const USAGE_MEMBER_KEY = Buffer.from('"usage"');
+const MESSAGE_START_VALUE = Buffer.from('"message_start"');
+const MESSAGE_DELTA_VALUE = Buffer.from('"message_delta"');
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const NULL = Buffer.from('null');
 
 /** Read `: {…}` from `from` (just after the `"usage"` key) into `into`; false when it must be parsed instead. */
 function usageFromBytes(body: Buffer, from: number, close: number, into: UsageTokens): boolean {
-  for (let i = 0; i < counts.length; i++) counts[i] = UNKNOWN;
-  let p = skipWhitespace(body, from, close);
-  if (body[p] !== COLON) return false;
-  p = skipWhitespace(body, p + 1, close);
-  if (body[p] !== OPEN_BRACE) return false;
+  resetCounts(0);
+  let p = valueAfterColon(body, from, close);
+  if (p === -1 || body[p] !== OPEN_BRACE) return false;
   p = objectEnd(body, p, close, USAGE_LEVEL, 0);
   // The object must be all that is left before the body's closing brace.
   if (p === -1 || skipWhitespace(body, p, close) !== close) return false;
+  storeCounts(into);
+  return true;
+}
+
+/**
+ * The usage of a stream event whose data JSON is `body[from, end)`, as `readUsage` would take it
+ * from `JSON.parse`'s object: a `message_start`'s `message.usage`, a `message_delta`'s `usage`
+ * (the last of duplicate keys wins, as there). Read in place, as the API writes events: `type`
+ * first, and that first `type` is the event's (see {@link eventType}). False for anything else
+ * it does not fully understand (another first key, an escape in a key or in the type, bytes that
+ * are not JSON): the caller then parses. Spares the profile's largest piece of a stream's own
+ * work, a parse of `message_start`'s whole message per stream.
+ */
+function eventUsageFromBytes(body: Buffer, from: number, end: number, into: UsageTokens): boolean {
+  const close = skipWhitespaceBack(body, end - 1);
+  let p = skipWhitespace(body, from, close);
+  if (p >= close || body[p] !== OPEN_BRACE || body[close] !== CLOSE_BRACE) return false;
+  p = skipWhitespace(body, p + 1, close);
+  if (!bytesAt(body, p, TYPE_KEY)) return false;
+  p = valueAfterColon(body, p + TYPE_KEY.length, close);
+  if (p === -1) return false;
+  const start = bytesAt(body, p, MESSAGE_START_VALUE);
+  if (!start && !bytesAt(body, p, MESSAGE_DELTA_VALUE)) {
+    // Another type, written plainly: no usage to read. One written with an escape is parsed.
+    return body[p] === QUOTE && keyClose(body, p + 1, close) !== -1;
+  }
+  // Where the usage sits: in `message` (message_start) or at the top (message_delta).
+  const holder = start ? MESSAGE_KEY : USAGE_MEMBER_KEY;
+  resetCounts(0);
+  p = skipWhitespace(body, p + (start ? MESSAGE_START_VALUE : MESSAGE_DELTA_VALUE).length, close);
+  for (;;) {
+    if (p === close) break;
+    if (body[p] !== COMMA) return false;
+    p = skipWhitespace(body, p + 1, close);
+    if (body[p] !== QUOTE) return false;
+    const wanted = bytesAt(body, p, holder);
+    const keyEnd = wanted ? p + holder.length - 1 : keyClose(body, p + 1, close);
+    if (keyEnd === -1) return false; // an escape: the key could spell any name
+    p = valueAfterColon(body, keyEnd + 1, close);
+    if (p === -1) return false;
+    if (!wanted) p = valueEnd(body, p, close, 1);
+    else if (!start) p = usageValueEnd(body, p, close, 1);
+    // A later `message` replaces an earlier one whole, usage and all.
+    else p = body[p] === OPEN_BRACE ? objectEnd(body, p, resetCounts(close), MESSAGE_LEVEL, 1) : resetCounts(valueEnd(body, p, close, 1));
+    if (p === -1) return false;
+    p = skipWhitespace(body, p, close);
+  }
+  storeCounts(into);
+  return true;
+}
+
+/** The index after a `usage` member's value, its counts stored (none for a value that is not an object); -1 when not understood. */
+function usageValueEnd(body: Buffer, p: number, close: number, depth: number): number {
+  resetCounts(0);
+  return body[p] === OPEN_BRACE ? objectEnd(body, p, close, USAGE_LEVEL, depth) : valueEnd(body, p, close, depth);
+}
+
+/** Forget every count read so far (a later member replaces an earlier one whole); returns `passThrough`. */
+function resetCounts(passThrough: number): number {
+  for (let i = 0; i < counts.length; i++) counts[i] = UNKNOWN;
+  return passThrough;
+}
+
+/** Copy the counts read into `into`, as `readUsage` copies the ones it finds. */
+function storeCounts(into: UsageTokens): void {
   if (counts[INPUT] !== UNKNOWN) into.inputTokens = counts[INPUT] as number;
   if (counts[OUTPUT] !== UNKNOWN) into.outputTokens = counts[OUTPUT] as number;
   if (counts[CACHE_READ] !== UNKNOWN) into.cacheReadTokens = counts[CACHE_READ] as number;
   if (counts[CACHE_CREATION] !== UNKNOWN) into.cacheCreationTokens = counts[CACHE_CREATION] as number;
   if (counts[CACHE_5M] !== UNKNOWN) into.cacheCreation5mTokens = counts[CACHE_5M] as number;
   if (counts[CACHE_1H] !== UNKNOWN) into.cacheCreation1hTokens = counts[CACHE_1H] as number;
-  return true;
 }
 
 /** The index after the object opening at `open`, its counts (at `level`) stored as they come; -1 when not understood. */
@@ -629,10 +716,11 @@ function objectEnd(body: Buffer, open: number, close: number, level: number, dep
     // (OTHER_LEVEL) is it passed over.
     const keyEnd = slot !== OTHER_KEY ? p + keyEndAt : level === OTHER_LEVEL ? stringClose(body, p + 1, close) : keyClose(body, p + 1, close);
     if (keyEnd === -1) return -1;
-    p = skipWhitespace(body, keyEnd + 1, close);
-    if (body[p] !== COLON) return -1;
-    p = skipWhitespace(body, p + 1, close);
-    if (slot === SPLIT_KEY) {
+    p = valueAfterColon(body, keyEnd + 1, close);
+    if (p === -1) return -1;
+    if (slot === USAGE_SLOT) {
+      p = usageValueEnd(body, p, close, depth + 1);
+    } else if (slot === SPLIT_KEY) {
       // A later `cache_creation` replaces an earlier one whole, as in JSON.parse's object.
       counts[CACHE_5M] = UNKNOWN;
       counts[CACHE_1H] = UNKNOWN;
@@ -735,6 +823,7 @@ let keyEndAt = 0;
  */
 function keySlot(body: Buffer, start: number, level: number): number {
   const first = body[start];
+  if (level === MESSAGE_LEVEL) return matched(body, start, USAGE_KEY_NAME, USAGE_SLOT);
   if (level === SPLIT_LEVEL) {
     if (first !== 0x65) return OTHER_KEY; // e: ephemeral_5m… or ephemeral_1h…
     return body[start + 10] === 0x35 ? matched(body, start, EPHEMERAL_5M_TOKENS, CACHE_5M) : matched(body, start, EPHEMERAL_1H_TOKENS, CACHE_1H);
@@ -782,6 +871,12 @@ function stringClose(body: Buffer, p: number, close: number): number {
     }
   }
   return -1;
+}
+
+/** Where the value after a key starts: past whitespace, a colon and whitespace from `p`; -1 when no colon follows. */
+function valueAfterColon(body: Buffer, p: number, close: number): number {
+  const colon = skipWhitespace(body, p, close);
+  return body[colon] === COLON ? skipWhitespace(body, colon + 1, close) : -1;
 }
 
 /** The index of the first byte at or after `p` (and before `close`) that is not JSON whitespace, or `close`. */
