@@ -5,9 +5,10 @@
  * package's section of docs/benchmarks.md. Not a test: nothing here asserts on timings.
  *
  * These machines are shared 2-core VMs whose speed drifts from second to second, so every cell
- * is measured twice with the targets interleaved, and the better run is kept; CPU time per
- * request (read from each proxy process) is reported beside throughput, as it does not depend on
- * how the cores were shared.
+ * is measured several times with the targets interleaved; each target's figures are its median
+ * run, and shunt / bare is the median of the ratios of runs made one after the other (a slow
+ * spell of the machine hits both of a pair). CPU time per request (read from each proxy process)
+ * is reported beside throughput, as it does not depend on how the cores were shared.
  *
  * The servers run as one esbuild bundle of bench/servers.ts and the sources it imports (as tsup
  * builds dist/, without tsx's per-function name-keeping, which costs measurably per request).
@@ -27,12 +28,26 @@ import { benchWork, type WorkRow } from './work.bench.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.env['BENCH_QUICK'] === '1';
 const execArgv = ['--import', 'tsx', '--conditions=@shunt/source', '--expose-gc'];
-const DURATION_MS = quick ? 500 : 1_800;
-const WARMUP_MS = quick ? 100 : 200;
-// The best of three per cell: on this shared 2-core machine two runs of the same code gave one cell
-// 88 % and 121 % of bare (docs/benchmarks.md, fifth round); the best of more runs is each target's
-// own throughput with less of the neighbours' noise in it, for both targets alike.
-const REPS = quick ? 1 : 3;
+// How each cell is measured. This shared 2-core machine's speed drifts over seconds: with the best
+// of three 1.8 s runs per target, two runs of the same code gave one 10 KB cell 88 % and 121 % of
+// bare (docs/benchmarks.md, fifth round). So the 10 KB cells, the ones that price routing, are many
+// short runs of bare and shunt back to back, in alternating order, and shunt / bare is the median
+// of the pairs' ratios: a slow spell of the machine mostly hits both runs of a pair. Direct, only a
+// reference, is measured every few pairs. The 1 MB cells, dominated by copying, keep three long
+// runs of each target.
+interface CellPlan {
+  /** Pairs of runs (bare, shunt); direct runs before every `directEvery`-th pair. */
+  readonly pairs: number;
+  readonly directEvery: number;
+  readonly durationMs: number;
+  readonly warmupMs: number;
+}
+const PLAN_10KB: CellPlan = quick
+  ? { pairs: 1, directEvery: 1, durationMs: 500, warmupMs: 100 }
+  : { pairs: 15, directEvery: 5, durationMs: 600, warmupMs: 150 };
+const PLAN_1MB: CellPlan = quick
+  ? { pairs: 1, directEvery: 1, durationMs: 500, warmupMs: 100 }
+  : { pairs: 3, directEvery: 1, durationMs: 1_800, warmupMs: 200 };
 const RSS_REQUESTS = quick ? 4_000 : 100_000;
 const RSS_CHECKPOINTS = 4;
 
@@ -127,6 +142,14 @@ interface Row {
   readonly bodyBytes: number;
   readonly stream: boolean;
   readonly results: Record<Target, Measured>;
+  /** shunt / bare throughput: the median, least and greatest of the runs' ratios (each pair made one after the other). */
+  readonly ratio: { readonly median: number; readonly low: number; readonly high: number; readonly runs: number };
+}
+
+/** The median of some numbers (the upper middle one of an even count). */
+function middleOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 const rows: Row[] = [];
@@ -143,15 +166,15 @@ try {
     }
   }
 
-  let rotation = 0;
   for (const stream of [false, true]) {
     for (const bodyBytes of [10_240, 1_048_576]) {
       for (const concurrency of [1, 16, 128]) {
         const runs: Record<Target, Measured[]> = { direct: [], bare: [], shunt: [] };
-        for (let rep = 0; rep < REPS; rep++) {
-          // Interleaved, in a rotating order, so a slow spell of the machine does not hit one target only.
-          const order = TARGETS.map((_, i) => TARGETS[(i + rotation) % TARGETS.length] as Target);
-          rotation++;
+        const plan = bodyBytes === 10_240 ? PLAN_10KB : PLAN_1MB;
+        for (let pair = 0; pair < plan.pairs; pair++) {
+          // Alternating which of the pair goes first, so neither always follows direct or the other.
+          const order: Target[] = pair % 2 === 0 ? ['bare', 'shunt'] : ['shunt', 'bare'];
+          if (pair % plan.directEvery === 0) order.unshift('direct');
           for (const target of order) {
             runs[target].push(
               await measure(servers[target], target !== 'direct', {
@@ -159,20 +182,25 @@ try {
                 concurrency,
                 bodyBytes,
                 stream,
-                durationMs: DURATION_MS,
-                warmupMs: WARMUP_MS,
+                durationMs: plan.durationMs,
+                warmupMs: plan.warmupMs,
               }),
             );
           }
         }
-        const best = (target: Target): Measured => {
-          const sorted = [...runs[target]].sort((a, b) => b.rps - a.rps);
-          const top = sorted[0] as Measured;
+        // Each target's median run (by throughput), with the median of its CPU per request.
+        const median = (target: Target): Measured => {
+          const sorted = [...runs[target]].sort((a, b) => a.rps - b.rps);
+          const middle = sorted[Math.floor(sorted.length / 2)] as Measured;
           const cpu = runs[target].map((r) => r.cpuMicros).filter((c): c is number => c !== null);
-          return { ...top, cpuMicros: cpu.length === 0 ? null : Math.min(...cpu) };
+          // Errors are counted over every run, not the median one's only.
+          const errors = runs[target].reduce((sum, r) => sum + r.errors, 0);
+          return { ...middle, errors, cpuMicros: cpu.length === 0 ? null : middleOf(cpu) };
         };
-        const results = { direct: best('direct'), bare: best('bare'), shunt: best('shunt') };
-        rows.push({ concurrency, bodyBytes, stream, results });
+        const results = { direct: median('direct'), bare: median('bare'), shunt: median('shunt') };
+        const ratios = runs.shunt.map((s, i) => s.rps / (runs.bare[i] as Measured).rps);
+        const ratio = { median: middleOf(ratios), low: Math.min(...ratios), high: Math.max(...ratios), runs: plan.pairs };
+        rows.push({ concurrency, bodyBytes, stream, results, ratio });
         console.error(
           `${stream ? 'stream' : 'json  '} ${bodyBytes === 10_240 ? '10 KB' : '1 MB '} c=${String(concurrency).padStart(3)}  ` +
             TARGETS.map(
@@ -180,7 +208,8 @@ try {
                 `${t} ${Math.round(results[t].rps)} rps p50 ${results[t].p50Ms.toFixed(2)} ms` +
                 (results[t].cpuMicros === null ? '' : ` ${Math.round(results[t].cpuMicros as number)} µs cpu`) +
                 (results[t].errors > 0 ? ` (${results[t].errors} errors)` : ''),
-            ).join(' | '),
+            ).join(' | ') +
+            ` | shunt / bare ${pct(ratio.median)} (${spread(ratio)})`,
         );
       }
     }
@@ -213,8 +242,20 @@ try {
   await rm(bundleDir, { recursive: true, force: true });
 }
 
+function ordinal(n: number): string {
+  return n === 1 ? '' : n === 2 ? 'second' : n === 3 ? 'third' : `${n}th`;
+}
+
+/** The least and the greatest ratio, in percent: `82–97`. */
+function spread(ratio: { readonly low: number; readonly high: number }): string {
+  return `${Math.round(ratio.low * 100)}–${Math.round(ratio.high * 100)}`;
+}
+
+function pct(ratio: number): string {
+  return `${Math.round(ratio * 100)} %`;
+}
+
 function render(table: readonly Row[], work: readonly WorkRow[], seconds: number): string {
-  const pct = (a: number, b: number): string => `${Math.round((a / b) * 100)} %`;
   const cpu = (m: Measured): string => (m.cpuMicros === null ? '–' : `${Math.round(m.cpuMicros)}`);
   const lines: string[] = [];
   lines.push('## @shunt/node-proxy', '', machineLine(), '');
@@ -225,9 +266,12 @@ function render(table: readonly Row[], work: readonly WorkRow[], seconds: number
     'fingerprint, the header allow-list, SSE error sniffing, and its default log level, one JSON line per request, to',
     '/dev/null). Each server runs in its own process and the load generator (undici, one keep-alive connection per',
     "client, Claude-Code-like bodies) in another, so all of them share the machine's 2 cores: compare ratios, not",
-    `absolute numbers. Each cell is the better of ${REPS} interleaved runs of ${DURATION_MS / 1000} s after a`,
-    `${WARMUP_MS / 1000} s warm-up; latency is for the whole response, a stream included. **CPU/req** is the CPU time`,
-    '(user + system) the proxy process spent per request, the least of the runs: unlike throughput it does not depend',
+    `absolute numbers. Each 10 KB cell is ${PLAN_10KB.pairs} pairs of runs of bare and shunt back to back, in alternating`,
+    `order, each run ${PLAN_10KB.durationMs / 1000} s after a ${PLAN_10KB.warmupMs / 1000} s warm-up, with direct measured before every`,
+    `${ordinal(PLAN_10KB.directEvery)} pair; each 1 MB cell is ${PLAN_1MB.pairs} runs of each target of ${PLAN_1MB.durationMs / 1000} s. Each target's figures are its`,
+    'median run, and **shunt / bare** is the median of the ratios of the pairs (a slow spell of the machine mostly hits both runs of a pair), with the least and',
+    'the greatest in brackets. Latency is for the whole response, a stream included. **CPU/req** is the CPU time',
+    '(user + system) the proxy process spent per request, the median of the runs: unlike throughput it does not depend',
     'on how the load generator and the servers happened to share the cores. The 1 MB rows are dominated by copying',
     'and garbage collection in all four processes and swing by tens of percent between runs, either way; read the',
     '10 KB rows for the cost of routing.',
@@ -247,7 +291,7 @@ function render(table: readonly Row[], work: readonly WorkRow[], seconds: number
         Math.round(direct.rps).toLocaleString('en-US'),
         Math.round(b.rps).toLocaleString('en-US'),
         Math.round(s.rps).toLocaleString('en-US'),
-        pct(s.rps, b.rps),
+        `${pct(row.ratio.median)} (${spread(row.ratio)})`,
         `${direct.p50Ms.toFixed(2)} / ${b.p50Ms.toFixed(2)} / ${s.p50Ms.toFixed(2)}`,
         `${direct.p99Ms.toFixed(1)} / ${b.p99Ms.toFixed(1)} / ${s.p99Ms.toFixed(1)}`,
         `${(s.p50Ms - direct.p50Ms).toFixed(2)} ms`,
