@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { asksForOneHourCache, bytesAt, includesBytes, indexOfByte, lastIndexFinder, lastLineBreak } from './bytes.js';
+import { asksForOneHourCache, bytesAt, includesBytes, includesFinder, indexOfByte, lastIndexFinder, lastLineBreak } from './bytes.js';
 
 // Lengths on both sides of the switch to the native search, and bytes drawn from a small alphabet so
 // that patterns and line breaks occur.
@@ -24,6 +24,10 @@ describe('byte searches', () => {
   const pattern = fc.oneof(fc.constantFrom('error', 'ab', 'r', 'rere\n', 'aaa', 'erre', 'bea').map((p) => Buffer.from(p)), bytes.filter((b) => b.length > 0).map((b) => b.subarray(0, 7)));
   // The pattern planted a few bytes before the end, where a step too long passes over it.
   const planted = fc.tuple(bytes, pattern, fc.nat({ max: 6 })).map(([b, p, tail]) => ({ p, b: Buffer.concat([b, p, b.subarray(0, tail)]) }));
+  test.prop([fc.oneof(fc.tuple(bytes, pattern).map(([b, p]) => ({ b, p })), planted)])('should find a pattern anywhere where Buffer#includes does', ({ b, p }) => {
+    expect(includesFinder(p)(b)).toBe(Buffer.from(b).includes(Buffer.from(p)));
+  });
+
   test.prop([fc.oneof(fc.tuple(bytes, pattern).map(([b, p]) => ({ b, p })), planted)])('should find the last pattern where Buffer#lastIndexOf does', ({ b, p }) => {
     expect(lastIndexFinder(p)(b)).toBe(Buffer.from(b).lastIndexOf(Buffer.from(p)));
   });

@@ -36,6 +36,30 @@ export function includesBytes(bytes: Uint8Array, pattern: Uint8Array): boolean {
   return false;
 }
 
+/**
+ * A search for `pattern` (not empty) anywhere in a body: `includesBytes` by Horspool's method, whose
+ * window moves several bytes a step (the last byte decides how far), so a stream chunk full of
+ * the pattern's first byte (`e` of `error` in `event`, `delta`, `text`) is not compared at each
+ * one. Natively past {@link NATIVE_FROM} bytes.
+ */
+export function includesFinder(pattern: Uint8Array): (bytes: Uint8Array) => boolean {
+  const length = pattern.length;
+  const last = pattern[length - 1];
+  // shifts[b]: how far the window may move when its last byte is b (capped at 255: a shorter step is always safe).
+  const shifts = new Uint8Array(256).fill(Math.min(length, 255));
+  for (let k = 0; k < length - 1; k++) shifts[pattern[k] as number] = Math.min(length - 1 - k, 255);
+  const needle = asBuffer(pattern);
+  return (bytes) => {
+    if (bytes.length > NATIVE_FROM) return asBuffer(bytes).includes(needle);
+    for (let i = length - 1; i < bytes.length; ) {
+      const byte = bytes[i] as number;
+      if (byte === last && bytesAt(bytes, i - length + 1, pattern)) return true;
+      i += shifts[byte] as number;
+    }
+    return false;
+  };
+}
+
 /** True when `bytes` holds `pattern` at `offset`. */
 export function bytesAt(bytes: Uint8Array, offset: number, pattern: Uint8Array): boolean {
   if (offset + pattern.length > bytes.length) return false;

@@ -188,6 +188,79 @@ describe('sseOpeningScanner', () => {
   });
 });
 
+/**
+ * The opening's verdict read from the whole stream at once, as the event-stream format defines its
+ * frames (a reference written apart from the scanner): lines split at CRLF, CR or LF, a blank line
+ * ends a frame, `event` names it, `data` lines join with LF; the first frame that is neither a
+ * preamble event nor empty decides.
+ */
+function referenceVerdict(text: string): StreamOpening {
+  const preamble = new Set(['message_start', 'content_block_start', 'ping']);
+  let event = '';
+  let data: string[] | null = null;
+  const decide = (): StreamOpening | null => {
+    const frame = { event, data };
+    event = '';
+    data = null;
+    if (frame.data === null && frame.event === '') return null;
+    const joined = frame.data === null ? '' : frame.data.join('\n');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(joined);
+    } catch {
+      parsed = undefined;
+    }
+    const record = typeof parsed === 'object' && parsed !== null ? (parsed as { type?: unknown; error?: { type?: unknown; message?: unknown } }) : null;
+    const leadingType = /^\s*\{\s*"type"\s*:\s*"([^"\\]*)"/.exec(joined)?.[1];
+    const type = frame.event !== '' ? frame.event : leadingType;
+    if (type !== undefined && preamble.has(type)) return null;
+    const errorOf = (): SseError => {
+      const inner = record !== null && typeof record.error === 'object' && record.error !== null ? record.error : {};
+      const errorType = typeof inner.type === 'string' ? inner.type : 'unknown';
+      return typeof inner.message === 'string' ? { type: errorType, message: inner.message } : { type: errorType };
+    };
+    if (type === 'error') return { kind: 'error', error: record === null ? { type: 'unknown' } : errorOf() };
+    if (type === undefined && record !== null && record.type === 'error') return { kind: 'error', error: errorOf() };
+    return { kind: 'content' };
+  };
+  const lines = text.split(/\r\n|\r|\n/);
+  // The text after the last line break is a last line without its break (end() reads it).
+  for (const line of lines) {
+    if (line === '') {
+      const verdict = decide();
+      if (verdict !== null) return verdict;
+      continue;
+    }
+    if (line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    const value = colon === -1 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1));
+    if (field === 'event') event = value;
+    else if (field === 'data') (data ??= []).push(value);
+  }
+  return decide() ?? { kind: 'ended' };
+}
+
+describe('sseOpeningScanner against a reference', () => {
+  // Lines with fields in any order, odd spacing, fields the scanner ignores, names that only start
+  // like `event`/`data`, and events in data-only frames.
+  const line = fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...OPENING_LINES) },
+    fc.constantFrom('event:message_start', 'event:  ping', 'event', 'data', 'eventx: error', 'datum: {"type":"error"}', 'id: 7', 'retry: 10', 'data: {"type":"ping"}', 'data:{"type":"content_block_start"}', 'data: [1]', 'event: '),
+    fc.string({ unit: fc.constantFrom('e', 'd', 'a', ':', ' ', 'é', '{', '"', 'x'), maxLength: 8 }),
+  );
+  test.prop([fc.array(fc.tuple(line, fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 24 }), fc.boolean(), fc.array(fc.nat({ max: 3000 }), { maxLength: 30 })])(
+    'should reach the verdict the format defines, however the stream is cut',
+    (lines, lastUnterminated, cuts) => {
+      let text = lines.map(([l, eol]) => l + eol).join('');
+      // Now and then the stream ends inside its last line.
+      if (lastUnterminated && lines.length > 0) text = text.replace(/(\r\n|\r|\n)$/, '');
+      const bytes = Buffer.from(text);
+      expect(judge(split(bytes, cuts)).verdict).toEqual(referenceVerdict(text));
+    },
+  );
+});
+
 describe('sseOpeningScanner on arbitrary bytes', () => {
   test.prop([fc.array(fc.oneof(fc.constantFrom(...OPENING_LINES.map((line) => `${line}\n`)), fc.uint8Array({ maxLength: 8 })), { maxLength: 20 }), fc.array(fc.nat({ max: 500 }), { maxLength: 20 })])(
     'should reach the same verdict however invalid UTF-8 among the lines is cut',

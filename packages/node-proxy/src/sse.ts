@@ -4,7 +4,7 @@
  * touching a byte of it. Chunks may split a frame anywhere (even inside `\r\n`); the sniffer keeps
  * only the unfinished line between chunks, and nothing at all of the ordinary events' data.
  */
-import { asBuffer, lastLineBreak, includesBytes } from './bytes.js';
+import { asBuffer, bytesAt, includesFinder, lastLineBreak } from './bytes.js';
 
 /** An error frame found in a stream: its `error.type` (`rate_limit_error`, …) and message. */
 export interface SseError {
@@ -99,7 +99,7 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
       if (data === null && event !== 'error' && partial === '' && !skipping) {
         const bytes = chunk;
         const lastBreak = lastLineBreak(bytes);
-        if (lastBreak !== -1 && !includesBytes(bytes, ERROR_BYTES)) {
+        if (lastBreak !== -1 && !hasErrorBytes(bytes)) {
           // Those lines may have named an event, never `error`; a blank line among them ends it.
           event = '';
           afterCr = bytes[lastBreak] === CR && lastBreak === bytes.length - 1;
@@ -144,7 +144,7 @@ export function sseErrorSniffer(onError: (error: SseError) => void, options: Sse
 
 const LF = 0x0a;
 const CR = 0x0d;
-const ERROR_BYTES = Buffer.from('error');
+const hasErrorBytes = includesFinder(Buffer.from('error'));
 
 /** A non-blank SSE line as `[field, value]` (one space after the colon dropped), or null for a comment. */
 function sseField(text: string): readonly [field: string, value: string] | null {
@@ -197,22 +197,29 @@ export interface SseOpeningScanner {
  * reads, the same stream gets the same verdict. Nothing of the opening has reached the client
  * yet, so an error in it can still fail over; one after the first content event cannot. Only the
  * preamble is ever buffered here (a few hundred bytes in practice).
+ *
+ * Lines are read as bytes and only what a verdict needs is decoded (an event's name; a frame's
+ * data when it is not a preamble event): decoding every chunk and splitting it with a regular
+ * expression was the larger part of a stream's own work in the profile.
  */
 export function sseOpeningScanner(): SseOpeningScanner {
-  const decoder = utf8Decoder();
-  let partial = '';
+  // The unfinished line's bytes (kept whole until its end: a character cut between reads is
+  // then decoded in one piece).
+  let partial: Buffer | null = null;
   let afterCr = false;
   let event = '';
-  let data: string[] | null = null;
+  let data: Buffer[] | null = null;
   let verdict: StreamOpening | null = null;
-  const LINE_BREAK = /\r\n|\r|\n/g;
 
   const dispatch = (): void => {
     if (data === null && event === '') return;
-    const text = data === null ? '' : data.join('\n');
-    const type = event !== '' ? event : dataType(text);
+    const named = event;
+    const lines = data;
     event = '';
     data = null;
+    if (named !== '' && PREAMBLE_EVENTS.has(named)) return;
+    const text = lines === null ? '' : lines.length === 1 ? (lines[0] as Buffer).toString('utf8') : lines.map((line) => line.toString('utf8')).join('\n');
+    const type = named !== '' ? named : dataType(text);
     if (type !== undefined && PREAMBLE_EVENTS.has(type)) return;
     if (type === 'error') {
       verdict = { kind: 'error', error: parseError(text, true) ?? { type: 'unknown' } };
@@ -222,92 +229,68 @@ export function sseOpeningScanner(): SseOpeningScanner {
     const error = type === undefined ? parseError(text, false) : null;
     verdict = error === null ? { kind: 'content' } : { kind: 'error', error };
   };
-  const line = (text: string): void => {
-    if (text === '') {
+  // One line, `buf[start, end)`, its line break excluded.
+  const line = (buf: Buffer, start: number, end: number): void => {
+    if (start === end) {
       dispatch();
       return;
     }
-    const parsed = sseField(text);
-    if (parsed === null) return;
-    const [field, value] = parsed;
-    if (field === 'event') event = value;
-    else if (field === 'data') (data ??= []).push(value);
+    if (buf[start] === COLON) return; // a comment
+    if (bytesAt(buf, start, EVENT_FIELD) && (start + EVENT_FIELD.length === end || buf[start + EVENT_FIELD.length] === COLON)) {
+      event = buf.toString('utf8', fieldValueAt(buf, start + EVENT_FIELD.length, end), end);
+    } else if (bytesAt(buf, start, DATA_FIELD) && (start + DATA_FIELD.length === end || buf[start + DATA_FIELD.length] === COLON)) {
+      (data ??= []).push(Buffer.from(buf.subarray(fieldValueAt(buf, start + DATA_FIELD.length, end), end)));
+    }
+    // Any other field (id, retry, …) says nothing about the opening.
   };
 
   return {
     push(chunk) {
       if (verdict !== null) return verdict;
-      const text = decoder.decode(chunk);
+      let buf = asBuffer(chunk);
       let start = 0;
       if (afterCr) {
         afterCr = false;
-        if (text.charCodeAt(0) === 10) start = 1;
+        if (buf[0] === LF) start = 1;
       }
-      LINE_BREAK.lastIndex = start;
-      for (let match = LINE_BREAK.exec(text); match !== null; match = LINE_BREAK.exec(text)) {
-        line(partial + text.slice(start, match.index));
-        partial = '';
-        start = LINE_BREAK.lastIndex;
-        if (match[0] === '\r' && start === text.length) afterCr = true;
+      if (partial !== null) {
+        buf = Buffer.concat([partial, buf.subarray(start)]);
+        start = 0;
+        partial = null;
+      }
+      for (let i = start; i < buf.length; i++) {
+        const byte = buf[i];
+        if (byte !== LF && byte !== CR) continue;
+        line(buf, start, i);
+        if (byte === CR) {
+          // A '\r' at the very end may be the first half of a '\r\n' split across chunks.
+          if (i + 1 === buf.length) afterCr = true;
+          else if (buf[i + 1] === LF) i++;
+        }
+        start = i + 1;
         if (verdict !== null) return verdict;
       }
-      partial += text.slice(start);
+      if (start < buf.length) partial = Buffer.from(buf.subarray(start));
       return null;
     },
     end() {
       if (verdict !== null) return verdict;
-      const rest = partial + decoder.end();
-      partial = '';
-      if (rest !== '') line(rest);
+      if (partial !== null) line(partial, 0, partial.length);
+      partial = null;
       dispatch();
       return verdict ?? { kind: 'ended' };
     },
   };
 }
 
-/** Decodes UTF-8 chunk by chunk; see {@link utf8Decoder}. */
-interface Utf8Decoder {
-  /** The text of `chunk`, less a character it ends inside of (that one comes with the next chunk). */
-  decode(chunk: Uint8Array): string;
-  /** What is left: an unfinished character, as U+FFFD. */
-  end(): string;
-}
+const COLON = 0x3a;
+const EVENT_FIELD = Buffer.from('event');
+const DATA_FIELD = Buffer.from('data');
 
-/**
- * A streaming UTF-8 decoder on `Buffer#toString`: like a `TextDecoder` with `stream: true`, but
- * with no converter to create per stream (which showed in the profile).
- */
-function utf8Decoder(): Utf8Decoder {
-  let carry: Buffer | null = null;
-  return {
-    decode(chunk) {
-      let bytes = carry === null ? asBuffer(chunk) : Buffer.concat([carry, chunk]);
-      carry = null;
-      const whole = completeUtf8(bytes);
-      if (whole < bytes.length) {
-        carry = Buffer.from(bytes.subarray(whole));
-        bytes = bytes.subarray(0, whole);
-      }
-      return bytes.toString('utf8');
-    },
-    end() {
-      const rest = carry;
-      carry = null;
-      return rest === null ? '' : rest.toString('utf8');
-    },
-  };
-}
-
-/** How many of `bytes` end on a character boundary: all, unless the last character is cut short. */
-function completeUtf8(bytes: Uint8Array): number {
-  // A character is at most 4 bytes: look back at most 3 for the lead byte of the last one.
-  for (let back = 1; back <= 3 && back <= bytes.length; back++) {
-    const byte = bytes[bytes.length - back] as number;
-    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: the lead is further back
-    const size = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
-    return size > back ? bytes.length - back : bytes.length;
-  }
-  return bytes.length;
+/** Where a field's value starts: after the colon at `at` and one space, if any; `end` when the line has no colon. */
+function fieldValueAt(buf: Buffer, at: number, end: number): number {
+  if (at === end) return end;
+  return buf[at + 1] === 0x20 && at + 1 < end ? at + 2 : at + 1;
 }
 
 /** Events that come before a stream's first content: an error among them can still fail over. */
