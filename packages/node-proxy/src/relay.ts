@@ -221,8 +221,19 @@ class Body implements OwnedBody {
     if (this.corked !== null) return;
     this.corked = res;
     res.cork();
-    setImmediate(uncork, this);
+    // One immediate per turn for every response corked in it, not one per response.
+    if (corkedThisTurn.push(this) === 1) setImmediate(uncorkAll);
   }
+}
+
+// The bodies whose response was corked this turn of the event loop.
+let corkedThisTurn: Body[] = [];
+
+function uncorkAll(): void {
+  // Swapped first: an uncork that lets a body resume may cork it again, for the next turn.
+  const bodies = corkedThisTurn;
+  corkedThisTurn = [];
+  for (const body of bodies) uncork(body);
 }
 
 function uncork(body: Body): void {
