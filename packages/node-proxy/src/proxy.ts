@@ -439,8 +439,9 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
       };
 
       // 5. Pick, forward, fail over, hold.
-      const tried = new Set<string>();
-      const refreshed = new Set<string>();
+      // Made on the first failover or refresh: most requests need neither.
+      let tried: Set<string> | undefined;
+      let refreshed: Set<string> | undefined;
       let roundFailures: Array<FailoverReason | 'stream_error'> = [];
       let lastFailure: BufferedResponse | null = null;
       const lastFailureOf = (): BufferedResponse | null => lastFailure;
@@ -483,7 +484,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         logger.warn('failover', { id, account: account.name, why, cooldown_ms: cooldownMs, ...logFields });
         faults.remember(account.name, why, failure, cooldownMs);
         lastFailure = failure;
-        tried.add(account.name);
+        (tried ??= new Set()).add(account.name);
         roundFailures.push(why);
       };
 
@@ -518,7 +519,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           const soonestMs = soonestAvailableMs(accounts, store);
           // Waiting cannot help: the pool is exhausted for this request with nothing cooling
           // (request-scoped 429s), or every failure this round was one a wait does not fix.
-          if (lastFailure !== null && tried.size > 0 && (soonestMs === null || soonestMs <= t || roundFailures.every((r) => !CAPACITY_REASONS.has(r)))) {
+          if (lastFailure !== null && tried !== undefined && tried.size > 0 && (soonestMs === null || soonestMs <= t || roundFailures.every((r) => !CAPACITY_REASONS.has(r)))) {
             outcome = 'failed_over_out';
             status = lastFailure.status;
             sendBuffered(res, lastFailure);
@@ -569,7 +570,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
             heldMs += now() - t;
           }
           // The accounts tried before the wait may be back.
-          tried.clear();
+          tried?.clear();
           roundFailures = [];
           continue;
         }
@@ -636,7 +637,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
         let refusal: Buffer | null = null;
         let action = classifyResponse(
           outcomeOf,
-          { nowMs: now(), canRefresh: credential.canRefresh, alreadyRefreshed: refreshed.has(account.name) },
+          { nowMs: now(), canRefresh: credential.canRefresh, alreadyRefreshed: refreshed?.has(account.name) === true },
           policy,
         );
 
@@ -646,7 +647,7 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           // Kept in case the refresh fails: this 401 is then the answer to pass on.
           if (answerBody !== null) refusal = await readFailureBody(answerBody, failureReadMs());
           if (response !== null) traceRow(account.name, response.statusCode, response.headers, attemptMs);
-          refreshed.add(account.name);
+          (refreshed ??= new Set()).add(account.name);
           try {
             if (credential.refresh === undefined) throw new Error('the credential cannot refresh');
             await credential.refresh(signal.toSignal(), sentHeaders);
