@@ -44,7 +44,7 @@ interface CellPlan {
 }
 const PLAN_10KB: CellPlan = quick
   ? { pairs: 1, directEvery: 1, durationMs: 500, warmupMs: 100 }
-  : { pairs: 15, directEvery: 5, durationMs: 600, warmupMs: 150 };
+  : { pairs: 21, directEvery: 7, durationMs: 800, warmupMs: 150 };
 const PLAN_1MB: CellPlan = quick
   ? { pairs: 1, directEvery: 1, durationMs: 500, warmupMs: 100 }
   : { pairs: 3, directEvery: 1, durationMs: 1_800, warmupMs: 200 };
