@@ -27,7 +27,7 @@ export { carousel, cushion, maximus, reaper, resolveStrategy, strategies } from 
 export type { StrategyName } from './strategies/index.js';
 
 export { explainPick, pickAccount, soonestAvailableMs } from './pick.js';
-export type { ExclusionReason, PickDecision, PickOptions, PickReason } from './pick.js';
+export type { ExclusionReason, ExplainPickOptions, PickDecision, PickOptions, PickReason } from './pick.js';
 
 export { classifyResponse, classifyStreamError, defaultFailoverPolicy, recordResponse } from './failover.js';
 export type {

@@ -321,6 +321,19 @@ describe('explainPick', () => {
     expect(calls).toBe(0);
     explainPick(accounts, store, { strategy: spy });
     expect(calls).toBe(2);
+    expect(explainPick(accounts, store, { strategy: spy, candidates: false })).toEqual({ account: accounts[0], reason: 'strategy', strategy: 'spy', candidates: [], excluded: [] });
+    expect(calls).toBe(2);
+  });
+
+  it('should report the reason alone with candidates: false, sticky and pinned too', () => {
+    const { store, accounts } = setup('a', 'b');
+    store.setSticky('fp', 'b', 600_000);
+    expect(explainPick(accounts, store, { fingerprint: 'fp', candidates: false })).toEqual({ account: accounts[1], reason: 'sticky', strategy: 'maximus', candidates: [], excluded: [] });
+    store.setPinned('a');
+    expect(explainPick(accounts, store, { fingerprint: 'fp', candidates: false })).toMatchObject({ account: accounts[0], reason: 'pinned', candidates: [] });
+    store.disable('a');
+    store.disable('b');
+    expect(explainPick(accounts, store, { candidates: false })).toEqual({ account: null, reason: 'none', strategy: 'maximus', candidates: [], excluded: [] });
   });
 });
 

@@ -45,6 +45,18 @@ export interface PickOptions {
   readonly slidingSticky?: boolean | undefined;
 }
 
+/** Options for {@link explainPick}: those of {@link pickAccount}, and how much to explain. */
+export interface ExplainPickOptions extends PickOptions {
+  /**
+   * List the candidates, with what the strategy weighed for each, and the excluded accounts.
+   * `false` leaves both lists empty and reports only the account, the reason and the strategy, at
+   * what {@link pickAccount} costs: for a caller that logs only why (a proxy's access log), and asks
+   * again with the lists when it needs them (no account could serve).
+   * @default true
+   */
+  readonly candidates?: boolean | undefined;
+}
+
 /** Why an account was chosen: the pin, the conversation's sticky entry, or the strategy. */
 export type PickReason = 'pinned' | 'sticky' | 'strategy' | 'none';
 
@@ -118,11 +130,11 @@ export function pickAccount<A extends Account>(
 export function explainPick<A extends Account>(
   accounts: readonly A[],
   store: StateStore,
-  options: PickOptions = {},
+  options: ExplainPickOptions = {},
 ): PickDecision<A> {
-  const trace: Trace = { reason: 'none', strategy: '', candidates: [], excluded: [] };
+  const trace: Trace = { reason: 'none', strategy: '', candidates: [], excluded: [], weigh: options.candidates !== false };
   const account = decide(accounts, completeStore(store), options, trace);
-  return { account, ...trace };
+  return { account, reason: trace.reason, strategy: trace.strategy, candidates: trace.candidates, excluded: trace.excluded };
 }
 
 /**
@@ -159,6 +171,8 @@ interface Trace {
   strategy: string;
   candidates: Array<PickDecision<Account>['candidates'][number]>;
   excluded: Array<PickDecision<Account>['excluded'][number]>;
+  /** Whether to fill `candidates` and `excluded` (ExplainPickOptions.candidates). */
+  readonly weigh: boolean;
 }
 
 const DEFAULT_STICKY_TTL_MS = 600_000;
@@ -189,7 +203,7 @@ function decide<A extends Account>(
   if (trace !== undefined) {
     trace.strategy = strategy.name;
     // Explanations first, while the state is exactly what the strategy will see.
-    candidates = classify(accounts, store, tried, strategy, context, trace);
+    if (trace.weigh) candidates = classify(accounts, store, tried, strategy, context, trace);
   }
 
   // 1. The pin is the operator's explicit choice, but unlike the seed it does not override

@@ -239,6 +239,9 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
   const debugLogged = logger.isLevelEnabled?.('debug') ?? true;
   const policy = options.policy;
   const onRequest = options.onRequest;
+  // What the strategy weighed for each candidate is wanted by onRequest and the debug log only:
+  // otherwise the pick lists nothing, and costs what pickAccount does.
+  const weighCandidates = onRequest !== undefined || debugLogged;
   const ownsRecorder = options.recorder === undefined && server.recordTrace !== null;
   const recorder: TraceRecorder | null =
     options.recorder !== undefined
@@ -507,12 +510,16 @@ export function createProxy(options: ProxyOptions): ShuntProxy {
           return;
         }
         const strategy = currentStrategy();
-        const decision: PickDecision<ProxyAccount> =
+        const pickOptions = { fingerprint: fingerprintForPick, tried, strategy, stickyTtlMs, promptCacheTtlMs, expirySoonSecs, candidates: weighCandidates };
+        let decision: PickDecision<ProxyAccount> =
           retry === null
-            ? explainPick(accounts, store, { fingerprint: fingerprintForPick, tried, strategy, stickyTtlMs, promptCacheTtlMs, expirySoonSecs })
+            ? explainPick(accounts, store, pickOptions)
             : { account: retry.account, reason: retry.reason, strategy: strategy.name, candidates: [], excluded: [] };
         retry = null;
         const account = decision.account;
+        // Why each account was left out, for the log lines below: the same decision asked again with
+        // its lists (none was picked, so the first asking wrote nothing).
+        if (account === null && !weighCandidates) decision = explainPick(accounts, store, { ...pickOptions, candidates: true });
 
         if (account === null) {
           const t = now();

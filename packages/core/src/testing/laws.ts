@@ -112,7 +112,9 @@ export function lawSameStateSamePick(strategy: Strategy, scenarios: fc.Arbitrary
 
 /**
  * `explainPick` makes the decision `pickAccount` makes, with the same writes; its candidates are
- * exactly the eligible accounts and, with the excluded ones, cover the pool once each.
+ * exactly the eligible accounts and, with the excluded ones, cover the pool once each. With
+ * `candidates: false` it makes the same decision for the same reason, with the same writes, and
+ * lists nothing.
  */
 export function lawPickAndExplainAgree(strategy: Strategy, scenarios: fc.Arbitrary<PoolScenario> = poolScenarioArb()): fc.IPropertyWithHooks<[PoolScenario]> {
   return fc.property(scenarios, (scenario) => {
@@ -129,6 +131,12 @@ export function lawPickAndExplainAgree(strategy: Strategy, scenarios: fc.Arbitra
       scenario.accounts.map((a) => a.name).sort(),
     );
     expect(twin.snapshot()).toEqual(store.snapshot());
+    // Without the lists (`candidates: false`): the same decision, reason and writes, nothing listed.
+    const briefStore = storeFor(scenario).store;
+    const brief = explainPick(scenario.accounts, briefStore, { ...options, candidates: false });
+    expect(brief.account).toBe(picked);
+    expect(brief).toEqual({ account: picked, reason: decision.reason, strategy: strategy.name, candidates: [], excluded: [] });
+    expect(briefStore.snapshot()).toEqual(store.snapshot());
   });
 }
 
