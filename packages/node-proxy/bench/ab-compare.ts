@@ -19,8 +19,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { serverUsage, startLoader } from './harness.js';
+import { bundleForNode, serverUsage, startLoader } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -39,21 +38,11 @@ execFileSync('tar', ['-x', '-C', dir], { input: archive });
 // The same bench server for both: only the proxy's sources differ.
 copyFileSync(join(here, 'servers.ts'), join(dir, 'packages/node-proxy/bench/servers.ts'));
 
-async function bundle(root: string, outfile: string): Promise<string> {
-  await build({
-    entryPoints: [join(root, 'packages/node-proxy/bench/servers.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@shunt/source'],
-    outfile,
-    logLevel: 'warning',
+function bundle(root: string, outfile: string): Promise<string> {
+  return bundleForNode(join(root, 'packages/node-proxy/bench/servers.ts'), outfile, {
     nodePaths: [join(repo, 'packages/node-proxy/node_modules'), join(repo, 'node_modules'), ...(root !== repo && process.env['BASE_NODE_PATH'] !== undefined ? [process.env['BASE_NODE_PATH']] : [])],
     alias: { '@shunt/core/trace': join(root, 'packages/core/src/trace/index.ts'), '@shunt/core': join(root, 'packages/core/src/index.ts') },
-    banner: { js: "import { createRequire as __shuntRequire } from 'node:module'; const require = __shuntRequire(import.meta.url);" },
   });
-  return outfile;
 }
 const baseBundle = await bundle(dir, join(dir, 'base.mjs'));
 const headBundle = await bundle(repo, join(dir, 'head.mjs'));

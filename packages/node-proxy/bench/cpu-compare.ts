@@ -9,8 +9,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { serverUsage, startLoader } from './harness.js';
+import { bundleForNode, serverUsage, startLoader } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const stream = process.env['STREAM'] === '1';
@@ -20,12 +19,7 @@ const reps = Number(process.env['REPS'] ?? 3);
 const durationMs = Number(process.env['DURATION_MS'] ?? 3_000);
 const shuntArgs = (process.env['SHUNT_EXEC_ARGV'] ?? '').split(' ').filter((a) => a !== '');
 const dir = await mkdtemp(join(tmpdir(), 'shunt-cpu-'));
-const bundle = join(dir, 'servers.mjs');
-await build({
-  entryPoints: [join(here, 'servers.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-  conditions: ['@shunt/source'], outfile: bundle, logLevel: 'warning',
-  banner: { js: "import { createRequire as __shuntRequire } from 'node:module'; const require = __shuntRequire(import.meta.url);" },
-});
+const bundle = await bundleForNode(join(here, 'servers.ts'), join(dir, 'servers.mjs'));
 const start = async (mode: string, arg: string, execArgv: string[] = []): Promise<{ child: ChildProcess; url: string }> => {
   const child = fork(bundle, [mode, arg], { execArgv, stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve((m as { port: number }).port)));

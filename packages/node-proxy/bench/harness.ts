@@ -5,7 +5,30 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build, type BuildOptions } from 'esbuild';
 import type { LoadParams, LoadResult } from './load.js';
+
+/**
+ * Bundle a bench entry (and the sources it imports) into one ESM file for Node, as tsup builds
+ * dist/: without tsx's per-function name-keeping and export getters, which cost measurably per
+ * call. `extra` adds or overrides build options (another tree's sources, say).
+ */
+export async function bundleForNode(entry: string, outfile: string, extra: BuildOptions = {}): Promise<string> {
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    conditions: ['@shunt/source'],
+    outfile,
+    logLevel: 'warning',
+    // undici is CommonJS: give the ESM bundle a require().
+    banner: { js: "import { createRequire as __shuntRequire } from 'node:module'; const require = __shuntRequire(import.meta.url);" },
+    ...extra,
+  });
+  return outfile;
+}
 
 /** The load generator's process. */
 export interface Loader {

@@ -20,9 +20,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { machineLine, writeBenchSection } from '../../../scripts/bench-doc.js';
 import type { LoadParams, LoadResult } from './load.js';
+import { bundleForNode } from './harness.js';
 import type { WorkRow } from './work.bench.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,23 +64,8 @@ const serversBundle = join(bundleDir, 'servers.mjs');
 // The work table's pieces are timed from a bundle too: under tsx every call into another module
 // goes through an export getter, which tripled the cost of the byte scanners in the table.
 const workBundle = join(bundleDir, 'work.mjs');
-for (const [entry, outfile] of [
-  ['servers.ts', serversBundle],
-  ['work.bench.ts', workBundle],
-] as const) {
-  await build({
-    entryPoints: [join(here, entry)],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    conditions: ['@shunt/source'],
-    outfile,
-    // undici is CommonJS: give the ESM bundle a require().
-    banner: { js: "import { createRequire as __shuntRequire } from 'node:module'; const require = __shuntRequire(import.meta.url);" },
-    logLevel: 'warning',
-  });
-}
+await bundleForNode(join(here, 'servers.ts'), serversBundle);
+await bundleForNode(join(here, 'work.bench.ts'), workBundle);
 const { benchWork } = (await import(pathToFileURL(workBundle).href)) as typeof import('./work.bench.js');
 
 async function startServer(mode: 'mock' | 'bare' | 'shunt', arg: string): Promise<Server> {
